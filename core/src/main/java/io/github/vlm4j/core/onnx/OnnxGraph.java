@@ -1,0 +1,230 @@
+package io.github.vlm4j.core.onnx;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.github.vlm4j.core.InferenceException;
+import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ModelFolder;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * One ONNX graph of a model, loaded as an ONNX Runtime session, with the inputs and outputs it
+ * declares. Owns the session and its options; {@link #close()} releases both.
+ *
+ * <p>{@link #run} is thread-safe (ONNX Runtime allows concurrent runs on one session). Closing while
+ * runs are in flight is the owner's responsibility: vlm4j's models guard it with a lifecycle lock.
+ */
+public final class OnnxGraph implements AutoCloseable {
+  private final String file;
+  private final OrtSession session;
+  private final OrtSession.SessionOptions options;
+  private final Map<String, TensorSpec> inputs;
+  private final Map<String, TensorSpec> outputs;
+
+  private OnnxGraph(String file, OrtSession session, OrtSession.SessionOptions options)
+      throws OrtException {
+    this.file = file;
+    this.session = session;
+    this.options = options;
+    this.inputs = specs(session.getInputInfo());
+    this.outputs = specs(session.getOutputInfo());
+  }
+
+  /**
+   * Opens {@code name} from {@code folder} (a path when the folder is a directory, so external
+   * {@code .onnx_data} files next to the graph are found by ONNX Runtime).
+   *
+   * @param folder the model folder
+   * @param name relative file name, e.g. {@code onnx/decoder_model_merged.onnx}
+   * @param settings session settings
+   * @return the graph; the caller owns it and must close it
+   * @throws ModelLoadException MISSING_FILE (listing the graphs present) or RUNTIME
+   */
+  public static OnnxGraph open(ModelFolder folder, String name, SessionSettings settings)
+      throws ModelLoadException {
+    if (!folder.exists(name)) {
+      String dir = name.contains("/") ? name.substring(0, name.lastIndexOf('/')) : "";
+      var present = folder.list(dir.isEmpty() ? "." : dir).stream().filter(f -> f.endsWith(".onnx")).toList();
+      throw new ModelLoadException(
+          ModelLoadException.Reason.MISSING_FILE,
+          "missing graph " + folder.describe(name)
+              + (present.isEmpty() ? "" : "; graphs present in " + dir + "/: " + present));
+    }
+    OrtSession.SessionOptions options = settings.newOptions();
+    try {
+      var env = OrtRuntime.environment();
+      var path = folder.path(name);
+      OrtSession session =
+          path.isPresent()
+              ? env.createSession(path.get().toString(), options)
+              : env.createSession(folder.readBytes(name), options);
+      try {
+        return new OnnxGraph(name, session, options);
+      } catch (OrtException e) {
+        session.close();
+        throw e;
+      }
+    } catch (OrtException e) {
+      options.close();
+      throw new ModelLoadException(
+          ModelLoadException.Reason.RUNTIME,
+          "ONNX Runtime cannot load " + folder.describe(name) + ": " + e.getMessage(), e);
+    } catch (ModelLoadException | RuntimeException e) {
+      options.close();
+      throw e;
+    }
+  }
+
+  private static Map<String, TensorSpec> specs(Map<String, NodeInfo> infos) {
+    Map<String, TensorSpec> out = new LinkedHashMap<>();
+    for (var e : infos.entrySet()) {
+      if (e.getValue().getInfo() instanceof TensorInfo t) {
+        out.put(e.getKey(), new TensorSpec(e.getKey(), t.type, t.getShape(), t.getDimensionNames()));
+      }
+    }
+    return Collections.unmodifiableMap(out);
+  }
+
+  /** @return the file this graph was loaded from, relative to its folder */
+  public String file() {
+    return file;
+  }
+
+  /** @return declared inputs in graph order */
+  public Map<String, TensorSpec> inputs() {
+    return inputs;
+  }
+
+  /** @return declared outputs in graph order */
+  public Map<String, TensorSpec> outputs() {
+    return outputs;
+  }
+
+  /** @param name input name @return the declared input, if any */
+  public Optional<TensorSpec> input(String name) {
+    return Optional.ofNullable(inputs.get(name));
+  }
+
+  /** @param name output name @return the declared output, if any */
+  public Optional<TensorSpec> output(String name) {
+    return Optional.ofNullable(outputs.get(name));
+  }
+
+  /**
+   * @param name an input the caller needs
+   * @return its spec
+   * @throws ModelLoadException GRAPH_MISMATCH listing the inputs the graph does declare
+   */
+  public TensorSpec requireInput(String name) throws ModelLoadException {
+    TensorSpec s = inputs.get(name);
+    if (s == null) {
+      throw mismatch("has no input '" + name + "'; its inputs are " + describe(inputs));
+    }
+    return s;
+  }
+
+  /**
+   * @param name an output the caller needs
+   * @return its spec
+   * @throws ModelLoadException GRAPH_MISMATCH listing the outputs the graph does declare
+   */
+  public TensorSpec requireOutput(String name) throws ModelLoadException {
+    TensorSpec s = outputs.get(name);
+    if (s == null) {
+      throw mismatch("has no output '" + name + "'; its outputs are " + describe(outputs));
+    }
+    return s;
+  }
+
+  /**
+   * @param problem what is wrong, completing "graph X ..."
+   * @return a GRAPH_MISMATCH exception naming this graph's file
+   */
+  public ModelLoadException mismatch(String problem) {
+    return new ModelLoadException(ModelLoadException.Reason.GRAPH_MISMATCH, file + " " + problem);
+  }
+
+  private static String describe(Map<String, TensorSpec> specs) {
+    return specs.values().stream().map(TensorSpec::describe).collect(Collectors.joining(", ", "[", "]"));
+  }
+
+  /**
+   * Runs the graph. Outputs listed in {@code pinned} are written into the caller's tensors and are
+   * not owned by the returned result; all other outputs are allocated by ONNX Runtime and owned by
+   * the result (close it to free them).
+   *
+   * @param feeds inputs by name (exactly the declared inputs)
+   * @param pinned preallocated outputs by name, may be empty
+   * @param runOptions run options (for termination), may be null
+   * @return the result; the caller owns it
+   * @throws InferenceException naming the graph and the shapes fed
+   */
+  public OrtSession.Result run(
+      Map<String, ? extends OnnxTensorLike> feeds,
+      Map<String, ? extends OnnxValue> pinned,
+      OrtSession.RunOptions runOptions) {
+    try {
+      if (pinned.isEmpty()) {
+        return runOptions == null ? session.run(feeds) : session.run(feeds, runOptions);
+      }
+      Set<String> requested = new LinkedHashSet<>(outputs.keySet());
+      requested.removeAll(pinned.keySet());
+      return runOptions == null
+          ? session.run(feeds, requested, pinned)
+          : session.run(feeds, requested, pinned, runOptions);
+    } catch (OrtException e) {
+      throw new InferenceException(file + " failed with inputs " + describeFeeds(feeds), e);
+    }
+  }
+
+  /**
+   * @param feeds inputs by name
+   * @return the result; the caller owns it
+   */
+  public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds) {
+    return run(feeds, Map.of(), null);
+  }
+
+  static String describeFeeds(Map<String, ? extends OnnxTensorLike> feeds) {
+    return feeds.entrySet().stream()
+        .map(e -> {
+          if (e.getValue() instanceof OnnxTensor t) {
+            TensorInfo i = t.getInfo();
+            return e.getKey() + ":" + i.type + Arrays.toString(i.getShape());
+          }
+          return e.getKey();
+        })
+        .collect(Collectors.joining(", ", "{", "}"));
+  }
+
+  /** Closes the session, then its options. Idempotent. */
+  @Override
+  public void close() {
+    try {
+      session.close();
+    } catch (OrtException e) {
+      throw new InferenceException("closing " + file, e);
+    } catch (IllegalStateException alreadyClosed) {
+      // idempotent
+    } finally {
+      options.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return file + " " + describe(inputs) + " -> " + describe(outputs);
+  }
+}

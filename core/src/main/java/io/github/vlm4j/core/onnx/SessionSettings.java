@@ -1,0 +1,170 @@
+package io.github.vlm4j.core.onnx;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
+import io.github.vlm4j.core.ModelLoadException;
+
+/**
+ * How ONNX Runtime sessions are created: threads, graph optimisation level, execution provider.
+ * Immutable; build with {@link #builder()}.
+ *
+ * @param intraOpThreads threads per operator; 0 lets ONNX Runtime choose (physical cores)
+ * @param optimizationLevel graph optimisation level
+ * @param executionProvider where graphs run
+ * @param cudaDeviceId CUDA device when {@code executionProvider} is {@link ExecutionProvider#CUDA}
+ * @param allowSpinning whether idle intra-op threads spin (ONNX Runtime's default is yes); spinning
+ *     helps back-to-back decode steps but steals cores from other work
+ */
+public record SessionSettings(
+    int intraOpThreads,
+    OptimizationLevel optimizationLevel,
+    ExecutionProvider executionProvider,
+    int cudaDeviceId,
+    boolean allowSpinning) {
+
+  /** Graph optimisation levels (ONNX Runtime's {@code GraphOptimizationLevel}). */
+  public enum OptimizationLevel {
+    /** No graph rewrites. */
+    DISABLE_ALL,
+    /** Constant folding and redundant node removal. */
+    BASIC,
+    /** Basic plus node fusions. */
+    EXTENDED,
+    /** Everything, including layout optimisations (the default). */
+    ALL
+  }
+
+  /** Execution providers vlm4j can select. */
+  public enum ExecutionProvider {
+    /** The default CPU provider. */
+    CPU,
+    /** NVIDIA CUDA; needs the {@code com.microsoft.onnxruntime:onnxruntime_gpu} artifact. */
+    CUDA
+  }
+
+  /** Defaults: ONNX Runtime's thread count, all optimisations, CPU, spinning allowed. */
+  public static final SessionSettings DEFAULT =
+      new SessionSettings(0, OptimizationLevel.ALL, ExecutionProvider.CPU, 0, true);
+
+  /** Validates the values. */
+  public SessionSettings {
+    if (intraOpThreads < 0) {
+      throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
+    }
+    if (cudaDeviceId < 0) {
+      throw new IllegalArgumentException("cudaDeviceId must be >= 0, got " + cudaDeviceId);
+    }
+    java.util.Objects.requireNonNull(optimizationLevel, "optimizationLevel");
+    java.util.Objects.requireNonNull(executionProvider, "executionProvider");
+  }
+
+  /** @return a builder starting from {@link #DEFAULT} */
+  public static Builder builder() {
+    return new Builder(DEFAULT);
+  }
+
+  /** @return a builder starting from these settings */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /**
+   * Creates session options for one session. The caller owns the result and must close it after
+   * the session it configures is closed.
+   *
+   * @return new options
+   * @throws ModelLoadException if the execution provider is not available
+   */
+  public OrtSession.SessionOptions newOptions() throws ModelLoadException {
+    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    try {
+      if (intraOpThreads > 0) {
+        options.setIntraOpNumThreads(intraOpThreads);
+      }
+      options.setOptimizationLevel(
+          switch (optimizationLevel) {
+            case DISABLE_ALL -> OrtSession.SessionOptions.OptLevel.NO_OPT;
+            case BASIC -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
+            case EXTENDED -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
+            case ALL -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
+          });
+      if (!allowSpinning) {
+        options.addConfigEntry("session.intra_op.allow_spinning", "0");
+      }
+      if (executionProvider == ExecutionProvider.CUDA) {
+        if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+          throw new ModelLoadException(
+              ModelLoadException.Reason.RUNTIME,
+              "CUDA was requested but the ONNX Runtime on the classpath has no CUDA provider"
+                  + " (available: " + OrtEnvironment.getAvailableProviders() + "); depend on"
+                  + " com.microsoft.onnxruntime:onnxruntime_gpu instead of onnxruntime");
+        }
+        options.addCUDA(cudaDeviceId);
+      }
+      return options;
+    } catch (OrtException e) {
+      options.close();
+      throw new ModelLoadException(
+          ModelLoadException.Reason.RUNTIME, "cannot configure ONNX Runtime: " + e.getMessage(), e);
+    } catch (ModelLoadException | RuntimeException e) {
+      options.close();
+      throw e;
+    }
+  }
+
+  /** Builder for {@link SessionSettings}. Not thread-safe. */
+  public static final class Builder {
+    private int intraOpThreads;
+    private OptimizationLevel optimizationLevel;
+    private ExecutionProvider executionProvider;
+    private int cudaDeviceId;
+    private boolean allowSpinning;
+
+    private Builder(SessionSettings s) {
+      intraOpThreads = s.intraOpThreads;
+      optimizationLevel = s.optimizationLevel;
+      executionProvider = s.executionProvider;
+      cudaDeviceId = s.cudaDeviceId;
+      allowSpinning = s.allowSpinning;
+    }
+
+    /** @param n threads per operator, 0 for ONNX Runtime's default @return this */
+    public Builder intraOpThreads(int n) {
+      intraOpThreads = n;
+      return this;
+    }
+
+    /** @param level graph optimisation level @return this */
+    public Builder optimizationLevel(OptimizationLevel level) {
+      optimizationLevel = level;
+      return this;
+    }
+
+    /** @param provider execution provider @return this */
+    public Builder executionProvider(ExecutionProvider provider) {
+      executionProvider = provider;
+      return this;
+    }
+
+    /** Selects CUDA on the given device. @param deviceId CUDA device @return this */
+    public Builder cuda(int deviceId) {
+      executionProvider = ExecutionProvider.CUDA;
+      cudaDeviceId = deviceId;
+      return this;
+    }
+
+    /** @param allow whether idle threads spin @return this */
+    public Builder allowSpinning(boolean allow) {
+      allowSpinning = allow;
+      return this;
+    }
+
+    /** @return the settings */
+    public SessionSettings build() {
+      return new SessionSettings(
+          intraOpThreads, optimizationLevel, executionProvider, cudaDeviceId, allowSpinning);
+    }
+  }
+}

@@ -1,0 +1,179 @@
+package io.github.vlm4j.decoder;
+
+import ai.onnxruntime.OnnxJavaType;
+import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ModelFolder;
+import io.github.vlm4j.core.model.TextConfig;
+import io.github.vlm4j.core.onnx.OnnxGraph;
+import io.github.vlm4j.core.onnx.SessionSettings;
+import io.github.vlm4j.core.onnx.TensorSpec;
+
+/**
+ * The {@code decoder_model_merged} graph of the onnx-community layout: {@code inputs_embeds},
+ * {@code attention_mask}, {@code position_ids} (optional), {@code past_key_values.{i}.key/value}
+ * to {@code logits} and {@code present.{i}.key/value}. Validated against the text config at load
+ * (layer count, KV heads, head size, hidden size, vocabulary). The KV dtype is whatever the graph
+ * declares (float32, or float16 in fp16 exports).
+ *
+ * <p>Thread-safe; owns its graph. Per-request state lives in {@link DecoderState}.
+ */
+public final class CausalDecoder implements AutoCloseable {
+  private final OnnxGraph graph;
+  private final TextConfig config;
+  private final OnnxJavaType kvType;
+  private final OnnxJavaType embedsType;
+  private final OnnxJavaType logitsType;
+  private final boolean positionIds;
+  private final String[] pastNames;
+  private final String[] presentNames;
+
+  private CausalDecoder(OnnxGraph graph, TextConfig config, OnnxJavaType kvType, OnnxJavaType embedsType,
+      OnnxJavaType logitsType, boolean positionIds) {
+    this.graph = graph;
+    this.config = config;
+    this.kvType = kvType;
+    this.embedsType = embedsType;
+    this.logitsType = logitsType;
+    this.positionIds = positionIds;
+    int n = config.numLayers();
+    pastNames = new String[2 * n];
+    presentNames = new String[2 * n];
+    for (int i = 0; i < n; i++) {
+      pastNames[2 * i] = "past_key_values." + i + ".key";
+      pastNames[2 * i + 1] = "past_key_values." + i + ".value";
+      presentNames[2 * i] = "present." + i + ".key";
+      presentNames[2 * i + 1] = "present." + i + ".value";
+    }
+  }
+
+  /**
+   * @param folder model folder
+   * @param file graph file, e.g. {@code onnx/decoder_model_merged.onnx}
+   * @param settings session settings
+   * @param config the text config the graph must match
+   * @return the decoder; the caller owns it
+   * @throws ModelLoadException MISSING_FILE, RUNTIME or GRAPH_MISMATCH naming the disagreeing value
+   */
+  public static CausalDecoder open(ModelFolder folder, String file, SessionSettings settings, TextConfig config)
+      throws ModelLoadException {
+    OnnxGraph g = OnnxGraph.open(folder, file, settings);
+    try {
+      TensorSpec emb = g.requireInput("inputs_embeds");
+      if (emb.rank() != 3 || (emb.dim(2) >= 0 && emb.dim(2) != config.hiddenSize())) {
+        throw g.mismatch("input " + emb.describe() + " must be [batch, sequence, " + config.hiddenSize()
+            + "] (text_config.hidden_size = " + config.hiddenSize() + ")");
+      }
+      if (emb.type() != OnnxJavaType.FLOAT && emb.type() != OnnxJavaType.FLOAT16) {
+        throw g.mismatch("input " + emb.describe() + " must be float or float16");
+      }
+      TensorSpec mask = g.requireInput("attention_mask");
+      if (mask.type() != OnnxJavaType.INT64 || mask.rank() != 2) {
+        throw g.mismatch("input " + mask.describe() + " must be int64 [batch, total_sequence]");
+      }
+      boolean pos = g.input("position_ids").isPresent();
+      if (pos && (g.input("position_ids").get().type() != OnnxJavaType.INT64 || g.input("position_ids").get().rank() != 2)) {
+        throw g.mismatch("input " + g.input("position_ids").get().describe() + " must be int64 [batch, sequence]");
+      }
+      long pastInputs = g.inputs().keySet().stream().filter(n -> n.startsWith("past_key_values.")).count();
+      if (pastInputs != 2L * config.numLayers()) {
+        throw g.mismatch("has " + pastInputs / 2 + " layers of past_key_values but text_config.num_hidden_layers = "
+            + config.numLayers());
+      }
+      OnnxJavaType kv = null;
+      for (int i = 0; i < config.numLayers(); i++) {
+        for (String kind : new String[] {"key", "value"}) {
+          TensorSpec p = g.requireInput("past_key_values." + i + "." + kind);
+          g.requireOutput("present." + i + "." + kind);
+          if (p.rank() != 4) {
+            throw g.mismatch("input " + p.describe() + " must have rank 4 [batch, kv_heads, past, head_dim]");
+          }
+          if (p.dim(1) >= 0 && p.dim(1) != config.numKvHeads()) {
+            throw g.mismatch("input " + p.describe() + " has " + p.dim(1) + " KV heads but text_config says "
+                + config.numKvHeads() + " (num_key_value_heads)");
+          }
+          if (p.dim(3) >= 0 && p.dim(3) != config.headDim()) {
+            throw g.mismatch("input " + p.describe() + " has head size " + p.dim(3) + " but text_config says "
+                + config.headDim() + " (head_dim)");
+          }
+          if (p.type() != OnnxJavaType.FLOAT && p.type() != OnnxJavaType.FLOAT16) {
+            throw g.mismatch("input " + p.describe() + " must be float or float16");
+          }
+          if (kv != null && kv != p.type()) {
+            throw g.mismatch("mixes KV-cache types " + kv + " and " + p.type());
+          }
+          kv = p.type();
+        }
+      }
+      for (String in : g.inputs().keySet()) {
+        if (!in.equals("inputs_embeds") && !in.equals("attention_mask") && !in.equals("position_ids")
+            && !in.startsWith("past_key_values.")) {
+          throw g.mismatch("declares input '" + in + "' that vlm4j does not feed; inputs are " + g.inputs().values());
+        }
+      }
+      TensorSpec logits = g.requireOutput("logits");
+      if (logits.rank() != 3 || (logits.dim(2) >= 0 && logits.dim(2) != config.vocabSize())) {
+        throw g.mismatch("output " + logits.describe() + " must be [batch, sequence, " + config.vocabSize()
+            + "] (text_config.vocab_size)");
+      }
+      if (logits.type() != OnnxJavaType.FLOAT && logits.type() != OnnxJavaType.FLOAT16) {
+        throw g.mismatch("output " + logits.describe() + " must be float or float16");
+      }
+      return new CausalDecoder(g, config, kv, emb.type(), logits.type(), pos);
+    } catch (ModelLoadException | RuntimeException e) {
+      g.close();
+      throw e;
+    }
+  }
+
+  /** @return the graph */
+  public OnnxGraph graph() {
+    return graph;
+  }
+
+  /** @return the text config it was validated against */
+  public TextConfig config() {
+    return config;
+  }
+
+  /** @return the KV-cache element type the graph declares */
+  public OnnxJavaType kvType() {
+    return kvType;
+  }
+
+  /** @return the {@code inputs_embeds} element type */
+  public OnnxJavaType embedsType() {
+    return embedsType;
+  }
+
+  /** @return the {@code logits} element type */
+  public OnnxJavaType logitsType() {
+    return logitsType;
+  }
+
+  /** @return whether the graph takes {@code position_ids} */
+  public boolean takesPositionIds() {
+    return positionIds;
+  }
+
+  String pastName(int i) {
+    return pastNames[i];
+  }
+
+  String presentName(int i) {
+    return presentNames[i];
+  }
+
+  int kvEntries() {
+    return pastNames.length;
+  }
+
+  /** @return a fresh per-request state (empty KV cache); the caller owns it */
+  public DecoderState newState() {
+    return new DecoderState(this);
+  }
+
+  @Override
+  public void close() {
+    graph.close();
+  }
+}

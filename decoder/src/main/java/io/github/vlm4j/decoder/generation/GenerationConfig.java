@@ -1,0 +1,200 @@
+package io.github.vlm4j.decoder.generation;
+
+import io.github.vlm4j.core.VlmInputException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * How to generate: length, greedy or sampling, warpers, stops. Immutable; build with {@link
+ * #builder()}. Processors run in HuggingFace's order: repetition penalty, temperature, top-k, top-p,
+ * then the caller's extra processors (appended, never replacing these).
+ *
+ * @param maxNewTokens most tokens to generate (also capped by the context window)
+ * @param doSample sample instead of taking the argmax
+ * @param temperature sampling temperature (> 0 when sampling)
+ * @param topK keep the k most likely tokens when sampling; 0 = off
+ * @param topP nucleus threshold when sampling; 1 = off
+ * @param repetitionPenalty > 0; 1 = off (applies to greedy decoding too)
+ * @param seed seed for sampling; empty = unseeded
+ * @param stopStrings generation stops when one appears in the text (excluded from the result)
+ * @param eosTokenIds ids that end generation; empty = the model's own ({@code generation_config.json})
+ * @param extraProcessors caller processors, applied after the standard ones
+ */
+public record GenerationConfig(
+    int maxNewTokens, boolean doSample, double temperature, int topK, double topP, double repetitionPenalty,
+    Optional<Long> seed, List<String> stopStrings, List<Integer> eosTokenIds, List<LogitsProcessor> extraProcessors) {
+
+  /** Default new-token limit. */
+  public static final int DEFAULT_MAX_NEW_TOKENS = 128;
+
+  /** Validates every value. */
+  public GenerationConfig {
+    stopStrings = List.copyOf(stopStrings);
+    eosTokenIds = List.copyOf(eosTokenIds);
+    extraProcessors = List.copyOf(extraProcessors);
+    Objects.requireNonNull(seed, "seed");
+    if (maxNewTokens < 1) {
+      throw invalid("maxNewTokens must be >= 1, got " + maxNewTokens);
+    }
+    if (!(temperature >= 0) || (doSample && temperature == 0)) {
+      throw invalid("temperature must be > 0 when sampling (>= 0 otherwise), got " + temperature);
+    }
+    if (topK < 0) {
+      throw invalid("topK must be >= 0, got " + topK);
+    }
+    if (!(topP > 0 && topP <= 1)) {
+      throw invalid("topP must be in (0, 1], got " + topP);
+    }
+    if (!(repetitionPenalty > 0)) {
+      throw invalid("repetitionPenalty must be > 0, got " + repetitionPenalty);
+    }
+    if (stopStrings.stream().anyMatch(String::isEmpty)) {
+      throw invalid("stop strings must not be empty");
+    }
+  }
+
+  private static VlmInputException invalid(String message) {
+    return new VlmInputException(VlmInputException.Reason.INVALID_OPTION, message);
+  }
+
+  /** @param maxNewTokens most tokens to generate @return greedy decoding */
+  public static GenerationConfig greedy(int maxNewTokens) {
+    return builder().maxNewTokens(maxNewTokens).build();
+  }
+
+  /** @return a builder: greedy, {@value #DEFAULT_MAX_NEW_TOKENS} new tokens, no penalties */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** @return a builder starting from this config */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.maxNewTokens = maxNewTokens;
+    b.doSample = doSample;
+    b.temperature = temperature;
+    b.topK = topK;
+    b.topP = topP;
+    b.repetitionPenalty = repetitionPenalty;
+    b.seed = seed.orElse(null);
+    b.stopStrings = new ArrayList<>(stopStrings);
+    b.eosTokenIds = new ArrayList<>(eosTokenIds);
+    b.extra = new ArrayList<>(extraProcessors);
+    return b;
+  }
+
+  /** @return the processors in application order */
+  public List<LogitsProcessor> processors() {
+    List<LogitsProcessor> out = new ArrayList<>();
+    if (repetitionPenalty != 1.0) {
+      out.add(LogitsProcessors.repetitionPenalty(repetitionPenalty));
+    }
+    if (doSample) {
+      if (temperature != 1.0) {
+        out.add(LogitsProcessors.temperature(temperature));
+      }
+      if (topK > 0) {
+        out.add(LogitsProcessors.topK(topK));
+      }
+      if (topP < 1.0) {
+        out.add(LogitsProcessors.topP(topP));
+      }
+    }
+    out.addAll(extraProcessors);
+    return out;
+  }
+
+  /** @return a new sampler for one request (seeded if a seed is set) */
+  public Sampler newSampler() {
+    if (!doSample) {
+      return Sampler.greedy();
+    }
+    return Sampler.multinomial(seed.map(SplittableRandom::new).orElseGet(SplittableRandom::new));
+  }
+
+  /** Builder for {@link GenerationConfig}. Not thread-safe. */
+  public static final class Builder {
+    private int maxNewTokens = DEFAULT_MAX_NEW_TOKENS;
+    private boolean doSample;
+    private double temperature = 1.0;
+    private int topK;
+    private double topP = 1.0;
+    private double repetitionPenalty = 1.0;
+    private Long seed;
+    private List<String> stopStrings = new ArrayList<>();
+    private List<Integer> eosTokenIds = new ArrayList<>();
+    private List<LogitsProcessor> extra = new ArrayList<>();
+
+    private Builder() {}
+
+    /** @param n most tokens to generate @return this */
+    public Builder maxNewTokens(int n) {
+      maxNewTokens = n;
+      return this;
+    }
+
+    /** @param sample sample instead of argmax @return this */
+    public Builder doSample(boolean sample) {
+      doSample = sample;
+      return this;
+    }
+
+    /** Sets the temperature; a value > 0 also turns sampling on, 0 means greedy. @param t temperature @return this */
+    public Builder temperature(double t) {
+      doSample = t > 0;
+      temperature = t == 0 ? 1.0 : t;
+      return this;
+    }
+
+    /** @param k top-k (0 = off) @return this */
+    public Builder topK(int k) {
+      topK = k;
+      return this;
+    }
+
+    /** @param p top-p (1 = off) @return this */
+    public Builder topP(double p) {
+      topP = p;
+      return this;
+    }
+
+    /** @param penalty repetition penalty (1 = off) @return this */
+    public Builder repetitionPenalty(double penalty) {
+      repetitionPenalty = penalty;
+      return this;
+    }
+
+    /** @param s seed for sampling @return this */
+    public Builder seed(long s) {
+      seed = s;
+      return this;
+    }
+
+    /** @param stops stop strings @return this */
+    public Builder stopStrings(List<String> stops) {
+      stopStrings = new ArrayList<>(stops);
+      return this;
+    }
+
+    /** @param ids end-of-sequence ids overriding the model's @return this */
+    public Builder eosTokenIds(List<Integer> ids) {
+      eosTokenIds = new ArrayList<>(ids);
+      return this;
+    }
+
+    /** @param p a processor appended after the standard ones @return this */
+    public Builder addProcessor(LogitsProcessor p) {
+      extra.add(Objects.requireNonNull(p));
+      return this;
+    }
+
+    /** @return the config @throws VlmInputException INVALID_OPTION for out-of-range values */
+    public GenerationConfig build() {
+      return new GenerationConfig(maxNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
+          Optional.ofNullable(seed), stopStrings, eosTokenIds, extra);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package io.github.vlm4j.decoder.generation;
+
+import io.github.vlm4j.core.Usage;
+import java.util.Arrays;
+
+/**
+ * The outcome of one generation.
+ *
+ * @param text generated text (special tokens and any stop string removed)
+ * @param tokenIds generated token ids, the stopping token included
+ * @param finishReason why generation stopped
+ * @param usage token counts and stage timings
+ */
+public record GenerationResult(String text, int[] tokenIds, FinishReason finishReason, Usage usage) {
+  /** Copies the array. */
+  public GenerationResult {
+    tokenIds = tokenIds.clone();
+  }
+
+  @Override
+  public int[] tokenIds() {
+    return tokenIds.clone();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof GenerationResult r && text.equals(r.text) && Arrays.equals(tokenIds, r.tokenIds)
+        && finishReason == r.finishReason;
+  }
+
+  @Override
+  public int hashCode() {
+    return text.hashCode() * 31 + Arrays.hashCode(tokenIds);
+  }
+
+  @Override
+  public String toString() {
+    return "GenerationResult[" + finishReason + ", " + tokenIds.length + " tokens: " + text + "]";
+  }
+}

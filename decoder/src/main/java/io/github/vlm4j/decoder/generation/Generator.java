@@ -1,0 +1,111 @@
+package io.github.vlm4j.decoder.generation;
+
+import io.github.vlm4j.core.InferenceException;
+import io.github.vlm4j.core.text.TextTokenizer;
+import io.github.vlm4j.decoder.DecoderState;
+import io.github.vlm4j.decoder.TokenEmbedder;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The decode loop after the prompt pass: process logits, pick a token, stop on an end-of-sequence
+ * id, a stop string, the token limit or cancellation, otherwise feed the token back. Stateless.
+ */
+public final class Generator {
+  private Generator() {}
+
+  /**
+   * What the decode loop produced.
+   *
+   * @param tokenIds generated ids, the stopping token included
+   * @param text the generated text
+   * @param finishReason why it stopped
+   * @param firstTokenNanos {@link System#nanoTime()} when the first token was chosen (0 if none)
+   * @param stepMs time between consecutive token choices (feed back, decoder run, processing, sampling)
+   */
+  public record Outcome(int[] tokenIds, String text, FinishReason finishReason, long firstTokenNanos, double[] stepMs) {}
+
+  /**
+   * @param state decoder state holding the prompt; extended in place
+   * @param embedder the token embedder
+   * @param tokenizer for the text
+   * @param firstLogits logits after the prompt's last position
+   * @param promptIds the prompt's ids (for the repetition penalty)
+   * @param config generation settings
+   * @param eosIds ids that end generation
+   * @param maxNewTokens limit (already capped by the context window)
+   * @param lengthReason reason to report when the limit is reached
+   * @param streamer receives text and ids as they come
+   * @param cancelled polled before every step
+   * @return the outcome
+   */
+  public static Outcome run(DecoderState state, TokenEmbedder embedder, TextTokenizer tokenizer, float[] firstLogits,
+      int[] promptIds, GenerationConfig config, Set<Integer> eosIds, int maxNewTokens, FinishReason lengthReason,
+      TokenStreamer streamer, BooleanSupplier cancelled) {
+    int[] seq = Arrays.copyOf(promptIds, promptIds.length + maxNewTokens);
+    int len = promptIds.length;
+    List<LogitsProcessor> processors = config.processors();
+    Sampler sampler = config.newSampler();
+    TextAccumulator text = new TextAccumulator(tokenizer, config.stopStrings(), streamer);
+    float[] work = new float[firstLogits.length];
+    double[] stepMs = new double[maxNewTokens];
+    int steps = 0;
+    long firstNanos = 0;
+    long lastChosen = 0;
+    float[] logits = firstLogits;
+    FinishReason reason = lengthReason;
+    int generated = 0;
+    while (true) {
+      if (cancelled.getAsBoolean()) {
+        reason = FinishReason.CANCELLED;
+        break;
+      }
+      System.arraycopy(logits, 0, work, 0, work.length);
+      for (LogitsProcessor p : processors) {
+        p.process(seq, len, work);
+      }
+      int token = sampler.sample(work);
+      seq[len++] = token;
+      generated++;
+      long now = System.nanoTime();
+      if (firstNanos == 0) {
+        firstNanos = now;
+      } else {
+        stepMs[steps++] = (now - lastChosen) / 1e6;
+      }
+      lastChosen = now;
+      streamer.onToken(token);
+      if (eosIds.contains(token)) {
+        reason = FinishReason.EOS;
+        break;
+      }
+      if (text.push(token)) {
+        reason = FinishReason.STOP_STRING;
+        break;
+      }
+      if (generated >= maxNewTokens) {
+        reason = lengthReason;
+        break;
+      }
+      if (cancelled.getAsBoolean()) {
+        reason = FinishReason.CANCELLED;
+        break;
+      }
+      try {
+        logits = state.appendToken(token, embedder);
+      } catch (InferenceException e) {
+        if (cancelled.getAsBoolean()) {
+          reason = FinishReason.CANCELLED;
+          break;
+        }
+        throw e;
+      }
+    }
+    String out = text.finish();
+    streamer.onEnd(reason);
+    return new Outcome(Arrays.copyOfRange(seq, promptIds.length, len), out, reason, firstNanos,
+        Arrays.copyOf(stepMs, steps));
+  }
+}

@@ -1,0 +1,49 @@
+package io.github.vlm4j;
+
+import java.util.Arrays;
+
+/**
+ * Token counts of a prompt, computed before anything runs.
+ *
+ * @param promptTokens all tokens of the prompt, image tokens included
+ * @param imageTokensPerImage image tokens of each image, in prompt order
+ * @param contextWindow the model's context window ({@code max_position_embeddings})
+ */
+public record PromptStats(int promptTokens, int[] imageTokensPerImage, int contextWindow) {
+  /** Copies the array. */
+  public PromptStats {
+    imageTokensPerImage = imageTokensPerImage.clone();
+  }
+
+  @Override
+  public int[] imageTokensPerImage() {
+    return imageTokensPerImage.clone();
+  }
+
+  /** @return image tokens over all images */
+  public int imageTokens() {
+    return Arrays.stream(imageTokensPerImage).sum();
+  }
+
+  /** @return text tokens (prompt minus image tokens) */
+  public int textTokens() {
+    return promptTokens - imageTokens();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof PromptStats p && promptTokens == p.promptTokens && contextWindow == p.contextWindow
+        && Arrays.equals(imageTokensPerImage, p.imageTokensPerImage);
+  }
+
+  @Override
+  public int hashCode() {
+    return promptTokens * 31 + Arrays.hashCode(imageTokensPerImage);
+  }
+
+  @Override
+  public String toString() {
+    return "PromptStats[" + promptTokens + " tokens, images " + Arrays.toString(imageTokensPerImage) + ", window "
+        + contextWindow + "]";
+  }
+}

@@ -1,0 +1,379 @@
+package io.github.vlm4j;
+
+import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.GenerationDefaults;
+import io.github.vlm4j.core.model.ModelConfig;
+import io.github.vlm4j.core.model.ModelFolder;
+import io.github.vlm4j.core.model.TextConfig;
+import io.github.vlm4j.core.onnx.Dtype;
+import io.github.vlm4j.core.onnx.SessionSettings;
+import io.github.vlm4j.core.prompt.Message;
+import io.github.vlm4j.core.prompt.TokenizedPrompt;
+import io.github.vlm4j.core.text.TextTokenizer;
+import io.github.vlm4j.decoder.generation.GenerationConfig;
+import io.github.vlm4j.decoder.generation.GenerationResult;
+import io.github.vlm4j.decoder.generation.TokenStreamer;
+import io.github.vlm4j.family.LoadContext;
+import io.github.vlm4j.family.ModelFamilies;
+import io.github.vlm4j.family.ModelFamily;
+import io.github.vlm4j.family.ModelParts;
+import io.github.vlm4j.vision.ImageDecoder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A vision-language model loaded from an ONNX folder: the HuggingFace onnx-community layout
+ * (SmolVLM / Idefics3, LLaVA) or the vlm4j modular layout. The family is chosen by {@code
+ * config.json}'s {@code model_type}; every graph's inputs and outputs are checked against the
+ * configs when loading.
+ *
+ * <pre>{@code
+ * try (VisionLanguageModel model = VisionLanguageModel.load(Path.of("SmolVLM-256M-Instruct"))) {
+ *   GenerationResult r = model.generate(
+ *       List.of(Message.user(ImageInput.of(Path.of("cat.jpg")), "What is in the image?")),
+ *       GenerationConfig.greedy(64));
+ *   System.out.println(r.text());
+ * }
+ * }</pre>
+ *
+ * <p><b>Thread-safety:</b> immutable and thread-safe; one model serves any number of threads. Each
+ * request runs in a {@link GenerationSession} (one per thread or conversation) that owns its KV cache.
+ *
+ * <p><b>Ownership:</b> the model owns its ONNX Runtime sessions and tokenizer. {@link #close()}
+ * waits for running requests (which stop at their next step) and closes every open session.
+ */
+public final class VisionLanguageModel implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(VisionLanguageModel.class);
+
+  private final ModelFolder folder;
+  private final String modelType;
+  private final TextConfig text;
+  private final TextTokenizer tokenizer;
+  private final ModelParts parts;
+  private final GenerationDefaults defaults;
+  private final Set<Integer> eosIds;
+  private final ImageDecoder imageDecoder;
+  private final Map<ModelModule, Dtype> dtypes;
+  private final Lifecycle lifecycle = new Lifecycle();
+  private final Set<GenerationSession> sessions = ConcurrentHashMap.newKeySet();
+
+  private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
+      ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes) {
+    this.folder = folder;
+    this.modelType = modelType;
+    this.text = text;
+    this.tokenizer = tokenizer;
+    this.parts = parts;
+    this.defaults = defaults;
+    this.eosIds = Collections.unmodifiableSet(new LinkedHashSet<>(defaults.eosTokenIds()));
+    this.imageDecoder = imageDecoder;
+    this.dtypes = Collections.unmodifiableMap(new EnumMap<>(dtypes));
+  }
+
+  /**
+   * Loads a model folder with default options (fp32, CPU).
+   *
+   * @param dir the folder holding {@code config.json}
+   * @return the model; the caller owns it and must close it
+   * @throws ModelLoadException if a file is missing or malformed, the type is unsupported, or a
+   *     graph does not match its config
+   */
+  public static VisionLanguageModel load(Path dir) throws ModelLoadException {
+    return builder(dir).build();
+  }
+
+  /** @param dir the folder holding {@code config.json} @return a builder for load options */
+  public static Builder builder(Path dir) {
+    return new Builder(Objects.requireNonNull(dir, "dir"), null);
+  }
+
+  /** @param folder a model folder (e.g. on the classpath) @return a builder for load options */
+  public static Builder builder(ModelFolder folder) {
+    return new Builder(null, Objects.requireNonNull(folder, "folder"));
+  }
+
+  /**
+   * Opens a session for one request or conversation. The caller owns it (close it, or use
+   * try-with-resources); it is not thread-safe.
+   *
+   * @return a new session
+   * @throws io.github.vlm4j.core.ModelClosedException if the model is closed
+   */
+  public GenerationSession newSession() {
+    lifecycle.acquire();
+    try {
+      GenerationSession s = new GenerationSession(this);
+      sessions.add(s);
+      return s;
+    } finally {
+      lifecycle.release();
+    }
+  }
+
+  /**
+   * Generates a reply in a fresh session. Thread-safe.
+   *
+   * @param messages the conversation, ending with a user turn
+   * @param config generation settings
+   * @return the result
+   */
+  public GenerationResult generate(List<Message> messages, GenerationConfig config) {
+    return generate(messages, config, RequestOptions.DEFAULT, TokenStreamer.none());
+  }
+
+  /**
+   * Generates a reply in a fresh session, streaming text. Thread-safe.
+   *
+   * @param messages the conversation, ending with a user turn
+   * @param config generation settings
+   * @param options image splitting / adapter choices
+   * @param streamer receives text as it is generated
+   * @return the result
+   */
+  public GenerationResult generate(List<Message> messages, GenerationConfig config, RequestOptions options,
+      TokenStreamer streamer) {
+    try (GenerationSession s = newSession()) {
+      return s.generate(messages, config, options, streamer);
+    }
+  }
+
+  /**
+   * Counts the prompt's tokens (decoding and preprocessing images, running no graph). Thread-safe.
+   *
+   * @param messages the conversation
+   * @param options image splitting choice
+   * @return the counts
+   */
+  public PromptStats countTokens(List<Message> messages, RequestOptions options) {
+    TokenizedPrompt p = tokenize(messages, options);
+    return new PromptStats(p.length(), p.imageTokensPerImage(), text.maxPositions());
+  }
+
+  /**
+   * The exact token ids a request would run on (chat template, image expansion, special tokens by
+   * id), computed without running any graph. Thread-safe.
+   *
+   * @param messages the conversation
+   * @param options image splitting choice
+   * @return the prompt's ids and image tokens per image
+   */
+  public TokenizedPrompt tokenize(List<Message> messages, RequestOptions options) {
+    lifecycle.acquire();
+    try {
+      return GenerationSession.prepare(this, messages, options).prompt();
+    } finally {
+      lifecycle.release();
+    }
+  }
+
+  /** @return {@code config.json}'s model_type */
+  public String modelType() {
+    return modelType;
+  }
+
+  /** @return the decoder's dimensions and context window */
+  public TextConfig textConfig() {
+    return text;
+  }
+
+  /** @return the generation settings shipped with the model */
+  public GenerationDefaults generationDefaults() {
+    return defaults;
+  }
+
+  /** @return the end-of-sequence ids used when a request does not override them */
+  public Set<Integer> eosTokenIds() {
+    return eosIds;
+  }
+
+  /** @return the weight precision chosen for each graph */
+  public Map<ModelModule, Dtype> dtypes() {
+    return dtypes;
+  }
+
+  /** @return names of the cross-modal adapters this model offers (empty for fused exports) */
+  public Set<String> adapterNames() {
+    return parts.adapters().keySet();
+  }
+
+  /** @return the tokenizer (shared; do not close it) */
+  public TextTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  /** @return where the model was loaded from */
+  public String source() {
+    return folder.describe();
+  }
+
+  ModelParts parts() {
+    return parts;
+  }
+
+  ImageDecoder imageDecoder() {
+    return imageDecoder;
+  }
+
+  Lifecycle lifecycle() {
+    return lifecycle;
+  }
+
+  void sessionClosed(GenerationSession s) {
+    sessions.remove(s);
+  }
+
+  /**
+   * Closes the model: new calls fail with {@link io.github.vlm4j.core.ModelClosedException}; running
+   * requests stop at their next step (they fail with the same exception); then every open session
+   * and every native resource is released. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!lifecycle.beginClose()) {
+      return;
+    }
+    for (GenerationSession s : sessions) {
+      s.abortBecauseModelCloses();
+    }
+    lifecycle.awaitIdle();
+    for (GenerationSession s : new ArrayList<>(sessions)) {
+      s.close();
+    }
+    List<AutoCloseable> all = new ArrayList<>(parts.closeables());
+    parts.adapters().values().forEach(a -> {
+      if (a instanceof AutoCloseable c) {
+        all.add(c);
+      }
+    });
+    if (parts.projector() instanceof AutoCloseable c) {
+      all.add(c);
+    }
+    all.add(parts.vision());
+    all.add(parts.embedder());
+    all.add(parts.decoder());
+    all.add(tokenizer);
+    for (AutoCloseable c : all) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.warn("closing {} failed: {}", c, e.toString());
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "VisionLanguageModel[" + modelType + ", " + folder.describe() + "]";
+  }
+
+  /** Load options. Not thread-safe. */
+  public static final class Builder {
+    private final Path dir;
+    private final ModelFolder givenFolder;
+    private final Map<ModelModule, Dtype> dtypes = new EnumMap<>(ModelModule.class);
+    private SessionSettings.Builder settings = SessionSettings.builder();
+    private long maxImagePixels = ImageDecoder.DEFAULT_MAX_PIXELS;
+
+    private Builder(Path dir, ModelFolder folder) {
+      this.dir = dir;
+      this.givenFolder = folder;
+    }
+
+    /** @param dtype precision for every graph @return this */
+    public Builder dtype(Dtype dtype) {
+      for (ModelModule m : ModelModule.values()) {
+        dtypes.put(m, dtype);
+      }
+      return this;
+    }
+
+    /** @param dtype transformers.js dtype name ({@code fp32}, {@code fp16}, {@code q8}, ...) @return this */
+    public Builder dtype(String dtype) {
+      return dtype(Dtype.parse(dtype));
+    }
+
+    /** @param module a graph @param dtype its precision @return this */
+    public Builder dtype(ModelModule module, Dtype dtype) {
+      dtypes.put(module, dtype);
+      return this;
+    }
+
+    /** @param n ONNX Runtime intra-op threads per graph (0 = ONNX Runtime's default) @return this */
+    public Builder threads(int n) {
+      settings.intraOpThreads(n);
+      return this;
+    }
+
+    /** @param level graph optimisation level @return this */
+    public Builder optimizationLevel(SessionSettings.OptimizationLevel level) {
+      settings.optimizationLevel(level);
+      return this;
+    }
+
+    /** Runs on CUDA (needs the onnxruntime_gpu artifact). @param deviceId CUDA device @return this */
+    public Builder cuda(int deviceId) {
+      settings.cuda(deviceId);
+      return this;
+    }
+
+    /** @param allow let idle ONNX Runtime threads spin @return this */
+    public Builder allowSpinning(boolean allow) {
+      settings.allowSpinning(allow);
+      return this;
+    }
+
+    /** @param s complete session settings @return this */
+    public Builder sessionSettings(SessionSettings s) {
+      settings = s.toBuilder();
+      return this;
+    }
+
+    /** @param pixels largest accepted image (width * height), checked from the header @return this */
+    public Builder maxImagePixels(long pixels) {
+      maxImagePixels = pixels;
+      return this;
+    }
+
+    /**
+     * @return the loaded model; the caller owns it
+     * @throws ModelLoadException if loading fails (nothing stays open)
+     */
+    public VisionLanguageModel build() throws ModelLoadException {
+      ModelFolder folder = givenFolder != null ? givenFolder : ModelFolder.of(dir);
+      ModelConfig config = ModelConfig.read(folder);
+      String type = config.modelType();
+      ModelFamily family = ModelFamilies.forType(type, folder.describe(ModelConfig.FILE));
+      TextConfig text = config.textConfig();
+      GenerationDefaults defaults = GenerationDefaults.read(folder, config);
+      if (defaults.eosTokenIds().isEmpty()) {
+        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+            folder.describe(GenerationDefaults.FILE) + " and config.json state no eos_token_id");
+      }
+      TextTokenizer tokenizer = TextTokenizer.load(folder);
+      try {
+        if (tokenizer.vocabSize() > text.vocabSize()) {
+          throw new ModelLoadException(ModelLoadException.Reason.GRAPH_MISMATCH,
+              folder.describe(TextTokenizer.FILE) + " has ids up to " + (tokenizer.vocabSize() - 1)
+                  + " but text_config.vocab_size is " + text.vocabSize());
+        }
+        ModelParts parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, settings.build()));
+        LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
+        return new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
+            new ImageDecoder(maxImagePixels), dtypes);
+      } catch (ModelLoadException | RuntimeException e) {
+        tokenizer.close();
+        throw e;
+      }
+    }
+  }
+}

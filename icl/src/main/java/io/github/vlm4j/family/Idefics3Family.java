@@ -1,0 +1,124 @@
+package io.github.vlm4j.family;
+
+import io.github.vlm4j.ModelModule;
+import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.prompt.ChatTemplate;
+import io.github.vlm4j.core.prompt.PromptAssembler;
+import io.github.vlm4j.core.prompt.PromptPiece;
+import io.github.vlm4j.core.onnx.TensorSpec;
+import io.github.vlm4j.decoder.CausalDecoder;
+import io.github.vlm4j.decoder.TokenEmbedder;
+import io.github.vlm4j.projector.FusedProjector;
+import io.github.vlm4j.vision.Idefics3Preprocessor;
+import io.github.vlm4j.vision.PreprocessorConfig;
+import io.github.vlm4j.vision.VisionEncoder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * SmolVLM / SmolVLM2 / Idefics3 as exported by onnx-community and run by transformers.js: tiled
+ * images ({@code <fake_token_around_image><row_r_col_c>}, {@code <global-img>}, {@code
+ * image_seq_len} x {@code <image>} per frame), projector fused into {@code vision_encoder.onnx}.
+ */
+public final class Idefics3Family implements ModelFamily {
+  private static final String FAKE = "<fake_token_around_image>";
+  private static final String IMAGE = "<image>";
+  private static final String GLOBAL = "<global-img>";
+
+  @Override
+  public List<String> modelTypes() {
+    return List.of("idefics3", "smolvlm");
+  }
+
+  @Override
+  public ModelParts load(LoadContext ctx) throws ModelLoadException {
+    var folder = ctx.folder();
+    PreprocessorConfig pre = PreprocessorConfig.read(folder);
+    if (pre.maxImageSize() <= 0) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(PreprocessorConfig.FILE) + " has no max_image_size.longest_edge (the tile size)");
+    }
+    int seqLen = imageSeqLen(ctx);
+    int imageToken = ctx.config().rootInt("image_token_id").orElse(ctx.tokenId(IMAGE));
+    int fake = ctx.tokenId(FAKE);
+    int global = ctx.tokenId(GLOBAL);
+    int[][] rowCol = new int[7][7];
+    for (int r = 1; r <= 6; r++) {
+      for (int c = 1; c <= 6; c++) {
+        rowCol[r][c] = ctx.tokenizer().idOf("<row_" + r + "_col_" + c + ">").orElse(-1);
+      }
+    }
+    ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
+    PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), IMAGE, imageToken);
+    int hidden = ctx.text().hiddenSize();
+    try (Closer closer = new Closer()) {
+      VisionEncoder vision = closer.add(VisionEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER),
+          ctx.settings(), pre.maxImageSize(), pre.maxImageSize()));
+      TensorSpec out = vision.outputSpec();
+      long w = out.dim(out.rank() - 1);
+      if (w >= 0 && w != hidden) {
+        throw vision.graph().mismatch("outputs " + out.describe() + " of width " + w
+            + " but text_config.hidden_size is " + hidden + " (the projector should be fused into this graph)");
+      }
+      if (out.rank() == 3 && out.dim(1) >= 0 && out.dim(1) != seqLen) {
+        throw vision.graph().mismatch("outputs " + out.describe() + " with " + out.dim(1)
+            + " tokens per frame but processor_config.json image_seq_len is " + seqLen);
+      }
+      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS),
+          ctx.settings(), hidden));
+      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
+          ctx.settings(), ctx.text()));
+      ImageExpansion expansion = (k, img) -> {
+        List<PromptPiece> p = new ArrayList<>();
+        if (img.rows() == 0 && img.cols() == 0) {
+          p.add(new PromptPiece.Token(fake));
+          p.add(new PromptPiece.Token(global));
+          p.add(new PromptPiece.ImageTokens(k, seqLen));
+          p.add(new PromptPiece.Token(fake));
+          return p;
+        }
+        for (int r = 1; r <= img.rows(); r++) {
+          for (int c = 1; c <= img.cols(); c++) {
+            if (r > 6 || c > 6 || rowCol[r][c] < 0) {
+              throw new IllegalStateException("the tokenizer has no <row_" + r + "_col_" + c + "> token for a "
+                  + img.rows() + "x" + img.cols() + " tiling; lower size.longest_edge");
+            }
+            p.add(new PromptPiece.Token(fake));
+            p.add(new PromptPiece.Token(rowCol[r][c]));
+            p.add(new PromptPiece.ImageTokens(k, seqLen));
+          }
+          p.add(new PromptPiece.Text("\n"));
+        }
+        p.add(new PromptPiece.Text("\n"));
+        p.add(new PromptPiece.Token(fake));
+        p.add(new PromptPiece.Token(global));
+        p.add(new PromptPiece.ImageTokens(k, seqLen));
+        p.add(new PromptPiece.Token(fake));
+        return p;
+      };
+      ModelParts parts = new ModelParts(template, assembler, new Idefics3Preprocessor(pre), vision,
+          new FusedProjector(hidden), Map.of(), expansion, embedder, decoder, List.of());
+      closer.release();
+      return parts;
+    }
+  }
+
+  private static int imageSeqLen(LoadContext ctx) throws ModelLoadException {
+    var proc = ctx.folder().readJsonIfPresent("processor_config.json");
+    if (proc.isPresent() && proc.get().path("image_seq_len").isIntegralNumber()) {
+      return proc.get().path("image_seq_len").asInt();
+    }
+    var v = ctx.config().root().path("vision_config");
+    int image = v.path("image_size").asInt(0);
+    int patch = v.path("patch_size").asInt(0);
+    int scale = ctx.config().root().path("scale_factor").asInt(0);
+    if (image > 0 && patch > 0 && scale > 0) {
+      int side = image / patch;
+      return side * side / (scale * scale);
+    }
+    throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+        "cannot tell the image tokens per frame: " + ctx.folder().describe("processor_config.json")
+            + " has no image_seq_len and config.json lacks vision_config.image_size/patch_size or scale_factor");
+  }
+}

@@ -1,0 +1,16 @@
+package io.github.vlm4j.family;
+
+import io.github.vlm4j.core.prompt.PromptPiece;
+import io.github.vlm4j.vision.PreprocessedImage;
+import java.util.List;
+
+/** How a family writes one image into the prompt, given how it was preprocessed. */
+@FunctionalInterface
+public interface ImageExpansion {
+  /**
+   * @param imageIndex index of the image in the prompt
+   * @param image its preprocessed frames (grid and frame count)
+   * @return the pieces replacing the template's placeholder; image tokens as {@link PromptPiece.ImageTokens}
+   */
+  List<PromptPiece> expand(int imageIndex, PreprocessedImage image);
+}

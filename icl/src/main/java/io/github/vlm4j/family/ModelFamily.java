@@ -1,0 +1,24 @@
+package io.github.vlm4j.family;
+
+import io.github.vlm4j.core.ModelLoadException;
+import java.util.List;
+
+/**
+ * A kind of model folder, selected by {@code config.json}'s {@code model_type}. A family knows its
+ * files, its preprocessing and how it writes images into prompts; it loads them into {@link
+ * ModelParts}. Families are found with {@link java.util.ServiceLoader} (built-ins: Idefics3/SmolVLM,
+ * LLaVA, vlm4j modular). Implementations must be stateless and thread-safe.
+ */
+public interface ModelFamily {
+  /** @return the {@code model_type} values this family loads */
+  List<String> modelTypes();
+
+  /**
+   * Loads the family's graphs and configs. On failure, everything opened so far is closed.
+   *
+   * @param ctx folder, configs, tokenizer and options
+   * @return the wired parts; the caller owns them
+   * @throws ModelLoadException naming the file and what disagrees
+   */
+  ModelParts load(LoadContext ctx) throws ModelLoadException;
+}

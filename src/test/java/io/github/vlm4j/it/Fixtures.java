@@ -1,0 +1,98 @@
+package io.github.vlm4j.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.vlm4j.core.prompt.ContentPart;
+import io.github.vlm4j.core.prompt.ImageInput;
+import io.github.vlm4j.core.prompt.ImagePart;
+import io.github.vlm4j.core.prompt.Message;
+import io.github.vlm4j.core.prompt.Role;
+import io.github.vlm4j.core.prompt.TextPart;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Locates the committed reference models and reads their goldens and evaluation cases. */
+public final class Fixtures {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private Fixtures() {}
+
+  /** @return the folder holding the reference models ({@code -Dvlm4j.models} overrides) */
+  public static Path models() {
+    String override = System.getProperty("vlm4j.models");
+    if (override != null) {
+      return Path.of(override);
+    }
+    return Path.of(System.getProperty("vlm4j.root", "../..")).resolve("src/test/resources/models");
+  }
+
+  /** @param name e.g. {@code vlm4j-tiny-idefics3} @return its folder */
+  public static Path model(String name) {
+    return models().resolve(name);
+  }
+
+  /** @return the evaluation set folder */
+  public static Path eval() {
+    return models().getParent().resolve("eval");
+  }
+
+  /** @param file a JSON file @return its tree */
+  public static JsonNode json(Path file) {
+    try {
+      return JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** @param file a JSON-lines file @return one tree per line */
+  public static List<JsonNode> jsonLines(Path file) {
+    try {
+      List<JsonNode> out = new ArrayList<>();
+      for (String line : Files.readAllLines(file)) {
+        if (!line.isBlank()) {
+          out.add(JSON.readTree(line));
+        }
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * @param messages HF-format messages
+   * @param images image files, in order of the image parts
+   * @return vlm4j messages
+   */
+  public static List<Message> messages(JsonNode messages, List<Path> images) {
+    List<Message> out = new ArrayList<>();
+    int k = 0;
+    for (JsonNode m : messages) {
+      List<ContentPart> parts = new ArrayList<>();
+      for (JsonNode p : m.get("content")) {
+        if (p.get("type").asText().equals("image")) {
+          parts.add(new ImagePart(ImageInput.of(images.get(k++))));
+        } else {
+          parts.add(new TextPart(p.get("text").asText()));
+        }
+      }
+      out.add(new Message(Role.valueOf(m.get("role").asText().toUpperCase(Locale.ROOT)), parts));
+    }
+    return out;
+  }
+
+  /** @param node a JSON array of ints @return the ints */
+  public static int[] ints(JsonNode node) {
+    int[] out = new int[node.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = node.get(i).asInt();
+    }
+    return out;
+  }
+}
