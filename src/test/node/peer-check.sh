@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Peer check: unmodified transformers.js (Node, onnxruntime-node CPU) must reproduce the PyTorch
+# goldens of vlm4j-tiny-idefics3 and vlm4j-tiny-llava: identical prompt ids and greedy ids.
+#
+#   bash src/test/node/peer-check.sh [--models DIR] [--json OUT]
+#
+# Installs @huggingface/transformers (pinned in package-lock.json) into src/test/node/node_modules
+# on first use. ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's postinstall would try to download
+# GPU binaries; the CPU runtime ships in the package. No model is fetched from the network.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+export ORT_DISABLE_TELEMETRY=1
+export ONNXRUNTIME_NODE_INSTALL=skip
+export HF_HUB_OFFLINE=1
+if [ ! -d node_modules/@huggingface/transformers ]; then
+  echo "peer-check: installing @huggingface/transformers (npm ci) ..." >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+exec node peer-check.mjs "$@"
