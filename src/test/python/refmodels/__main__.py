@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from . import bpe, evaluate, export, goldens, synth, training
+from . import bpe, evaluate, export, fixtures, goldens, synth, training
 from . import config as C
 from .modeling import VLM
 
@@ -129,6 +129,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny budgets, for smoke-testing the kit itself")
     ap.add_argument("--from-checkpoint", action="store_true", help="skip training, load WORK/model.pt")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--core-test-resources", default=os.path.normpath(
+        os.path.join(HERE, "..", "..", "..", "..", "core", "src", "test", "resources")),
+        help="where core's unit-test fixtures go (default: core/src/test/resources)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -188,6 +191,8 @@ def main():
                            f"{sum(p.numel() for p in model.decoder.parameters()):,}, adapters "
                            + ", ".join(f"{n} {sum(p.numel() for p in a.parameters()):,}" for n, a in model.adapters.items()))
 
+    log("unit-test fixtures (tokenizer vectors, Pillow resizes, preprocessing, chat templates)")
+    fixtures.write(tok, args.out, args.core_test_resources)
     log("export: three layouts")
     export_all(model, tok, args.out, log)
     log("goldens")

@@ -108,18 +108,28 @@ public final class Resampler {
     return (byte) (v < 0 ? 0 : Math.min(v, 255));
   }
 
-  /** Pillow's nearest: affine transform sampling at pixel centres. */
+  /**
+   * Pillow's nearest (its scale-only affine path): the source position starts at half a step and
+   * is accumulated step by step in double precision, then truncated.
+   */
   private static RgbImage nearest(RgbImage in, int width, int height) {
     double sx = (double) in.width() / width;
     double sy = (double) in.height() / height;
+    int[] xin = new int[width];
+    double xo = sx * 0.5;
+    for (int x = 0; x < width; x++) {
+      xin[x] = Math.min(xo < 0 ? 0 : (int) xo, in.width() - 1);
+      xo += sx;
+    }
     byte[] src = in.data();
     byte[] out = new byte[width * height * 3];
+    double yo = sy * 0.5;
     for (int y = 0; y < height; y++) {
-      int yi = Math.min((int) ((y + 0.5) * sy), in.height() - 1);
+      int yi = Math.min(yo < 0 ? 0 : (int) yo, in.height() - 1);
       for (int x = 0; x < width; x++) {
-        int xi = Math.min((int) ((x + 0.5) * sx), in.width() - 1);
-        System.arraycopy(src, (yi * in.width() + xi) * 3, out, (y * width + x) * 3, 3);
+        System.arraycopy(src, (yi * in.width() + xin[x]) * 3, out, (y * width + x) * 3, 3);
       }
+      yo += sy;
     }
     return new RgbImage(width, height, out);
   }
