@@ -332,6 +332,16 @@ public final class VisionLanguageModel implements AutoCloseable {
       return this;
     }
 
+    /**
+     * @param key an ONNX Runtime session config key (see {@link SessionSettings#QDQ_MATMULNBITS_ACCURACY_LEVEL})
+     * @param value its value
+     * @return this
+     */
+    public Builder sessionConfig(String key, String value) {
+      settings.configEntry(key, value);
+      return this;
+    }
+
     /** @param s complete session settings @return this */
     public Builder sessionSettings(SessionSettings s) {
       settings = s.toBuilder();

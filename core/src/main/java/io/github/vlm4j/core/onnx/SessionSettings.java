@@ -16,13 +16,16 @@ import io.github.vlm4j.core.ModelLoadException;
  * @param cudaDeviceId CUDA device when {@code executionProvider} is {@link ExecutionProvider#CUDA}
  * @param allowSpinning whether idle intra-op threads spin (ONNX Runtime's default is yes); spinning
  *     helps back-to-back decode steps but steals cores from other work
+ * @param configEntries extra ONNX Runtime session config entries (e.g. {@code
+ *     session.qdq_matmulnbits_accuracy_level}), applied last
  */
 public record SessionSettings(
     int intraOpThreads,
     OptimizationLevel optimizationLevel,
     ExecutionProvider executionProvider,
     int cudaDeviceId,
-    boolean allowSpinning) {
+    boolean allowSpinning,
+    java.util.Map<String, String> configEntries) {
 
   /** Graph optimisation levels (ONNX Runtime's {@code GraphOptimizationLevel}). */
   public enum OptimizationLevel {
@@ -46,10 +49,19 @@ public record SessionSettings(
 
   /** Defaults: ONNX Runtime's thread count, all optimisations, CPU, spinning allowed. */
   public static final SessionSettings DEFAULT =
-      new SessionSettings(0, OptimizationLevel.ALL, ExecutionProvider.CPU, 0, true);
+      new SessionSettings(0, OptimizationLevel.ALL, ExecutionProvider.CPU, 0, true, java.util.Map.of());
+
+  /**
+   * ONNX Runtime fuses weight-only int8 graphs (DequantizeLinear + MatMul) into {@code
+   * MatMulNBits}; this config entry sets that kernel's compute precision: {@code "4"} (ONNX
+   * Runtime's default) quantizes activations to int8 per block (fastest), {@code "1"} computes in
+   * float32 (exactly the dequantized weights' result).
+   */
+  public static final String QDQ_MATMULNBITS_ACCURACY_LEVEL = "session.qdq_matmulnbits_accuracy_level";
 
   /** Validates the values. */
   public SessionSettings {
+    configEntries = java.util.Map.copyOf(configEntries);
     if (intraOpThreads < 0) {
       throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
     }
@@ -93,6 +105,9 @@ public record SessionSettings(
       if (!allowSpinning) {
         options.addConfigEntry("session.intra_op.allow_spinning", "0");
       }
+      for (var e : new java.util.TreeMap<>(configEntries).entrySet()) {
+        options.addConfigEntry(e.getKey(), e.getValue());
+      }
       if (executionProvider == ExecutionProvider.CUDA) {
         if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
           throw new ModelLoadException(
@@ -121,6 +136,7 @@ public record SessionSettings(
     private ExecutionProvider executionProvider;
     private int cudaDeviceId;
     private boolean allowSpinning;
+    private final java.util.Map<String, String> configEntries = new java.util.LinkedHashMap<>();
 
     private Builder(SessionSettings s) {
       intraOpThreads = s.intraOpThreads;
@@ -128,6 +144,13 @@ public record SessionSettings(
       executionProvider = s.executionProvider;
       cudaDeviceId = s.cudaDeviceId;
       allowSpinning = s.allowSpinning;
+      configEntries.putAll(s.configEntries);
+    }
+
+    /** @param key ONNX Runtime session config key @param value its value @return this */
+    public Builder configEntry(String key, String value) {
+      configEntries.put(java.util.Objects.requireNonNull(key), java.util.Objects.requireNonNull(value));
+      return this;
     }
 
     /** @param n threads per operator, 0 for ONNX Runtime's default @return this */
@@ -164,7 +187,7 @@ public record SessionSettings(
     /** @return the settings */
     public SessionSettings build() {
       return new SessionSettings(
-          intraOpThreads, optimizationLevel, executionProvider, cudaDeviceId, allowSpinning);
+          intraOpThreads, optimizationLevel, executionProvider, cudaDeviceId, allowSpinning, configEntries);
     }
   }
 }

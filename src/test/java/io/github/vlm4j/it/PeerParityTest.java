@@ -1,0 +1,74 @@
+package io.github.vlm4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.vlm4j.VisionLanguageModel;
+import io.github.vlm4j.decoder.generation.GenerationConfig;
+import io.github.vlm4j.decoder.generation.TokenStreamer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs unmodified transformers.js (the kit's peer runner, src/test/node/peer-check.sh) and the Java
+ * pipeline on the same golden cases and asserts identical prompt ids and greedy ids. Skipped, with
+ * the reason printed, only if node or npm is not installed.
+ */
+class PeerParityTest {
+  static boolean available(String... cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException | InterruptedException e) {
+      return false;
+    }
+  }
+
+  @Test
+  void transformersJsAndJavaProduceIdenticalIds() throws Exception {
+    boolean node = available("node", "--version");
+    boolean npm = available("npm", "--version");
+    if (!node || !npm) {
+      String reason = "PeerParityTest skipped: " + (node ? "" : "node ") + (npm ? "" : "npm ") + "not installed";
+      System.out.println(reason);
+      Assumptions.abort(reason);
+    }
+    Path root = Path.of(System.getProperty("vlm4j.root", "../.."));
+    Path out = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-ids.json");
+    Path log = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-check.log");
+    Process p = new ProcessBuilder("bash", root.resolve("src/test/node/peer-check.sh").toString(),
+        "--models", Fixtures.models().toAbsolutePath().toString(), "--json", out.toString())
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertTrue(p.waitFor(15, TimeUnit.MINUTES), "peer check timed out");
+    String output = Files.readString(log);
+    System.out.println(output.lines().reduce((a, b) -> b).orElse(""));
+    assertEquals(0, p.exitValue(), "transformers.js disagrees with the PyTorch goldens:\n" + output);
+    JsonNode tjs = Fixtures.json(out);
+    int compared = 0;
+    for (var modelEntry : (Iterable<java.util.Map.Entry<String, JsonNode>>) tjs::fields) {
+      String name = modelEntry.getKey();
+      JsonNode goldens = Fixtures.json(Fixtures.model(name).resolve("goldens.json"));
+      try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
+        for (JsonNode c : goldens.get("cases")) {
+          JsonNode t = modelEntry.getValue().get(c.get("name").asText());
+          var msgs = GoldenParityTest.messages(name, c);
+          var opts = GoldenParityTest.options(c);
+          assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.tokenize(msgs, opts).ids(),
+              name + " " + c.get("name").asText() + " prompt ids");
+          int[] ids = model.generate(msgs, GenerationConfig.greedy(c.get("max_new_tokens").asInt()), opts,
+              TokenStreamer.none()).tokenIds();
+          assertArrayEquals(Fixtures.ints(t.get("generated_ids")), ids, name + " " + c.get("name").asText());
+          compared++;
+        }
+      }
+    }
+    assertTrue(compared >= 24, "compared " + compared + " cases");
+  }
+}
