@@ -1,0 +1,101 @@
+package io.github.vlm4j.decoder.generation;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.vlm4j.core.VlmInputException;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** Logits processors, samplers and config validation, with HuggingFace semantics. */
+class GenerationPartsTest {
+  @Test
+  void repetitionPenaltyDividesPositiveAndMultipliesNegativeOncePerId() {
+    float[] l = {2f, -2f, 1f, 4f};
+    LogitsProcessors.repetitionPenalty(2.0).process(new int[] {0, 1, 0, 1, 9}, 4, l);
+    assertArrayEquals(new float[] {1f, -4f, 1f, 4f}, l);
+  }
+
+  @Test
+  void topKKeepsTiesWithTheKth() {
+    float[] l = {1f, 5f, 3f, 3f, 0f};
+    LogitsProcessors.topK(2).process(new int[0], 0, l);
+    assertEquals(5f, l[1]);
+    assertEquals(3f, l[2]);
+    assertEquals(3f, l[3]);
+    assertEquals(Float.NEGATIVE_INFINITY, l[0]);
+    assertEquals(Float.NEGATIVE_INFINITY, l[4]);
+  }
+
+  @Test
+  void topPKeepsTheSmallestSetReachingP() {
+    float[] l = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.2)};
+    float[] a = l.clone();
+    LogitsProcessors.topP(0.75).process(new int[0], 0, a);
+    assertTrue(a[0] > Float.NEGATIVE_INFINITY && a[1] > Float.NEGATIVE_INFINITY);
+    assertEquals(Float.NEGATIVE_INFINITY, a[2]);
+    float[] b = l.clone();
+    LogitsProcessors.topP(0.5).process(new int[0], 0, b);
+    assertTrue(b[0] > Float.NEGATIVE_INFINITY);
+    assertEquals(Float.NEGATIVE_INFINITY, b[1]);
+  }
+
+  @Test
+  void greedyReturnsTheFirstMaximum() {
+    assertEquals(1, Sampler.greedy().sample(new float[] {0f, 3f, 3f, -1f}));
+  }
+
+  @Test
+  void seededSamplingIsReproducibleAndFollowsTheDistribution() {
+    float[] l = {0f, (float) Math.log(3), Float.NEGATIVE_INFINITY};
+    int[] a = new int[200];
+    int[] b = new int[200];
+    Sampler s1 = Sampler.multinomial(new SplittableRandom(42));
+    Sampler s2 = Sampler.multinomial(new SplittableRandom(42));
+    int ones = 0;
+    for (int i = 0; i < 200; i++) {
+      a[i] = s1.sample(l);
+      b[i] = s2.sample(l);
+      assertTrue(a[i] != 2, "a token with zero probability was sampled");
+      ones += a[i];
+    }
+    assertArrayEquals(a, b);
+    assertTrue(ones > 120 && ones < 180, "P(1)=0.75, got " + ones + "/200");
+  }
+
+  @Test
+  void processorsRunInHuggingFaceOrderAndCallerProcessorsAreAppended() {
+    StringBuilder order = new StringBuilder();
+    GenerationConfig cfg = GenerationConfig.builder().temperature(0.5).topK(3).topP(0.9).repetitionPenalty(1.2)
+        .addProcessor((s, n, l) -> order.append("mine")).build();
+    assertEquals(5, cfg.processors().size());
+    float[] l = {1f, 2f, 3f, 4f};
+    cfg.processors().forEach(p -> p.process(new int[0], 0, l));
+    assertEquals("mine", order.toString());
+    assertEquals(3, GenerationConfig.greedy(8).toBuilder().repetitionPenalty(1.1).addProcessor((s, n, x) -> { })
+        .addProcessor((s, n, x) -> { }).build().processors().size());
+  }
+
+  @Test
+  void temperatureZeroMeansGreedy() {
+    GenerationConfig g = GenerationConfig.builder().temperature(0).build();
+    assertEquals(false, g.doSample());
+    assertEquals(1, g.newSampler().sample(new float[] {0f, 1f}));
+  }
+
+  @Test
+  void invalidOptionsAreTyped() {
+    for (Runnable r : new Runnable[] {
+        () -> GenerationConfig.builder().maxNewTokens(0).build(),
+        () -> GenerationConfig.builder().temperature(-1).build(),
+        () -> GenerationConfig.builder().topK(-1).build(),
+        () -> GenerationConfig.builder().topP(0).build(),
+        () -> GenerationConfig.builder().repetitionPenalty(0).build(),
+        () -> GenerationConfig.builder().stopStrings(java.util.List.of("")).build()}) {
+      VlmInputException e = assertThrows(VlmInputException.class, r::run);
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
+    }
+  }
+}
