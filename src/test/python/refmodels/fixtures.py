@@ -61,6 +61,38 @@ def _checksum(a):
             "n": int(a.size)}
 
 
+def external_data_models(folder):
+    """A one-node graph Y = X + W with W in external data, plus hostile variants of the reference."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = np.arange(16, dtype=np.float32)
+
+    def model(location, offset=None, length=None):
+        init = numpy_helper.from_array(w, "W")
+        init.data_location = TensorProto.EXTERNAL
+        init.ClearField("raw_data")
+        for k, v in (("location", location), ("offset", offset), ("length", length)):
+            if v is not None:
+                e = init.external_data.add()
+                e.key, e.value = k, str(v)
+        g = helper.make_graph([helper.make_node("Add", ["X", "W"], ["Y"])], "ext",
+                              [helper.make_tensor_value_info("X", TensorProto.FLOAT, [16])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [16])], [init])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="vlm4j-refmodels")
+        m.ir_version = 8
+        return m
+
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "weights.bin"), "wb") as f:
+        f.write(w.tobytes())
+    cases = {"ok.onnx": ("weights.bin", 0, 64), "traversal.onnx": ("../../../etc/passwd", None, None),
+             "nested_traversal.onnx": ("sub/../../weights.bin", None, None), "absolute.onnx": ("/etc/passwd", None, None),
+             "missing.onnx": ("nothing.bin", None, None), "past_end.onnx": ("weights.bin", 1 << 20, 64)}
+    for name, (loc, off, ln) in cases.items():
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(model(loc, off, ln).SerializeToString())
+
+
 def write(tok, resources, core_test_resources):
     out = os.path.join(resources, "fixtures")
     img_dir = os.path.join(out, "images")
@@ -112,6 +144,8 @@ def write(tok, resources, core_test_resources):
                                          "rescale_factor": imageproc.RESCALE, "mean": imageproc.MEAN,
                                          "std": imageproc.STD}}, f, indent=1)
         f.write("\n")
+
+    external_data_models(os.path.join(out, "external-data"))
 
     # ---- chat templates rendered by Jinja2
     cases = {

@@ -62,10 +62,14 @@ public final class OnnxGraph implements AutoCloseable {
           "missing graph " + folder.describe(name)
               + (present.isEmpty() ? "" : "; graphs present in " + dir + "/: " + present));
     }
+    var path = folder.path(name);
+    if (path.isPresent()) {
+      // Refuse external data that leaves the folder, is missing or too short, before ORT reads it.
+      OnnxFileInfo.read(path.get()).checkExternalData(folder.path(".").orElseThrow());
+    }
     OrtSession.SessionOptions options = settings.newOptions();
     try {
       var env = OrtRuntime.environment();
-      var path = folder.path(name);
       OrtSession session =
           path.isPresent()
               ? env.createSession(path.get().toString(), options)
