@@ -93,6 +93,39 @@ def external_data_models(folder):
             f.write(model(loc, off, ln).SerializeToString())
 
 
+def bad_adapters(folder):
+    """Adapters that do not fit the reference models: wrong output width, wrong input shape."""
+    import torch
+
+    from . import export
+
+    class WrongWidth(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4 * C.VIT["hidden"], 96)
+
+        def forward(self, image_features, query_embeds):
+            from .modeling import pixel_shuffle
+            return self.lin(pixel_shuffle(image_features)) + query_embeds.mean() * 0
+
+    class WrongInput(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(C.VIT["hidden"], C.TEXT["hidden"])
+
+        def forward(self, image_features, query_embeds):
+            return self.lin(image_features[:, :16]) + query_embeds.mean() * 0
+
+    torch.manual_seed(0)
+    os.makedirs(folder, exist_ok=True)
+    export.export_adapter(WrongWidth(), os.path.join(folder, "wrong_width.onnx"))
+    f = torch.randn(2, 32, C.VIT["hidden"])
+    q = torch.randn(1, 5, C.TEXT["hidden"])
+    export._export(WrongInput(), (f, q), os.path.join(folder, "wrong_input.onnx"), ["image_features", "query_embeds"],
+                   ["image_embeds"], {"image_features": {0: "num_images"}, "query_embeds": {1: "query_length"},
+                                      "image_embeds": {0: "num_images"}})
+
+
 def write(tok, resources, core_test_resources):
     out = os.path.join(resources, "fixtures")
     img_dir = os.path.join(out, "images")
@@ -146,6 +179,7 @@ def write(tok, resources, core_test_resources):
         f.write("\n")
 
     external_data_models(os.path.join(out, "external-data"))
+    bad_adapters(os.path.join(out, "bad-adapters"))
 
     # ---- chat templates rendered by Jinja2
     cases = {

@@ -21,6 +21,7 @@ import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.Generator;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.family.ModelParts;
+import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.EmbeddingMerger;
 import io.github.vlm4j.projector.ImageEmbeddings;
 import io.github.vlm4j.projector.ImageProjector;
@@ -100,19 +101,12 @@ public final class GenerationSession implements AutoCloseable {
   }
 
   /** A prompt ready to run: ids, and the preprocessed images. */
-  record Prepared(TokenizedPrompt prompt, List<PreprocessedImage> images, ImageProjector projector,
-      List<Message> messages) {}
+  record Prepared(TokenizedPrompt prompt, List<PreprocessedImage> images, List<Message> messages) {}
 
   static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options) {
     ModelParts parts = model.parts();
-    ImageProjector projector = parts.projector();
     if (options.adapter().isPresent()) {
-      projector = parts.adapters().get(options.adapter().get());
-      if (projector == null) {
-        throw new VlmInputException(VlmInputException.Reason.UNKNOWN_ADAPTER,
-            "no adapter '" + options.adapter().get() + "'; this model has " + (parts.adapters().isEmpty()
-                ? "none" : parts.adapters().keySet()));
-      }
+      parts.adapters().acquire(options.adapter().get()).close(); // fail fast on unknown names
     }
     ChatTemplate.Rendered rendered = parts.template().render(messages, true);
     PromptAssembler assembler = parts.assembler();
@@ -128,7 +122,7 @@ public final class GenerationSession implements AutoCloseable {
     }
     List<PromptPiece> expanded = PromptAssembler.expand(pieces, k -> parts.expansion().expand(k, images.get(k)));
     TokenizedPrompt prompt = assembler.tokenize(expanded, images.size());
-    return new Prepared(prompt, images, projector, messages);
+    return new Prepared(prompt, images, messages);
   }
 
   private GenerationResult run(List<Message> messages, GenerationConfig config, RequestOptions options,
@@ -147,10 +141,12 @@ public final class GenerationSession implements AutoCloseable {
     int maxNew = Math.min(config.maxNewTokens(), window - promptLen);
     long tPre = System.nanoTime();
     DecoderState st = newState();
+    AdapterRegistry.Lease lease = options.adapter().map(a -> parts.adapters().acquire(a)).orElse(null);
+    ImageProjector projector = lease != null ? lease.projector() : parts.projector();
     try {
       List<ImageEmbeddings> embeds = new ArrayList<>();
       QueryEmbeddings query = null;
-      if (p.projector().usesQuery() && !p.images().isEmpty()) {
+      if (projector.usesQuery() && !p.images().isEmpty()) {
         int[] q = model.tokenizer().encode(lastUserText(messages));
         float[] qe = q.length == 0 ? new float[0] : parts.embedder().embed(q, st.runOptions());
         query = new QueryEmbeddings(qe, q.length, model.textConfig().hiddenSize());
@@ -158,7 +154,7 @@ public final class GenerationSession implements AutoCloseable {
       for (PreprocessedImage img : p.images()) {
         checkStop();
         var features = parts.vision().encode(img, st.runOptions());
-        embeds.add(p.projector().project(features, query, st.runOptions()));
+        embeds.add(projector.project(features, query, st.runOptions()));
       }
       long tVision = System.nanoTime();
       checkStop();
@@ -205,6 +201,10 @@ public final class GenerationSession implements AutoCloseable {
       return new GenerationResult("", new int[0], FinishReason.CANCELLED,
           new Usage(promptLen, p.prompt().imageTokenCount(), 0,
               new StageTimings(ms(tPre - t0), 0, 0, ms(System.nanoTime() - t0), new double[0], ms(System.nanoTime() - t0))));
+    } finally {
+      if (lease != null) {
+        lease.close();
+      }
     }
   }
 

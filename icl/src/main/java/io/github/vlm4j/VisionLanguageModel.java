@@ -16,7 +16,10 @@ import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.family.LoadContext;
 import io.github.vlm4j.family.ModelFamilies;
 import io.github.vlm4j.family.ModelFamily;
+import io.github.vlm4j.family.Adapters;
 import io.github.vlm4j.family.ModelParts;
+import io.github.vlm4j.projector.AdapterInfo;
+import io.github.vlm4j.projector.OnnxProjector;
 import io.github.vlm4j.vision.ImageDecoder;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,11 +67,14 @@ public final class VisionLanguageModel implements AutoCloseable {
   private final Set<Integer> eosIds;
   private final ImageDecoder imageDecoder;
   private final Map<ModelModule, Dtype> dtypes;
+  private final SessionSettings settings;
+  private final long backboneBytes;
   private final Lifecycle lifecycle = new Lifecycle();
   private final Set<GenerationSession> sessions = ConcurrentHashMap.newKeySet();
 
   private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
-      ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes) {
+      ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes,
+      SessionSettings settings) {
     this.folder = folder;
     this.modelType = modelType;
     this.text = text;
@@ -78,6 +84,29 @@ public final class VisionLanguageModel implements AutoCloseable {
     this.eosIds = Collections.unmodifiableSet(new LinkedHashSet<>(defaults.eosTokenIds()));
     this.imageDecoder = imageDecoder;
     this.dtypes = Collections.unmodifiableMap(new EnumMap<>(dtypes));
+    this.settings = settings;
+    long bytes = 0;
+    for (var g : List.of(parts.vision().graph(), parts.embedder().graph(), parts.decoder().graph())) {
+      var p = folder.path(g.file());
+      if (p.isEmpty()) {
+        bytes = -1;
+        break;
+      }
+      try {
+        bytes += io.github.vlm4j.core.onnx.OnnxFileInfo.read(p.get()).weightBytes();
+      } catch (ModelLoadException e) {
+        bytes = -1;
+        break;
+      }
+    }
+    if (bytes >= 0 && parts.projector() instanceof OnnxProjector op && folder.path(op.file()).isPresent()) {
+      try {
+        bytes += io.github.vlm4j.core.onnx.OnnxFileInfo.read(folder.path(op.file()).get()).weightBytes();
+      } catch (ModelLoadException e) {
+        bytes = -1;
+      }
+    }
+    this.backboneBytes = bytes;
   }
 
   /**
@@ -201,9 +230,62 @@ public final class VisionLanguageModel implements AutoCloseable {
     return dtypes;
   }
 
-  /** @return names of the cross-modal adapters this model offers (empty for fused exports) */
-  public Set<String> adapterNames() {
-    return parts.adapters().keySet();
+  /** @return names of the cross-modal adapters this model offers now (empty for fused exports), sorted */
+  public List<String> adapterNames() {
+    return parts.adapters().names();
+  }
+
+  /** @return the registered adapters with their parameter counts and weight bytes, sorted by name */
+  public List<AdapterInfo> adapters() {
+    return parts.adapters().infos();
+  }
+
+  /**
+   * Loads an adapter graph and makes it available to new requests, without reloading or pausing
+   * the model. The graph is validated against the vision encoder's output and the decoder's width.
+   *
+   * @param name the name requests will select it by
+   * @param file the adapter's {@code .onnx} file (anywhere)
+   * @param description what it is for
+   * @return its description
+   * @throws ModelLoadException if the file is missing or does not fit this model (the model is unaffected)
+   * @throws IllegalArgumentException if the name is already registered
+   */
+  public AdapterInfo registerAdapter(String name, Path file, String description) throws ModelLoadException {
+    lifecycle.acquire();
+    try {
+      Path abs = file.toAbsolutePath();
+      ModelFolder dir = ModelFolder.of(abs.getParent());
+      String fileName = abs.getFileName().toString();
+      OnnxProjector adapter = OnnxProjector.open(dir, fileName, name, settings, parts.vision().outputSpec(),
+          text.hiddenSize());
+      AdapterInfo info;
+      try {
+        info = Adapters.info(name, description, dir, fileName, adapter.usesQuery());
+      } catch (ModelLoadException | RuntimeException e) {
+        adapter.close();
+        throw e;
+      }
+      parts.adapters().register(adapter, info);
+      return info;
+    } finally {
+      lifecycle.release();
+    }
+  }
+
+  /**
+   * Removes an adapter for new requests; requests already using it finish with it first. Thread-safe.
+   *
+   * @param name the adapter
+   * @return whether it was registered
+   */
+  public boolean unregisterAdapter(String name) {
+    return parts.adapters().unregister(name);
+  }
+
+  /** @return bytes of the weights of the shared graphs (vision, projector, embeddings, decoder), -1 if unknown */
+  public long backboneWeightBytes() {
+    return backboneBytes;
   }
 
   /** @return the tokenizer (shared; do not close it) */
@@ -250,11 +332,7 @@ public final class VisionLanguageModel implements AutoCloseable {
       s.close();
     }
     List<AutoCloseable> all = new ArrayList<>(parts.closeables());
-    parts.adapters().values().forEach(a -> {
-      if (a instanceof AutoCloseable c) {
-        all.add(c);
-      }
-    });
+    all.add(parts.adapters());
     if (parts.projector() instanceof AutoCloseable c) {
       all.add(c);
     }
@@ -376,10 +454,11 @@ public final class VisionLanguageModel implements AutoCloseable {
               folder.describe(TextTokenizer.FILE) + " has ids up to " + (tokenizer.vocabSize() - 1)
                   + " but text_config.vocab_size is " + text.vocabSize());
         }
-        ModelParts parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, settings.build()));
+        SessionSettings ss = settings.build();
+        ModelParts parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss));
         LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
         return new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
-            new ImageDecoder(maxImagePixels), dtypes);
+            new ImageDecoder(maxImagePixels), dtypes, ss);
       } catch (ModelLoadException | RuntimeException e) {
         tokenizer.close();
         throw e;

@@ -62,6 +62,11 @@ public final class TokenEmbedder implements AutoCloseable {
     }
   }
 
+  /** @return the graph */
+  public OnnxGraph graph() {
+    return graph;
+  }
+
   /** @return the output element type */
   public OnnxJavaType outputType() {
     return outType;

@@ -8,13 +8,13 @@ import io.github.vlm4j.core.prompt.PromptPiece;
 import io.github.vlm4j.core.onnx.TensorSpec;
 import io.github.vlm4j.decoder.CausalDecoder;
 import io.github.vlm4j.decoder.TokenEmbedder;
+import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.FusedProjector;
 import io.github.vlm4j.vision.Idefics3Preprocessor;
 import io.github.vlm4j.vision.PreprocessorConfig;
 import io.github.vlm4j.vision.VisionEncoder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * SmolVLM / SmolVLM2 / Idefics3 as exported by onnx-community and run by transformers.js: tiled
@@ -98,7 +98,7 @@ public final class Idefics3Family implements ModelFamily {
         return p;
       };
       ModelParts parts = new ModelParts(template, assembler, new Idefics3Preprocessor(pre), vision,
-          new FusedProjector(hidden), Map.of(), expansion, embedder, decoder, List.of());
+          new FusedProjector(hidden), new AdapterRegistry(), expansion, embedder, decoder, List.of());
       closer.release();
       return parts;
     }

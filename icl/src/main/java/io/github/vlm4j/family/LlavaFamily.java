@@ -8,12 +8,12 @@ import io.github.vlm4j.core.prompt.PromptPiece;
 import io.github.vlm4j.core.onnx.TensorSpec;
 import io.github.vlm4j.decoder.CausalDecoder;
 import io.github.vlm4j.decoder.TokenEmbedder;
+import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.FusedProjector;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
 import io.github.vlm4j.vision.PreprocessorConfig;
 import io.github.vlm4j.vision.VisionEncoder;
 import java.util.List;
-import java.util.Map;
 
 /**
  * LLaVA-style exports: fixed-size images ({@code pixel_values [batch, 3, H, W]}), each placeholder
@@ -73,7 +73,7 @@ public final class LlavaFamily implements ModelFamily {
           ctx.settings(), ctx.text()));
       ImageExpansion expansion = (k, img) -> List.of(new PromptPiece.ImageTokens(k, tokens));
       ModelParts parts = new ModelParts(template, assembler, preprocessor, vision, new FusedProjector(hidden),
-          Map.of(), expansion, embedder, decoder, List.of());
+          new AdapterRegistry(), expansion, embedder, decoder, List.of());
       closer.release();
       return parts;
     }

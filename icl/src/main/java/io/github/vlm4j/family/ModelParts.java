@@ -4,11 +4,11 @@ import io.github.vlm4j.core.prompt.ChatTemplate;
 import io.github.vlm4j.core.prompt.PromptAssembler;
 import io.github.vlm4j.decoder.CausalDecoder;
 import io.github.vlm4j.decoder.TokenEmbedder;
+import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.ImageProjector;
 import io.github.vlm4j.vision.ImagePreprocessor;
 import io.github.vlm4j.vision.VisionEncoder;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Everything a loaded model runs with, wired by its family. The generic pipeline uses only these
@@ -19,18 +19,17 @@ import java.util.Map;
  * @param preprocessor image preprocessing
  * @param vision the vision graph
  * @param projector the default projector (fused identity for onnx-community exports)
- * @param adapters named cross-modal adapters available at run time (may be empty)
+ * @param adapters the cross-modal adapters available at run time (may be empty; changeable later)
  * @param expansion how one image is written into the prompt
  * @param embedder the token-embedding graph
  * @param decoder the decoder graph
  * @param closeables resources owned by the model besides the above (closed last)
  */
 public record ModelParts(ChatTemplate template, PromptAssembler assembler, ImagePreprocessor preprocessor,
-    VisionEncoder vision, ImageProjector projector, Map<String, ImageProjector> adapters, ImageExpansion expansion,
+    VisionEncoder vision, ImageProjector projector, AdapterRegistry adapters, ImageExpansion expansion,
     TokenEmbedder embedder, CausalDecoder decoder, List<AutoCloseable> closeables) {
-  /** Copies the collections. */
+  /** Copies the list. */
   public ModelParts {
-    adapters = Map.copyOf(adapters);
     closeables = List.copyOf(closeables);
   }
 }

@@ -1,7 +1,6 @@
 package io.github.vlm4j.family;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.github.vlm4j.ModelModule;
 import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.model.ModelFolder;
 import io.github.vlm4j.core.onnx.Dtype;
@@ -10,15 +9,13 @@ import io.github.vlm4j.core.prompt.PromptAssembler;
 import io.github.vlm4j.core.prompt.PromptPiece;
 import io.github.vlm4j.decoder.CausalDecoder;
 import io.github.vlm4j.decoder.TokenEmbedder;
-import io.github.vlm4j.projector.ImageProjector;
+import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.OnnxProjector;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
 import io.github.vlm4j.vision.PreprocessorConfig;
 import io.github.vlm4j.vision.VisionEncoder;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The vlm4j modular layout ({@code model_type: vlm4j-modular}, manifest {@code vlm4j.json}, see
@@ -69,9 +66,11 @@ public final class ModularFamily implements ModelFamily {
     try (Closer closer = new Closer()) {
       VisionEncoder vision = closer.add(VisionEncoder.open(folder, Manifest.file(m, "vision_encoder", folder),
           ctx.settings(), preprocessor.frameHeight(), preprocessor.frameWidth()));
+      checkDeclaredIo(m.path("vision_encoder"), folder, Manifest.file(m, "vision_encoder", folder));
+      checkDeclaredIo(m.path("projector"), folder, Manifest.file(m, "projector", folder));
       OnnxProjector projector = closer.add(OnnxProjector.open(folder, Manifest.file(m, "projector", folder),
           "projector", ctx.settings(), vision.outputSpec(), hidden));
-      Map<String, ImageProjector> adapters = new LinkedHashMap<>();
+      AdapterRegistry adapters = closer.add(new AdapterRegistry());
       for (var it = m.path("adapters").fields(); it.hasNext(); ) {
         var e = it.next();
         String file = e.getValue().path("file").asText(null);
@@ -79,8 +78,10 @@ public final class ModularFamily implements ModelFamily {
           throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
               folder.describe(MANIFEST) + ": adapter '" + e.getKey() + "' has no \"file\"");
         }
-        adapters.put(e.getKey(), closer.add(OnnxProjector.open(folder, file, e.getKey(), ctx.settings(),
-            vision.outputSpec(), hidden)));
+        checkDeclaredIo(m.path("adapters").path(e.getKey()), folder, file);
+        OnnxProjector adapter = OnnxProjector.open(folder, file, e.getKey(), ctx.settings(), vision.outputSpec(), hidden);
+        adapters.register(adapter, Adapters.info(e.getKey(), e.getValue().path("description").asText(""), folder, file,
+            adapter.usesQuery()));
       }
       TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, Manifest.file(m, "embed_tokens", folder),
           ctx.settings(), hidden));
@@ -96,6 +97,42 @@ public final class ModularFamily implements ModelFamily {
           embedder, decoder, List.of());
       closer.release();
       return parts;
+    }
+  }
+
+  /**
+   * Checks the manifest's documented inputs/outputs against the graph file: every declared name
+   * exists and every static dimension agrees.
+   */
+  private static void checkDeclaredIo(JsonNode entry, ModelFolder folder, String file) throws ModelLoadException {
+    if (!entry.has("inputs") && !entry.has("outputs")) {
+      return;
+    }
+    try (var g = io.github.vlm4j.core.onnx.OnnxGraph.open(folder, file, io.github.vlm4j.core.onnx.SessionSettings.builder()
+        .intraOpThreads(1).optimizationLevel(io.github.vlm4j.core.onnx.SessionSettings.OptimizationLevel.DISABLE_ALL).build())) {
+      for (String kind : new String[] {"inputs", "outputs"}) {
+        for (JsonNode io : entry.path(kind)) {
+          String name = io.path("name").asText();
+          var spec = (kind.equals("inputs") ? g.inputs() : g.outputs()).get(name);
+          if (spec == null) {
+            throw g.mismatch("has no " + kind.substring(0, kind.length() - 1) + " '" + name + "' but " + MANIFEST
+                + " declares it; the graph's " + kind + " are " + (kind.equals("inputs") ? g.inputs() : g.outputs()).values());
+          }
+          JsonNode shape = io.path("shape");
+          if (shape.isArray()) {
+            if (shape.size() != spec.rank()) {
+              throw g.mismatch(kind.substring(0, kind.length() - 1) + " " + spec.describe() + " has rank " + spec.rank()
+                  + " but " + MANIFEST + " declares " + shape);
+            }
+            for (int i = 0; i < shape.size(); i++) {
+              if (shape.get(i).isIntegralNumber() && spec.dim(i) >= 0 && spec.dim(i) != shape.get(i).asLong()) {
+                throw g.mismatch(kind.substring(0, kind.length() - 1) + " " + spec.describe() + " disagrees with "
+                    + MANIFEST + "'s " + shape + " at dimension " + i);
+              }
+            }
+          }
+        }
+      }
     }
   }
 
