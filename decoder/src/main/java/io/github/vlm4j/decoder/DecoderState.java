@@ -34,6 +34,7 @@ public final class DecoderState implements AutoCloseable {
   private final int hidden;
   private final OrtSession.RunOptions runOptions;
   private OrtSession.Result kv;
+  private KvSnapshot base;
   private int pastLength;
   private LongBuffer ones = fill(Tensors.directLongs(256), 1);
   private final LongBuffer stepToken = Tensors.directLongs(1);
@@ -66,6 +67,73 @@ public final class DecoderState implements AutoCloseable {
   /** @return positions held in the KV cache */
   public int pastLength() {
     return pastLength;
+  }
+
+  /**
+   * Continues from a shared prefix: the state's past is the snapshot's KV cache (not copied). Only
+   * allowed on a fresh state.
+   *
+   * @param snapshot a snapshot of this decoder
+   */
+  public void startFrom(KvSnapshot snapshot) {
+    checkOpen();
+    if (kv != null || base != null || pastLength != 0) {
+      throw new IllegalStateException("startFrom needs a fresh decoder state");
+    }
+    if (snapshot.decoder() != decoder) {
+      throw new IllegalArgumentException("the snapshot belongs to another decoder");
+    }
+    snapshot.retain();
+    base = snapshot;
+    pastLength = snapshot.length();
+  }
+
+  /**
+   * Turns the current KV cache into a shared read-only snapshot. This state keeps reading it and can
+   * continue appending. The caller owns the returned reference and must close it.
+   *
+   * @param ids the token ids the cache holds (for callers that match prefixes)
+   * @param lastLogits the logits after the last position
+   * @return the snapshot
+   */
+  public KvSnapshot snapshot(int[] ids, float[] lastLogits) {
+    checkOpen();
+    if (kv == null) {
+      throw new IllegalStateException("nothing to snapshot: append positions first");
+    }
+    if (ids.length != pastLength) {
+      throw new IllegalArgumentException(ids.length + " ids for " + pastLength + " cached positions");
+    }
+    KvSnapshot snap = new KvSnapshot(kv, decoder, pastLength, ids, lastLogits);
+    kv = null;
+    if (base != null) {
+      base.release();
+    }
+    snap.retain();
+    base = snap;
+    return snap;
+  }
+
+  /**
+   * Like {@link #append(float[], int)} but returns the logits of every appended position (for
+   * scoring candidate continuations).
+   *
+   * @param embeds {@code s * hidden} floats
+   * @param s number of positions
+   * @return {@code s * vocab} floats, a new array
+   */
+  public float[] appendAll(float[] embeds, int s) {
+    append(embeds, s);
+    int n = s * vocab;
+    float[] out = new float[n];
+    if (logitsH != null) {
+      for (int i = 0; i < n; i++) {
+        out[i] = Tensors.fromHalf(logitsH.get(i));
+      }
+    } else {
+      logitsF.get(0, out, 0, n);
+    }
+    return out;
   }
 
   /** @return the run options of this state's graph runs (for the caller's own runs to share termination) */
@@ -169,13 +237,19 @@ public final class DecoderState implements AutoCloseable {
       feeds.put("position_ids", pos);
     }
     for (int i = 0; i < decoder.kvEntries(); i++) {
-      feeds.put(decoder.pastName(i), kv == null ? emptyPast()[i] : (OnnxTensor) kv.get(decoder.presentName(i)).orElseThrow());
+      OnnxTensor past = kv != null ? (OnnxTensor) kv.get(decoder.presentName(i)).orElseThrow()
+          : base != null ? base.past(i) : emptyPast()[i];
+      feeds.put(decoder.pastName(i), past);
     }
     OnnxTensor pinned = pinnedLogits(s);
     temps.add(pinned);
     OrtSession.Result r = decoder.graph().run(feeds, Map.of("logits", pinned), runOptions);
     if (kv != null) {
       kv.close();
+    }
+    if (base != null) {
+      base.release();   // the new presents hold the whole sequence; the shared prefix is no longer read
+      base = null;
     }
     kv = r;
     pastLength = total;
@@ -240,6 +314,10 @@ public final class DecoderState implements AutoCloseable {
     if (kv != null) {
       kv.close();
       kv = null;
+    }
+    if (base != null) {
+      base.release();
+      base = null;
     }
     if (emptyPast != null) {
       for (OnnxTensor t : emptyPast) {
