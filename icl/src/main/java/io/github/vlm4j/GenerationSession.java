@@ -15,6 +15,7 @@ import io.github.vlm4j.core.prompt.Role;
 import io.github.vlm4j.core.prompt.TextPart;
 import io.github.vlm4j.core.prompt.TokenizedPrompt;
 import io.github.vlm4j.decoder.DecoderState;
+import io.github.vlm4j.decoder.KvSnapshot;
 import io.github.vlm4j.decoder.generation.FinishReason;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
@@ -28,7 +29,14 @@ import io.github.vlm4j.projector.ImageProjector;
 import io.github.vlm4j.projector.QueryEmbeddings;
 import io.github.vlm4j.vision.PreprocessedImage;
 import io.github.vlm4j.vision.RgbImage;
+import io.github.vlm4j.vision.ImageFeatureCache;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -79,6 +87,55 @@ public final class GenerationSession implements AutoCloseable {
    */
   public GenerationResult generate(List<Message> messages, GenerationConfig config, RequestOptions options,
       TokenStreamer streamer) {
+    return exclusive(() -> run(messages, config, options, streamer, null));
+  }
+
+  /**
+   * Answers a few-shot prompt by generation (open answers). The demos' image features and KV cache
+   * are reused across queries with the same demos (see {@link VisionLanguageModel.Builder#prefixCacheBytes}).
+   *
+   * @param prompt demos and query
+   * @param config generation settings
+   * @param options image splitting / adapter / image-token cap
+   * @param streamer receives text as it is generated (on this thread)
+   * @return the result
+   * @throws VlmInputException for bad images, prompts over budget, unknown adapters, ...
+   * @throws ModelClosedException if the model or session is (or gets) closed
+   */
+  public GenerationResult generate(FewShotPrompt prompt, GenerationConfig config, RequestOptions options,
+      TokenStreamer streamer) {
+    return exclusive(() -> run(prompt.messages(), config, options, streamer, prompt));
+  }
+
+  /**
+   * Scores candidate answers of a few-shot prompt: the prompt (demo prefix from the cache when
+   * possible) is computed once, then each label's tokens branch from a shared read-only snapshot of
+   * its KV cache — not one full run per label.
+   *
+   * @param prompt demos and query
+   * @param labels candidate answers (non-blank, distinct)
+   * @param options image splitting / adapter / image-token cap
+   * @return scores in label order
+   * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_LABELS}) for an empty,
+   *     blank or duplicate label, or the errors of {@link #generate}
+   */
+  public LabelScores classify(FewShotPrompt prompt, List<String> labels, RequestOptions options) {
+    return exclusive(() -> score(prompt.messages(), labels, options, prompt));
+  }
+
+  /**
+   * Scores candidate answers to any conversation (see {@link #classify(FewShotPrompt, List, RequestOptions)}).
+   *
+   * @param messages the conversation, ending with a user turn
+   * @param labels candidate answers (non-blank, distinct)
+   * @param options image splitting / adapter / image-token cap
+   * @return scores in label order
+   */
+  public LabelScores classify(List<Message> messages, List<String> labels, RequestOptions options) {
+    return exclusive(() -> score(messages, labels, options, null));
+  }
+
+  private <T> T exclusive(java.util.function.Supplier<T> body) {
     if (closed) {
       throw new ModelClosedException("this session is closed");
     }
@@ -90,7 +147,7 @@ public final class GenerationSession implements AutoCloseable {
         }
         running = true;
       }
-      return run(messages, config, options, streamer);
+      return body.get();
     } finally {
       synchronized (stateLock) {
         running = false;
@@ -100,45 +157,56 @@ public final class GenerationSession implements AutoCloseable {
     }
   }
 
-  /** A prompt ready to run: ids, and the preprocessed images. */
-  record Prepared(TokenizedPrompt prompt, List<PreprocessedImage> images, List<Message> messages) {}
+  /** A prompt ready to run: ids, the decoded and the preprocessed images. */
+  record Prepared(TokenizedPrompt prompt, List<RgbImage> decoded, List<PreprocessedImage> images,
+      List<Message> messages) {}
 
   static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options) {
     ModelParts parts = model.parts();
     if (options.adapter().isPresent()) {
       parts.adapters().acquire(options.adapter().get()).close(); // fail fast on unknown names
     }
-    ChatTemplate.Rendered rendered = parts.template().render(messages, true);
-    PromptAssembler assembler = parts.assembler();
-    List<PromptPiece> pieces = assembler.pieces(rendered);
     List<ImageInput> inputs = new ArrayList<>();
     for (Message m : messages) {
-      m.content().stream().filter(ImagePart.class::isInstance).forEach(p -> inputs.add(((ImagePart) p).image()));
+      inputs.addAll(m.images());
     }
+    List<RgbImage> decoded = new ArrayList<>();
     List<PreprocessedImage> images = new ArrayList<>();
     for (ImageInput in : inputs) {
       RgbImage rgb = model.imageDecoder().decode(in);
+      decoded.add(rgb);
       images.add(parts.preprocessor().preprocess(rgb, options.imageSplitting().orElse(null)));
     }
-    List<PromptPiece> expanded = PromptAssembler.expand(pieces, k -> parts.expansion().expand(k, images.get(k)));
-    TokenizedPrompt prompt = assembler.tokenize(expanded, images.size());
-    return new Prepared(prompt, images, messages);
+    TokenizedPrompt prompt = tokenize(model, messages, images, true);
+    return new Prepared(prompt, decoded, images, messages);
   }
 
-  private GenerationResult run(List<Message> messages, GenerationConfig config, RequestOptions options,
-      TokenStreamer streamer) {
+  /** Renders and tokenizes {@code messages} with the image expansions of {@code images}. */
+  static TokenizedPrompt tokenize(VisionLanguageModel model, List<Message> messages, List<PreprocessedImage> images,
+      boolean addGenerationPrompt) {
+    ModelParts parts = model.parts();
+    ChatTemplate.Rendered rendered = parts.template().render(messages, addGenerationPrompt);
+    PromptAssembler assembler = parts.assembler();
+    List<PromptPiece> pieces = assembler.pieces(rendered);
+    List<PromptPiece> expanded = PromptAssembler.expand(pieces, k -> parts.expansion().expand(k, images.get(k)));
+    return assembler.tokenize(expanded, (int) messages.stream().mapToLong(m -> m.images().size()).sum());
+  }
+
+  /** A prompt whose KV cache is in {@code state}: logits of its last position, timings so far. */
+  private record Prefilled(Prepared prepared, DecoderState state, float[] lastLogits, int cachedPrefix,
+      long t0, long tPre, long tVision, long tPrefill) {}
+
+  /**
+   * Decodes and preprocesses the images, checks budgets, runs the vision graph (through the model's
+   * feature cache) and the projector or adapter, merges the embeddings and prefills the decoder.
+   * With {@code fewShot}, the demo prefix comes from (or goes into) the model's prefix cache.
+   */
+  private Prefilled prefill(List<Message> messages, RequestOptions options, FewShotPrompt fewShot,
+      int reservedTokens) {
     long t0 = System.nanoTime();
     ModelParts parts = model.parts();
     Prepared p = prepare(model, messages, options);
-    int promptLen = p.prompt().length();
-    int window = model.textConfig().maxPositions();
-    if (promptLen >= window) {
-      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
-          "the prompt has " + promptLen + " tokens (" + p.prompt().imageTokenCount() + " of them image tokens) but the"
-              + " context window is " + window + " tokens (max_position_embeddings); shorten the text, use fewer"
-              + " images, or turn image splitting off");
-    }
-    int maxNew = Math.min(config.maxNewTokens(), window - promptLen);
+    checkBudget(p.prompt(), options, reservedTokens);
     long tPre = System.nanoTime();
     DecoderState st = newState();
     AdapterRegistry.Lease lease = options.adapter().map(a -> parts.adapters().acquire(a)).orElse(null);
@@ -146,14 +214,20 @@ public final class GenerationSession implements AutoCloseable {
     try {
       List<ImageEmbeddings> embeds = new ArrayList<>();
       QueryEmbeddings query = null;
+      String queryText = lastUserText(messages);
       if (projector.usesQuery() && !p.images().isEmpty()) {
-        int[] q = model.tokenizer().encode(lastUserText(messages));
+        int[] q = model.tokenizer().encode(queryText);
         float[] qe = q.length == 0 ? new float[0] : parts.embedder().embed(q, st.runOptions());
         query = new QueryEmbeddings(qe, q.length, model.textConfig().hiddenSize());
       }
-      for (PreprocessedImage img : p.images()) {
+      String split = options.imageSplitting().map(String::valueOf).orElse("default");
+      for (int i = 0; i < p.images().size(); i++) {
         checkStop();
-        var features = parts.vision().encode(img, st.runOptions());
+        PreprocessedImage img = p.images().get(i);
+        var features = model.featureCache().enabled()
+            ? model.featureCache().get(ImageFeatureCache.key(p.decoded().get(i), split),
+                () -> parts.vision().encode(img, st.runOptions()))
+            : parts.vision().encode(img, st.runOptions());
         embeds.add(projector.project(features, query, st.runOptions()));
       }
       long tVision = System.nanoTime();
@@ -169,43 +243,263 @@ public final class GenerationSession implements AutoCloseable {
         merged = out.array();
       }
       checkStop();
-      float[] first = st.append(merged, ids.length);
-      long tPrefill = System.nanoTime();
-      Set<Integer> eos = config.eosTokenIds().isEmpty() ? model.eosTokenIds() : new LinkedHashSet<>(config.eosTokenIds());
-      Generator.Outcome o = Generator.run(st, parts.embedder(), model.tokenizer(), first, ids, config, eos, maxNew,
-          FinishReason.LENGTH, streamer, this::stopRequested);
-      if (modelClosing) {
-        throw new ModelClosedException("the model was closed while this request was running");
+      int cached = 0;
+      float[] last;
+      PrefixCache cache = model.prefixCache();
+      int prefix = fewShot != null && cache.enabled() ? demoPrefixLength(fewShot, p) : 0;
+      if (prefix > 0) {
+        String key = prefixKey(p, prefix, parts.assembler().imageTokenId(), split, options.adapter().orElse(""),
+            projector.usesQuery() ? queryText : null);
+        cached = cache.startFrom(key, st);
+        if (cached == 0) {
+          float[] prefixLogits = st.append(Arrays.copyOf(merged, prefix * hidden), prefix);
+          cache.put(key, st.snapshot(Arrays.copyOf(ids, prefix), prefixLogits));
+        }
+        last = st.append(Arrays.copyOfRange(merged, prefix * hidden, merged.length), ids.length - prefix);
+      } else {
+        last = st.append(merged, ids.length);
       }
-      long tEnd = System.nanoTime();
-      StageTimings timings = new StageTimings(ms(tPre - t0), ms(tVision - tPre), ms(tPrefill - tVision),
-          o.firstTokenNanos() == 0 ? ms(tEnd - t0) : ms(o.firstTokenNanos() - t0), o.stepMs(), ms(tEnd - t0));
-      if (o.finishReason() == FinishReason.CANCELLED) {
-        cancelRequested = false;
-      }
-      return new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
-          new Usage(promptLen, p.prompt().imageTokenCount(), o.tokenIds().length, timings));
-    } catch (InferenceException e) {
-      if (modelClosing) {
-        throw new ModelClosedException("the model was closed while this request was running");
-      }
-      if (cancelRequested) {
-        cancelRequested = false;
-        return new GenerationResult("", new int[0], FinishReason.CANCELLED,
-            new Usage(promptLen, p.prompt().imageTokenCount(), 0,
-                new StageTimings(ms(tPre - t0), 0, 0, ms(System.nanoTime() - t0), new double[0], ms(System.nanoTime() - t0))));
-      }
-      throw e;
-    } catch (Cancelled c) {
-      cancelRequested = false;
-      return new GenerationResult("", new int[0], FinishReason.CANCELLED,
-          new Usage(promptLen, p.prompt().imageTokenCount(), 0,
-              new StageTimings(ms(tPre - t0), 0, 0, ms(System.nanoTime() - t0), new double[0], ms(System.nanoTime() - t0))));
+      return new Prefilled(p, st, last, cached, t0, tPre, tVision, System.nanoTime());
     } finally {
       if (lease != null) {
         lease.close();
       }
     }
+  }
+
+  private void checkBudget(TokenizedPrompt prompt, RequestOptions options, int reservedTokens) {
+    int promptLen = prompt.length();
+    int window = model.textConfig().maxPositions();
+    if (options.maxImageTokens().isPresent() && prompt.imageTokenCount() > options.maxImageTokens().getAsInt()) {
+      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
+          "the prompt's images expand to " + prompt.imageTokenCount() + " image tokens "
+              + java.util.Arrays.toString(prompt.imageTokensPerImage()) + " but the request allows at most "
+              + options.maxImageTokens().getAsInt() + "; use fewer images or turn image splitting off");
+    }
+    if (promptLen + reservedTokens > window) {
+      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
+          "the prompt has " + promptLen + " tokens (" + prompt.imageTokenCount() + " of them image tokens)"
+              + (reservedTokens > 1 ? " plus " + reservedTokens + " tokens to score" : "") + " but the"
+              + " context window is " + window + " tokens (max_position_embeddings); shorten the text, use fewer"
+              + " images, or turn image splitting off");
+    }
+  }
+
+  /**
+   * Length of the token prefix that only depends on the demos: the longest common prefix of the real
+   * prompt and two probe prompts whose queries differ (no images, different text). Any template works:
+   * whatever the template renders between the demos and the query is shared by all three.
+   */
+  private int demoPrefixLength(FewShotPrompt fewShot, Prepared p) {
+    List<PreprocessedImage> demoImages = p.images().subList(0, fewShot.demoImageCount());
+    int[] a = tokenize(model, fewShot.messages(List.of(), "A"), demoImages, true).ids();
+    int[] b = tokenize(model, fewShot.messages(List.of(), "Z"), demoImages, true).ids();
+    int[] ids = p.prompt().ids();
+    int n = 0;
+    int max = Math.min(ids.length - 1, Math.min(a.length, b.length));
+    while (n < max && a[n] == b[n] && a[n] == ids[n]) {
+      n++;
+    }
+    return n;
+  }
+
+  /** Everything that determines the KV cache of the first {@code prefix} positions. */
+  private static String prefixKey(Prepared p, int prefix, int imageTokenId, String split, String adapter,
+      String adapterQuery) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update((split + "\u0000" + adapter + "\u0000" + (adapterQuery == null ? "" : adapterQuery) + "\u0000")
+          .getBytes(StandardCharsets.UTF_8));
+      int[] ids = p.prompt().ids();
+      ByteBuffer buf = ByteBuffer.allocate(4 * prefix);
+      for (int i = 0; i < prefix; i++) {
+        buf.putInt(ids[i]);
+      }
+      md.update(buf.array());
+      int[] perImage = p.prompt().imageTokensPerImage();
+      int image = -1;
+      int remaining = 0;
+      for (int i = 0; i < prefix; i++) {
+        if (ids[i] != imageTokenId) {
+          continue;
+        }
+        if (remaining == 0) {
+          image++;
+          remaining = perImage[image];
+          md.update(p.decoded().get(image).contentHash().getBytes(StandardCharsets.UTF_8));
+        }
+        remaining--;
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private GenerationResult run(List<Message> messages, GenerationConfig config, RequestOptions options,
+      TokenStreamer streamer, FewShotPrompt fewShot) {
+    long t0 = System.nanoTime();
+    Prefilled pf = null;
+    try {
+      pf = prefill(messages, options, fewShot, 1);
+      int promptLen = pf.prepared().prompt().length();
+      int maxNew = Math.min(config.maxNewTokens(), model.textConfig().maxPositions() - promptLen);
+      Set<Integer> eos = config.eosTokenIds().isEmpty() ? model.eosTokenIds() : new LinkedHashSet<>(config.eosTokenIds());
+      Generator.Outcome o = Generator.run(pf.state(), model.parts().embedder(), model.tokenizer(), pf.lastLogits(),
+          pf.prepared().prompt().ids(), config, eos, maxNew, FinishReason.LENGTH, streamer, this::stopRequested);
+      if (modelClosing) {
+        throw new ModelClosedException("the model was closed while this request was running");
+      }
+      long tEnd = System.nanoTime();
+      StageTimings timings = new StageTimings(ms(pf.tPre() - pf.t0()), ms(pf.tVision() - pf.tPre()),
+          ms(pf.tPrefill() - pf.tVision()),
+          o.firstTokenNanos() == 0 ? ms(tEnd - pf.t0()) : ms(o.firstTokenNanos() - pf.t0()), o.stepMs(),
+          ms(tEnd - pf.t0()));
+      if (o.finishReason() == FinishReason.CANCELLED) {
+        cancelRequested = false;
+      }
+      return new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
+          new Usage(promptLen, pf.prepared().prompt().imageTokenCount(), o.tokenIds().length, timings));
+    } catch (InferenceException e) {
+      if (modelClosing) {
+        throw new ModelClosedException("the model was closed while this request was running");
+      }
+      if (cancelRequested) {
+        return cancelled(pf, t0);
+      }
+      throw e;
+    } catch (Cancelled c) {
+      return cancelled(pf, t0);
+    }
+  }
+
+  private LabelScores score(List<Message> messages, List<String> labels, RequestOptions options,
+      FewShotPrompt fewShot) {
+    List<String> checked = checkLabels(labels);
+    Prefilled pf = prefill(messages, options, fewShot, 1);
+    TokenizedPrompt prompt = pf.prepared().prompt();
+    int[] ids = prompt.ids();
+    List<int[]> conts = new ArrayList<>();
+    int longest = 0;
+    for (String label : checked) {
+      int[] c = continuation(messages, label, pf.prepared());
+      conts.add(c);
+      longest = Math.max(longest, c.length);
+    }
+    checkBudget(prompt, options, longest);
+    float[] last = pf.lastLogits();
+    int vocab = last.length;
+    double[][] tokenLogProbs = new double[checked.size()][];
+    int scored = 0;
+    try (KvSnapshot snap = pf.state().snapshot(ids, last)) {
+      for (int l = 0; l < checked.size(); l++) {
+        checkStop();
+        int[] c = conts.get(l);
+        double[] lp = new double[c.length];
+        lp[0] = logSoftmaxAt(last, 0, vocab, c[0]);
+        if (c.length > 1) {
+          try (DecoderState branch = model.parts().decoder().newState()) {
+            branch.startFrom(snap);
+            float[] emb = model.parts().embedder().embed(Arrays.copyOf(c, c.length - 1), branch.runOptions());
+            float[] all = branch.appendAll(emb, c.length - 1);
+            for (int j = 1; j < c.length; j++) {
+              lp[j] = logSoftmaxAt(all, (j - 1) * vocab, vocab, c[j]);
+            }
+          }
+        }
+        tokenLogProbs[l] = lp;
+        scored += c.length;
+      }
+    } catch (InferenceException e) {
+      if (modelClosing) {
+        throw new ModelClosedException("the model was closed while this request was running");
+      }
+      throw e;
+    }
+    if (modelClosing) {
+      throw new ModelClosedException("the model was closed while this request was running");
+    }
+    double[] totals = new double[checked.size()];
+    double max = Double.NEGATIVE_INFINITY;
+    for (int l = 0; l < totals.length; l++) {
+      totals[l] = Arrays.stream(tokenLogProbs[l]).sum();
+      max = Math.max(max, totals[l]);
+    }
+    double z = 0;
+    for (double t : totals) {
+      z += Math.exp(t - max);
+    }
+    List<LabelScores.LabelScore> out = new ArrayList<>();
+    for (int l = 0; l < totals.length; l++) {
+      out.add(new LabelScores.LabelScore(checked.get(l), conts.get(l), tokenLogProbs[l], totals[l],
+          Math.exp(totals[l] - max) / z));
+    }
+    long tEnd = System.nanoTime();
+    StageTimings timings = new StageTimings(ms(pf.tPre() - pf.t0()), ms(pf.tVision() - pf.tPre()),
+        ms(pf.tPrefill() - pf.tVision()), ms(pf.tPrefill() - pf.t0()), new double[0], ms(tEnd - pf.t0()));
+    return new LabelScores(out, new Usage(ids.length, prompt.imageTokenCount(), scored, timings), pf.cachedPrefix());
+  }
+
+  private static List<String> checkLabels(List<String> labels) {
+    if (labels == null || labels.isEmpty()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,
+          "classify needs at least one candidate label, got " + (labels == null ? "null" : "an empty list"));
+    }
+    Set<String> seen = new LinkedHashSet<>();
+    for (String l : labels) {
+      if (l == null || l.isBlank()) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,
+            "candidate labels must be non-blank, got " + Demo.quote(l) + " in " + labels);
+      }
+      if (!seen.add(l)) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,
+            "candidate labels must be distinct, got \"" + l + "\" twice in " + labels);
+      }
+    }
+    return List.copyOf(labels);
+  }
+
+  /**
+   * The tokens the chat template renders for an assistant answer {@code label} after the prompt, up to
+   * and including the first end-of-turn (eos) token.
+   */
+  private int[] continuation(List<Message> messages, String label, Prepared p) {
+    List<Message> withAnswer = new ArrayList<>(messages);
+    withAnswer.add(Message.assistant(label));
+    int[] full = tokenize(model, withAnswer, p.images(), false).ids();
+    int[] prompt = p.prompt().ids();
+    if (full.length <= prompt.length || !Arrays.equals(full, 0, prompt.length, prompt, 0, prompt.length)) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,
+          "cannot score label \"" + label + "\": with this model's chat template the prompt's tokens are not a prefix"
+              + " of the prompt followed by that answer");
+    }
+    int end = prompt.length;
+    while (end < full.length && !model.eosTokenIds().contains(full[end])) {
+      end++;
+    }
+    end = Math.min(end + 1, full.length);
+    return Arrays.copyOfRange(full, prompt.length, end);
+  }
+
+  private static double logSoftmaxAt(float[] logits, int from, int n, int token) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int i = from; i < from + n; i++) {
+      max = Math.max(max, logits[i]);
+    }
+    double z = 0;
+    for (int i = from; i < from + n; i++) {
+      z += Math.exp(logits[i] - max);
+    }
+    return logits[from + token] - max - Math.log(z);
+  }
+
+  private GenerationResult cancelled(Prefilled pf, long t0) {
+    cancelRequested = false;
+    int promptLen = pf == null ? 0 : pf.prepared().prompt().length();
+    int imageTokens = pf == null ? 0 : pf.prepared().prompt().imageTokenCount();
+    double total = ms(System.nanoTime() - t0);
+    return new GenerationResult("", new int[0], FinishReason.CANCELLED,
+        new Usage(promptLen, imageTokens, 0, new StageTimings(0, 0, 0, total, new double[0], total)));
   }
 
   private static String lastUserText(List<Message> messages) {

@@ -1,26 +1,41 @@
 package io.github.vlm4j;
 
+import io.github.vlm4j.core.VlmInputException;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
- * Per-request choices that are not about text generation itself.
+ * Per-request choices that are not about text generation itself. Immutable.
  *
  * @param imageSplitting override the model's image splitting (Idefics3 tiling); empty = the model's
  *     {@code preprocessor_config.json}
  * @param adapter name of a registered cross-modal adapter to use instead of the default projector;
  *     empty = the default projector
+ * @param maxImageTokens refuse prompts whose images expand to more tokens than this; empty = no cap
+ *     beyond the context window
  */
-public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> adapter) {
+public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> adapter, OptionalInt maxImageTokens) {
   /** The model's defaults. */
-  public static final RequestOptions DEFAULT = new RequestOptions(Optional.empty(), Optional.empty());
+  public static final RequestOptions DEFAULT = new RequestOptions(Optional.empty(), Optional.empty(), OptionalInt.empty());
 
   /** @param split split images into tiles or not @return a copy with the override */
   public RequestOptions withImageSplitting(boolean split) {
-    return new RequestOptions(Optional.of(split), adapter);
+    return new RequestOptions(Optional.of(split), adapter, maxImageTokens);
   }
 
   /** @param name adapter name @return a copy using that adapter */
   public RequestOptions withAdapter(String name) {
-    return new RequestOptions(imageSplitting, Optional.of(name));
+    return new RequestOptions(imageSplitting, Optional.of(name), maxImageTokens);
+  }
+
+  /**
+   * @param cap largest number of image tokens a prompt may have (at least 1)
+   * @return a copy with the cap
+   */
+  public RequestOptions withMaxImageTokens(int cap) {
+    if (cap < 1) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxImageTokens must be >= 1, got " + cap);
+    }
+    return new RequestOptions(imageSplitting, adapter, OptionalInt.of(cap));
   }
 }

@@ -1,12 +1,14 @@
 package io.github.vlm4j;
 
 import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.model.GenerationDefaults;
 import io.github.vlm4j.core.model.ModelConfig;
 import io.github.vlm4j.core.model.ModelFolder;
 import io.github.vlm4j.core.model.TextConfig;
 import io.github.vlm4j.core.onnx.Dtype;
 import io.github.vlm4j.core.onnx.SessionSettings;
+import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.core.prompt.TokenizedPrompt;
 import io.github.vlm4j.core.text.TextTokenizer;
@@ -21,6 +23,7 @@ import io.github.vlm4j.family.ModelParts;
 import io.github.vlm4j.projector.AdapterInfo;
 import io.github.vlm4j.projector.OnnxProjector;
 import io.github.vlm4j.vision.ImageDecoder;
+import io.github.vlm4j.vision.ImageFeatureCache;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -56,6 +59,10 @@ import org.slf4j.LoggerFactory;
  * waits for running requests (which stop at their next step) and closes every open session.
  */
 public final class VisionLanguageModel implements AutoCloseable {
+  /** Default capacity of the image feature cache: 64 MiB. */
+  public static final long DEFAULT_IMAGE_CACHE_BYTES = 64L << 20;
+  /** Default capacity of the demo-prefix KV cache: 256 MiB. */
+  public static final long DEFAULT_PREFIX_CACHE_BYTES = 256L << 20;
   private static final Logger LOG = LoggerFactory.getLogger(VisionLanguageModel.class);
 
   private final ModelFolder folder;
@@ -70,12 +77,16 @@ public final class VisionLanguageModel implements AutoCloseable {
   private final SessionSettings settings;
   private final long backboneBytes;
   private final Lifecycle lifecycle = new Lifecycle();
+  private final ImageFeatureCache featureCache;
+  private final PrefixCache prefixCache;
   private final Set<GenerationSession> sessions = ConcurrentHashMap.newKeySet();
 
   private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
       ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes,
-      SessionSettings settings) {
+      SessionSettings settings, long imageCacheBytes, long prefixCacheBytes) {
     this.folder = folder;
+    this.featureCache = new ImageFeatureCache(imageCacheBytes);
+    this.prefixCache = new PrefixCache(prefixCacheBytes);
     this.modelType = modelType;
     this.text = text;
     this.tokenizer = tokenizer;
@@ -173,6 +184,89 @@ public final class VisionLanguageModel implements AutoCloseable {
       TokenStreamer streamer) {
     try (GenerationSession s = newSession()) {
       return s.generate(messages, config, options, streamer);
+    }
+  }
+
+  /**
+   * Answers a few-shot prompt by generation, in a fresh session. Thread-safe.
+   *
+   * @param prompt demos and query
+   * @param config generation settings
+   * @param options image splitting / adapter / image-token cap
+   * @return the result
+   * @see GenerationSession#generate(FewShotPrompt, GenerationConfig, RequestOptions, TokenStreamer)
+   */
+  public GenerationResult generate(FewShotPrompt prompt, GenerationConfig config, RequestOptions options) {
+    try (GenerationSession s = newSession()) {
+      return s.generate(prompt, config, options, TokenStreamer.none());
+    }
+  }
+
+  /**
+   * Scores candidate labels for a few-shot prompt, in a fresh session. Thread-safe.
+   *
+   * @param prompt demos and query
+   * @param labels candidate answers (non-blank, distinct)
+   * @param options image splitting / adapter / image-token cap
+   * @return scores in label order
+   * @see GenerationSession#classify(FewShotPrompt, List, RequestOptions)
+   */
+  public LabelScores classify(FewShotPrompt prompt, List<String> labels, RequestOptions options) {
+    try (GenerationSession s = newSession()) {
+      return s.classify(prompt, labels, options);
+    }
+  }
+
+  /**
+   * Counts a few-shot prompt's image and text tokens without running any graph, to check it against
+   * the context window or an image-token cap before running. Thread-safe.
+   *
+   * @param prompt demos and query
+   * @param options image splitting choice
+   * @return the counts
+   */
+  public PromptStats countTokens(FewShotPrompt prompt, RequestOptions options) {
+    return countTokens(prompt.messages(), options);
+  }
+
+  /**
+   * A unit-length image embedding for similarity search (e.g. {@link DemoPool} demo selection): the
+   * vision encoder's output (through the model's feature cache) averaged over tokens and frames.
+   * Thread-safe.
+   *
+   * @param image the image
+   * @param options image splitting choice
+   * @return a new L2-normalised vector
+   */
+  public float[] imageEmbedding(ImageInput image, RequestOptions options) {
+    lifecycle.acquire();
+    try {
+      var rgb = imageDecoder.decode(image);
+      var pre = parts.preprocessor().preprocess(rgb, options.imageSplitting().orElse(null));
+      String split = options.imageSplitting().map(String::valueOf).orElse("default");
+      var f = featureCache.enabled()
+          ? featureCache.get(ImageFeatureCache.key(rgb, split), () -> parts.vision().encode(pre, null))
+          : parts.vision().encode(pre, null);
+      int width = f.width();
+      float[] data = f.data();
+      int rows = data.length / width;
+      float[] out = new float[width];
+      for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < width; c++) {
+          out[c] += data[r * width + c];
+        }
+      }
+      double norm = 0;
+      for (float v : out) {
+        norm += (double) v * v;
+      }
+      float inv = norm == 0 ? 0f : (float) (1.0 / Math.sqrt(norm));
+      for (int c = 0; c < width; c++) {
+        out[c] *= inv;
+      }
+      return out;
+    } finally {
+      lifecycle.release();
     }
   }
 
@@ -302,6 +396,41 @@ public final class VisionLanguageModel implements AutoCloseable {
     return parts;
   }
 
+  ImageFeatureCache featureCache() {
+    return featureCache;
+  }
+
+  PrefixCache prefixCache() {
+    return prefixCache;
+  }
+
+  /**
+   * @return hit/miss counts and sizes of the image feature cache and the demo-prefix KV cache
+   */
+  public CacheStats cacheStats() {
+    return new CacheStats(featureCache.hits(), featureCache.misses(), featureCache.bytes(), prefixCache.hits(),
+        prefixCache.misses(), prefixCache.bytes());
+  }
+
+  /** Empties the image feature cache and the demo-prefix KV cache (snapshots in use stay valid). */
+  public void clearCaches() {
+    featureCache.clear();
+    prefixCache.clear();
+  }
+
+  /**
+   * Cache counters.
+   *
+   * @param imageHits images whose features came from the cache
+   * @param imageMisses images that ran the vision encoder (with the cache enabled)
+   * @param imageBytes bytes of cached features
+   * @param prefixHits few-shot requests that started from a cached demo prefix
+   * @param prefixMisses few-shot requests that computed their demo prefix
+   * @param prefixBytes KV bytes of cached prefixes
+   */
+  public record CacheStats(long imageHits, long imageMisses, long imageBytes, long prefixHits, long prefixMisses,
+      long prefixBytes) {}
+
   ImageDecoder imageDecoder() {
     return imageDecoder;
   }
@@ -332,6 +461,7 @@ public final class VisionLanguageModel implements AutoCloseable {
       s.close();
     }
     List<AutoCloseable> all = new ArrayList<>(parts.closeables());
+    all.add(0, prefixCache);
     all.add(parts.adapters());
     if (parts.projector() instanceof AutoCloseable c) {
       all.add(c);
@@ -361,6 +491,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     private final Map<ModelModule, Dtype> dtypes = new EnumMap<>(ModelModule.class);
     private SessionSettings.Builder settings = SessionSettings.builder();
     private long maxImagePixels = ImageDecoder.DEFAULT_MAX_PIXELS;
+    private long imageCacheBytes = DEFAULT_IMAGE_CACHE_BYTES;
+    private long prefixCacheBytes = DEFAULT_PREFIX_CACHE_BYTES;
 
     private Builder(Path dir, ModelFolder folder) {
       this.dir = dir;
@@ -433,6 +565,40 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Vision-encoder outputs are cached by image content (SHA-256 of the decoded pixels) and
+     * preprocessing choice, so a repeated image — a few-shot demo, the same picture in several
+     * questions — skips the vision graph. Results are identical with and without the cache.
+     *
+     * @param bytes capacity of the image feature cache (default {@value #DEFAULT_IMAGE_CACHE_BYTES}); 0 disables it
+     * @return this
+     */
+    public Builder imageCacheBytes(long bytes) {
+      imageCacheBytes = nonNegative("imageCacheBytes", bytes);
+      return this;
+    }
+
+    /**
+     * The KV cache of a few-shot prompt's demo prefix is kept as a read-only snapshot keyed by its
+     * tokens, images and adapter, so the next query with the same demos only computes the query
+     * ({@link GenerationSession#classify(FewShotPrompt, List, RequestOptions)},
+     * {@link GenerationSession#generate(FewShotPrompt, GenerationConfig, RequestOptions, io.github.vlm4j.decoder.generation.TokenStreamer)}).
+     *
+     * @param bytes capacity in KV-cache bytes (default {@value #DEFAULT_PREFIX_CACHE_BYTES}); 0 disables it
+     * @return this
+     */
+    public Builder prefixCacheBytes(long bytes) {
+      prefixCacheBytes = nonNegative("prefixCacheBytes", bytes);
+      return this;
+    }
+
+    private static long nonNegative(String what, long v) {
+      if (v < 0) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, what + " must be >= 0, got " + v);
+      }
+      return v;
+    }
+
+    /**
      * @return the loaded model; the caller owns it
      * @throws ModelLoadException if loading fails (nothing stays open)
      */
@@ -458,7 +624,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         ModelParts parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss));
         LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
         return new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
-            new ImageDecoder(maxImagePixels), dtypes, ss);
+            new ImageDecoder(maxImagePixels), dtypes, ss, imageCacheBytes, prefixCacheBytes);
       } catch (ModelLoadException | RuntimeException e) {
         tokenizer.close();
         throw e;

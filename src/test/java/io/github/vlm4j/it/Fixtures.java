@@ -87,6 +87,36 @@ public final class Fixtures {
     return out;
   }
 
+  /** One held-out evaluation case of {@code eval/cases.jsonl}. */
+  public record EvalCase(String id, String task, JsonNode messages, List<Path> images, String answer, JsonNode meta) {
+    /** @return the case's chat (ending with the user turn) */
+    public List<Message> chat() {
+      return Fixtures.messages(messages, images);
+    }
+  }
+
+  /** @return every evaluation case */
+  public static List<EvalCase> evalCases() {
+    List<EvalCase> out = new ArrayList<>();
+    for (JsonNode c : jsonLines(eval().resolve("cases.jsonl"))) {
+      List<Path> imgs = new ArrayList<>();
+      c.get("images").forEach(n -> imgs.add(eval().resolve(n.asText())));
+      out.add(new EvalCase(c.get("id").asText(), c.get("task").asText(), c.get("messages"), imgs,
+          c.get("answer").asText(), c.get("meta")));
+    }
+    return out;
+  }
+
+  /** @param task a task name @return its cases */
+  public static List<EvalCase> evalCases(String task) {
+    return evalCases().stream().filter(c -> c.task().equals(task)).toList();
+  }
+
+  /** @return {@code eval/results.json}: config → task → accuracy, cases */
+  public static JsonNode evalResults() {
+    return json(eval().resolve("results.json"));
+  }
+
   /** @param node a JSON array of ints @return the ints */
   public static int[] ints(JsonNode node) {
     int[] out = new int[node.size()];

@@ -31,7 +31,13 @@ public class VlmInputException extends IllegalArgumentException {
     /** A generation option out of range (negative temperature, top-p above 1, ...). */
     INVALID_OPTION,
     /** An adapter name that is not registered on the model. */
-    UNKNOWN_ADAPTER
+    UNKNOWN_ADAPTER,
+    /** A few-shot demonstration that cannot be used (no image, blank answer, ...). */
+    INVALID_DEMO,
+    /** A candidate label set that cannot be scored (empty, duplicates, blank labels). */
+    INVALID_LABELS,
+    /** A labelled demo pool that cannot be read (no label folders, no images, unknown labels). */
+    INVALID_DEMO_POOL
   }
 
   private final Reason reason;

@@ -77,6 +77,11 @@ public final class ImageFeatureCache {
     return f;
   }
 
+  /** @return whether the cache keeps anything (capacity above 0) */
+  public boolean enabled() {
+    return capacityBytes > 0;
+  }
+
   /** @return bytes held */
   public synchronized long bytes() {
     return bytes;
