@@ -163,7 +163,8 @@ def main():
         model = VLM()
         log("stage 0: ViT pre-training")
         t0 = time.time()
-        training.pretrain_vit(model, pools, max(C.VIT_STEPS // div, 20), C.VIT_BATCH, C.LR_VIT, rng)
+        training.pretrain_vit(model, pools, max(C.VIT_STEPS // div, 20), C.VIT_BATCH, C.LR_VIT, rng,
+                              warm_steps=C.VIT_WARM_STEPS // div)
         stats["stage 0 (ViT pre-training)"] = f"{C.VIT_STEPS // div} steps × {C.VIT_BATCH} frames, {time.time() - t0:.0f} s"
         log("feature bank: encoding pool pictures with the frozen ViT")
         t0 = time.time()
@@ -207,6 +208,7 @@ def main():
     eval_dir = os.path.join(args.out, "eval")
     shutil.rmtree(eval_dir, ignore_errors=True)
     cases = evaluate.build_eval_set(eval_dir, held_words, n_eval)
+    evaluate.write_fewshot_folders(eval_dir, cases, os.path.join(args.out, "fewshot", "inspection"))
     results = evaluate.evaluate(model, tok, eval_dir, cases, log)
     stats["total generator time"] = f"{time.time() - t_start:.0f} s (this run; --from-checkpoint skips training)"
     with open(os.path.join(HERE, "report_notes.md"), encoding="utf-8") as f:

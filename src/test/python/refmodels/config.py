@@ -17,7 +17,7 @@ IMAGE_SEQ_LEN = PATCHES_PER_FRAME // (SCALE_FACTOR ** 2)
 SCENE_SIZE = 128          # scenes are drawn at 128 px (longest edge)
 PART_SIZE = 64            # inspection parts are drawn at 64 px
 
-VIT = dict(hidden=64, layers=3, heads=4, mlp=256, eps=1e-6)
+VIT = dict(hidden=64, layers=3, heads=4, mlp=256, eps=1e-6, conv_stem=True)
 
 # ---------------------------------------------------------------- decoder (Llama-style)
 TEXT = dict(hidden=128, layers=4, heads=4, kv_heads=2, head_dim=32, intermediate=384,
@@ -77,6 +77,7 @@ LLAVA_TEMPLATE = (
 # (steps are per stage; --quick divides them, for smoke runs only)
 VIT_STEPS = 1400
 VIT_BATCH = 96
+VIT_WARM_STEPS = 300   # single-shape pictures and parts only, before the scene objectives
 LM_STEPS = 1400
 LM_TOKENS_PER_BATCH = 2048
 ADAPTER_STEPS = 250
@@ -85,5 +86,5 @@ LR_LM = 2e-3
 LR_ADAPTER = 2e-3
 
 # ---------------------------------------------------------------- held-out evaluation
-EVAL_PER_TASK = 300
+EVAL_PER_TASK = 100
 GOLDEN_MAX_NEW_TOKENS = 24

@@ -36,13 +36,27 @@ class VitBlock(nn.Module):
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x)), approximate="tanh"))
 
 
+class ConvPatchEmbedding(nn.Module):
+    """Patch embedding as a small convolutional stem (3x3 convs, stride 2 three times): one token per
+    8x8 patch, like a linear patch embedding, with better local features for a tiny ViT."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, d // 2, 3, 2, 1)
+        self.c2 = nn.Conv2d(d // 2, d, 3, 2, 1)
+        self.c3 = nn.Conv2d(d, d, 3, 2, 1)
+
+    def forward(self, x):
+        return self.c3(F.gelu(self.c2(F.gelu(self.c1(x)))))
+
+
 class VisionTransformer(nn.Module):
     """[N,3,64,64] -> patch features [N,64,d] (post-layernorm)."""
 
     def __init__(self, cfg=C.VIT):
         super().__init__()
         d = cfg["hidden"]
-        self.patch = nn.Conv2d(3, d, C.PATCH, C.PATCH)
+        self.patch = ConvPatchEmbedding(d) if cfg.get("conv_stem") else nn.Conv2d(3, d, C.PATCH, C.PATCH)
         self.pos = nn.Parameter(torch.randn(1, C.PATCHES_PER_FRAME, d) * 0.02)
         self.blocks = nn.ModuleList(VitBlock(d, cfg["heads"], cfg["mlp"], cfg["eps"]) for _ in range(cfg["layers"]))
         self.post_ln = nn.LayerNorm(d, eps=cfg["eps"])

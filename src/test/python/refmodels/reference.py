@@ -76,6 +76,36 @@ class Reference:
                     image_token_count=n_img, grids=grids, vit_features=vit_feats, fused=fused,
                     min_top2_margin=min(margins) if margins else None)
 
+    @torch.no_grad()
+    def score(self, fmt_name, messages, pils, labels, adapter_name=None, eos_ids=(C.EOU_ID,)):
+        """Log-probability of each candidate answer: the tokens the chat template renders for an
+        assistant turn with that text, up to and including the first end-of-turn token (what
+        vlm4j's FewShotEngine.classify scores). -> list of (total logprob, token count)."""
+        fmt = FORMATS[fmt_name]
+        adapter = self.m.adapters[adapter_name] if adapter_name else None
+        qids = self.tok.encode_plain(query_text(messages)) if adapter is not None else None
+        rows, grids, _, _ = self.image_rows(fmt, pils, adapter, qids)
+        prompt = prompts.encode(self.tok, fmt, messages, grids, True)
+        dec = self.m.decoder
+        out = []
+        for label in labels:
+            full = prompts.encode(self.tok, fmt, messages + [{"role": "assistant", "content": [
+                {"type": "text", "text": label}]}], grids, False)
+            if full[:len(prompt)] != prompt:
+                raise AssertionError("prompt is not a token prefix of prompt + answer")
+            cont = full[len(prompt):]
+            end = next((i for i, t in enumerate(cont) if t in eos_ids), len(cont) - 1)
+            cont = cont[:end + 1]
+            ids = prompt + cont
+            x = dec.embed_tokens(torch.tensor([ids]))
+            if rows is not None:
+                x = x.masked_scatter(torch.tensor([ids])[..., None] == C.IMAGE_TOKEN_ID, rows)
+            s = len(ids)
+            logits, _ = dec(x, torch.ones(1, s, dtype=torch.long), torch.arange(s)[None], None)
+            lp = torch.log_softmax(logits[0, len(prompt) - 1:s - 1].double(), -1)
+            out.append((float(lp[torch.arange(len(cont)), torch.tensor(cont)].sum()), len(cont)))
+        return out
+
 
 def checksum(t):
     a = t.detach().double().numpy() if isinstance(t, torch.Tensor) else np.asarray(t, np.float64)

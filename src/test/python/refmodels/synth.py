@@ -125,11 +125,11 @@ def random_objects(rng, n, w, h, forced=None):
         ok = True
         for i in range(n):
             shape, colour = forced[i] if i < len(forced) else (rng.choice(SHAPES), rng.choice(COLOUR_NAMES))
-            r = rng.uniform(8.5, 16.0) * min(w, h) / 128 * (1.25 if min(w, h) < 128 else 1.0)
+            r = rng.uniform(11.0, 17.0) * min(w, h) / 128 * (1.2 if min(w, h) < 128 else 1.0)
             placed = False
             for _ in range(60):
                 cx, cy = rng.uniform(r + 2, w - r - 2), rng.uniform(r + 2, h - r - 2)
-                if all(math.hypot(cx - o["cx"], cy - o["cy"]) > r + o["r"] + 4 for o in objs):
+                if all(math.hypot(cx - o["cx"], cy - o["cy"]) > r + o["r"] + 3 for o in objs):
                     placed = True
                     break
             if not placed:
@@ -397,7 +397,7 @@ def icl_episode(rng, words, shots=1, dim=None, style="turns", picture_fn=None):
 
 # ------------------------------------------------------------------------------- text only
 def text_task(rng, words):
-    k = rng.randrange(3)
+    k = rng.randrange(4)   # half of the text tasks copy a word: the skill in-context labels need
     if k == 0:
         a, b = rng.randint(0, 5), rng.randint(0, 4)
         q, ans = f"What is {a} plus {b}?", str(a + b)

@@ -87,17 +87,27 @@ class FeatureBank:
 
 
 # --------------------------------------------------------------------------- stage 0: ViT
+def patch_targets(p):
+    """Per 8x8 patch of the 64x64 frame: shape (0 = background) and colour (0 = background) of the
+    object under the patch centre."""
+    w, h = p.size
+    g = C.TILE // C.PATCH
+    shape = np.zeros(g * g, np.int64)
+    colour = np.zeros(g * g, np.int64)
+    for i in range(g):
+        for j in range(g):
+            x, y = (j + 0.5) / g * w, (i + 0.5) / g * h
+            for o in p.objects:
+                if math.hypot(x - o["cx"], y - o["cy"]) <= o["r"] * 0.9:
+                    shape[i * g + j] = 1 + synth.SHAPES.index(o["shape"])
+                    colour[i * g + j] = 1 + synth.COLOUR_NAMES.index(o["colour"])
+    return shape, colour
+
+
 def scene_targets(p):
     shapes = [o["shape"] for o in p.objects]
     cols = [o["colour"] for o in p.objects]
-    w, h = p.size
-    quad = np.zeros((4, 10), np.float32)
-    for o in p.objects:
-        qi = (1 if o["cx"] >= w / 2 else 0) + (2 if o["cy"] >= h / 2 else 0)
-        quad[qi, synth.SHAPES.index(o["shape"])] = 1
-        quad[qi, 4 + synth.COLOUR_NAMES.index(o["colour"])] = 1
-    return ([shapes.count(s) for s in synth.SHAPES], [cols.count(c) for c in synth.COLOUR_NAMES],
-            len(p.objects), quad)
+    return [shapes.count(s) for s in synth.SHAPES], [cols.count(c) for c in synth.COLOUR_NAMES], len(p.objects)
 
 
 class VitHeads(nn.Module):
@@ -105,17 +115,21 @@ class VitHeads(nn.Module):
         super().__init__()
         d = C.VIT["hidden"]
         self.counts = nn.Linear(d, 10 * 5 + 5)       # 4 shape + 6 colour counts (0..4), total (0..4)
-        self.quad = nn.Linear(d, 10)
-        self.part = nn.Linear(d, 2 + 4)             # material, defect type
+        self.single = nn.Linear(d, 4 + 6)            # single-shape pictures: shape, colour
+        self.dense = nn.Linear(d, 4 + 6)             # per object patch: shape, colour
+        self.part = nn.Linear(d, 2 + 4)              # material, defect type
 
     def forward(self, f):
-        n = f.shape[0]
         g = f.mean(1)
-        grid = f.view(n, 2, 4, 2, 4, -1).mean((2, 4)).reshape(n, 4, -1)   # quadrant pooling
-        return self.counts(g), self.quad(grid), self.part(g)
+        return self.counts(g), self.single(g), self.dense(f), self.part(g)
 
 
-def pretrain_vit(model, pools, steps, batch, lr, rng):
+def pretrain_vit(model, pools, steps, batch, lr, rng, warm_steps=0):
+    """Supervised pre-training of the ViT on 64x64 frames: shape and colour of single-shape pictures,
+    shape and colour of every patch covered by an object, shape/colour/total counts of scenes,
+    material and defect of parts. The first ``warm_steps`` steps see only single-shape pictures and
+    parts: a tiny ViT learns to tell shapes apart far faster on that focused task, and the scene
+    objectives then build on shape-aware features."""
     heads = VitHeads()
     params = list(model.vit.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
@@ -131,37 +145,48 @@ def pretrain_vit(model, pools, steps, batch, lr, rng):
     t0 = time.time()
     model.vit.train()
     for step in range(steps):
+        warm = step < warm_steps
+        n_single, n_scene = (int(batch * 0.7), 0) if warm else (int(batch * 0.35), int(batch * 0.4))
         for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
-        scenes = [rng.choice(pools.scenes if rng.random() < 0.8 else pools.singles) for _ in range(int(batch * 0.7))]
-        parts = [rng.choice(pools.parts) for _ in range(batch - len(scenes))]
-        x = torch.from_numpy(np.stack([frame(p) for p in scenes + parts]))
-        f = model.vit(x)
-        counts, quad, part = heads(f)
-        ns = len(scenes)
-        loss = 0.0
-        tg = [scene_targets(p) for p in scenes]
-        cs = counts[:ns, :50].view(ns, 10, 5)
-        ct = torch.tensor([a + b for a, b, _, _ in tg])
-        loss = loss + F.cross_entropy(cs.reshape(-1, 5), ct.reshape(-1))
-        loss = loss + F.cross_entropy(counts[:ns, 50:], torch.tensor([t[2] for t in tg]))
-        loss = loss + 4 * F.binary_cross_entropy_with_logits(quad[:ns], torch.from_numpy(np.stack([t[3] for t in tg])))
+            g["lr"] = lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        singles = [rng.choice(pools.singles) for _ in range(n_single)]
+        scenes = [rng.choice(pools.scenes) for _ in range(n_scene)]
+        parts = [rng.choice(pools.parts) for _ in range(batch - n_single - n_scene)]
+        x = torch.from_numpy(np.stack([frame(p) for p in singles + scenes + parts]))
+        counts, single, dense, part = heads(model.vit(x))
+        a, b = n_single, n_single + n_scene
+        ss = torch.tensor([synth.SHAPES.index(p.objects[0]["shape"]) for p in singles])
+        sc = torch.tensor([synth.COLOUR_NAMES.index(p.objects[0]["colour"]) for p in singles])
+        loss = F.cross_entropy(single[:a, :4], ss) + F.cross_entropy(single[:a, 4:], sc)
+        if n_scene:
+            dt = [patch_targets(p) for p in scenes]
+            ds = torch.from_numpy(np.stack([t[0] for t in dt]))
+            dc = torch.from_numpy(np.stack([t[1] for t in dt]))
+            fg = ds > 0
+            loss = loss + F.cross_entropy(dense[a:b][fg][:, :4], ds[fg] - 1) + F.cross_entropy(dense[a:b][fg][:, 4:], dc[fg] - 1)
+            tg = [scene_targets(p) for p in scenes]
+            cs = counts[a:b, :50].view(n_scene, 10, 5)
+            ct = torch.tensor([t[0] + t[1] for t in tg])
+            loss = loss + 0.5 * F.cross_entropy(cs.reshape(-1, 5), ct.reshape(-1))
+            loss = loss + 0.5 * F.cross_entropy(counts[a:b, 50:], torch.tensor([t[2] for t in tg]))
         mat = torch.tensor([synth.MATERIALS.index(p.material) for p in parts])
         dfc = torch.tensor([(["none"] + synth.DEFECTS).index(p.defect) for p in parts])
-        loss = loss + F.cross_entropy(part[ns:, :2], mat) + 2 * F.cross_entropy(part[ns:, 2:], dfc)
+        loss = loss + F.cross_entropy(part[b:, :2], mat) + 2 * F.cross_entropy(part[b:, 2:], dfc)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         if step % 200 == 0 or step == steps - 1:
             with torch.no_grad():
-                acc_c = (cs.argmax(-1) == ct).float().mean().item()
-                acc_d = (part[ns:, 2:].argmax(-1) == dfc).float().mean().item()
-            log(f"  vit step {step}/{steps} loss {loss.item():.3f} count-acc {acc_c:.3f} defect-acc {acc_d:.3f} "
-                f"({time.time() - t0:.0f}s)")
+                acc_s = (single[:a, :4].argmax(-1) == ss).float().mean().item()
+                acc_d = (dense[a:b][fg][:, :4].argmax(-1) == ds[fg] - 1).float().mean().item() if n_scene else 0.0
+                acc_c = (cs.argmax(-1) == ct).float().mean().item() if n_scene else 0.0
+                acc_f = (part[b:, 2:].argmax(-1) == dfc).float().mean().item()
+            log(f"  vit step {step}/{steps} loss {loss.item():.3f} shape {acc_s:.2f} patch-shape {acc_d:.2f} "
+                f"counts {acc_c:.2f} defect {acc_f:.2f} ({time.time() - t0:.0f}s)")
     model.vit.eval()
     for p in model.vit.parameters():
         p.requires_grad_(False)
+    return heads
 
 
 # --------------------------------------------------------------------------- stage 1 data
@@ -213,8 +238,8 @@ def sample_conversation(rng, pools, words, task_mix):
     raise ValueError(task)
 
 
-STAGE1_MIX = [("scene", 0.30), ("chat", 0.06), ("compare", 0.06), ("inspect", 0.10), ("icl", 0.40),
-              ("text", 0.04), ("count", 0.04)]
+STAGE1_MIX = [("scene", 0.28), ("chat", 0.05), ("compare", 0.06), ("inspect", 0.09), ("icl", 0.40),
+              ("text", 0.08), ("count", 0.04)]
 
 
 class Example:

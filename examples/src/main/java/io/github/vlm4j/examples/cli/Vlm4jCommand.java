@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "vlm4j", mixinStandardHelpOptions = true, version = "vlm4j 0.1.0",
     description = "Run vision-language models (ONNX) on the JVM.",
-    subcommands = {GenerateCommand.class, AdaptersCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {GenerateCommand.class, FewShotCommand.class, FewShotEvalCommand.class, AdaptersCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Vlm4jCommand implements Callable<Integer> {
   /** Where the built-in reference model lives inside the jar. */
   static final String BUILTIN = "io/github/vlm4j/builtin/vlm4j-tiny-idefics3/";
