@@ -49,4 +49,38 @@ class VariantsTest {
       }
     }
   }
+
+  /** Logit tolerance of q8 on ONNX Runtime's default (int8-activation) MatMulNBits path. */
+  static final double Q8_DEFAULT_TOLERANCE = 0.05;
+
+  /**
+   * q8 with ONNX Runtime's default settings (the fast path users get): every golden case runs, the
+   * first-step logits are within {@value #Q8_DEFAULT_TOLERANCE} of the q8 goldens, and the greedy ids
+   * equal the goldens wherever no step of the golden run was a near tie (top-2 margin above twice
+   * the tolerance), since a near tie may legitimately flip under different arithmetic.
+   */
+  @org.junit.jupiter.api.Test
+  void q8OnTheDefaultFastPathStaysWithinItsDocumentedTolerance() throws Exception {
+    int idsChecked = 0;
+    try (VisionLanguageModel model = VisionLanguageModel.builder(Fixtures.model(MODEL)).dtype("q8").build()) {
+      for (JsonNode c : Fixtures.json(Fixtures.model(MODEL).resolve("goldens.json")).get("cases")) {
+        JsonNode g = c.get("variants").get("q8");
+        GoldenParityTest.FirstLogits probe = new GoldenParityTest.FirstLogits();
+        GenerationResult r = model.generate(GoldenParityTest.messages(MODEL, c),
+            GenerationConfig.builder().maxNewTokens(c.get("max_new_tokens").asInt()).addProcessor(probe).build(),
+            GoldenParityTest.options(c), TokenStreamer.none());
+        for (JsonNode t : g.get("first_step_top5")) {
+          double expected = t.get(1).asDouble();
+          float got = probe.first[t.get(0).asInt()];
+          assertTrue(Math.abs(got - expected) <= Q8_DEFAULT_TOLERANCE,
+              "q8 default " + c.get("name").asText() + ": logit " + t.get(0) + " expected " + expected + ", got " + got);
+        }
+        if (g.path("min_top2_margin").asDouble(0) > 2 * Q8_DEFAULT_TOLERANCE) {
+          assertArrayEquals(Fixtures.ints(g.get("generated_ids")), r.tokenIds(), "q8 default " + c.get("name").asText());
+          idsChecked++;
+        }
+      }
+    }
+    assertTrue(idsChecked > 0, "no golden case had a clear enough margin to compare ids");
+  }
 }
