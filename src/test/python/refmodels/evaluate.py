@@ -174,7 +174,7 @@ def write_report(path, results, train_stats, notes):
               "`do_image_splitting=false`; `llava` = LLaVA layout (64×64, 16 tokens); `modular` = vlm4j modular "
               "layout with the default projector; `modular+X` = with the gated adapter X. ICL rows give exact-match "
               "accuracy of free generation and, in parentheses, accuracy of label scoring (the candidate label with "
-              "the highest total log-probability of its answer tokens, as `FewShotEngine.classify` does).", "",
+              "the highest total log-probability of its answer tokens, as `GenerationSession.classify` does).", "",
               "## Training run", ""]
     for k, v in train_stats.items():
         lines.append(f"- {k}: {v}")

@@ -80,7 +80,7 @@ class Reference:
     def score(self, fmt_name, messages, pils, labels, adapter_name=None, eos_ids=(C.EOU_ID,)):
         """Log-probability of each candidate answer: the tokens the chat template renders for an
         assistant turn with that text, up to and including the first end-of-turn token (what
-        vlm4j's FewShotEngine.classify scores). -> list of (total logprob, token count)."""
+        vlm4j's GenerationSession.classify scores). -> list of (total logprob, token count)."""
         fmt = FORMATS[fmt_name]
         adapter = self.m.adapters[adapter_name] if adapter_name else None
         qids = self.tok.encode_plain(query_text(messages)) if adapter is not None else None

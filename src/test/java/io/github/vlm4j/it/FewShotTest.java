@@ -133,6 +133,30 @@ class FewShotTest {
   }
 
   @Test
+  void labelScoringPrefersTheWordTheModelIsAskedToRepeat() {
+    // the model copies novel words reliably (REPORT.md); scoring must rank the asked word first
+    java.util.Set<String> generatedRight = new java.util.HashSet<>();
+    Fixtures.evalResults().get("idefics3").get("text").get("cases").forEach(n -> {
+      if (n.get("ok").asBoolean()) {
+        generatedRight.add(n.get("id").asText());
+      }
+    });
+    int checked = 0;
+    for (Fixtures.EvalCase c : Fixtures.evalCases("text")) {
+      String q = c.messages().get(0).get("content").get(0).get("text").asText();
+      if (!q.startsWith("Repeat the word ") || !generatedRight.contains(c.id())) {
+        continue;
+      }
+      String distractor = c.answer().equals("circle") ? "square" : "circle";
+      LabelScores s = uncached.classify(List.of(io.github.vlm4j.core.prompt.Message.user(q)),
+          List.of(distractor, c.answer()), RequestOptions.DEFAULT);
+      assertEquals(c.answer(), s.best().label(), q + " " + s.scores());
+      checked++;
+    }
+    assertTrue(checked >= 5, "only " + checked + " repeat-the-word cases");
+  }
+
+  @Test
   void poolSelectsTheMostSimilarPicturesAndBalancesLabels(@TempDir Path tmp) throws IOException {
     List<Fixtures.EvalCase> all = Fixtures.evalCases("inspection");
     List<Fixtures.EvalCase> parts = all.subList(0, Math.min(16, all.size()));
