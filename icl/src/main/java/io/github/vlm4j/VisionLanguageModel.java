@@ -218,6 +218,21 @@ public final class VisionLanguageModel implements AutoCloseable {
   }
 
   /**
+   * Scores candidate answers to any conversation, in a fresh session. Thread-safe.
+   *
+   * @param messages the conversation, ending with a user turn
+   * @param labels candidate answers (non-blank, distinct)
+   * @param options image splitting / adapter / image-token cap
+   * @return scores in label order
+   * @see GenerationSession#classify(List, List, RequestOptions)
+   */
+  public LabelScores classify(List<Message> messages, List<String> labels, RequestOptions options) {
+    try (GenerationSession s = newSession()) {
+      return s.classify(messages, labels, options);
+    }
+  }
+
+  /**
    * Counts a few-shot prompt's image and text tokens without running any graph, to check it against
    * the context window or an image-token cap before running. Thread-safe.
    *
