@@ -221,7 +221,21 @@ public final class GenerationSession implements AutoCloseable {
         query = new QueryEmbeddings(qe, q.length, model.textConfig().hiddenSize());
       }
       String split = options.imageSplitting().map(String::valueOf).orElse("default");
-      for (int i = 0; i < p.images().size(); i++) {
+      int[] ids = p.prompt().ids();
+      int hidden = model.textConfig().hiddenSize();
+      int imageTokenId = parts.assembler().imageTokenId();
+      int[] perImage = p.prompt().imageTokensPerImage();
+      // a few-shot prompt's demo prefix: from the prefix cache (then its images and tokens are not
+      // computed at all), or computed and put there
+      PrefixCache cache = model.prefixCache();
+      int prefix = fewShot != null && cache.enabled() ? demoPrefixLength(fewShot, p) : 0;
+      int prefixImages = imagesStartingBefore(ids, prefix, imageTokenId, perImage);
+      String key = prefix == 0 ? null : prefixKey(p, prefix, prefixImages, split, options.adapter().orElse(""),
+          projector.usesQuery() ? queryText : null);
+      int cached = key == null ? 0 : cache.startFrom(key, st);
+      int from = cached;
+      int firstImage = cached > 0 ? prefixImages : 0;
+      for (int i = firstImage; i < p.images().size(); i++) {
         checkStop();
         PreprocessedImage img = p.images().get(i);
         var features = model.featureCache().enabled()
@@ -232,32 +246,22 @@ public final class GenerationSession implements AutoCloseable {
       }
       long tVision = System.nanoTime();
       checkStop();
-      int[] ids = p.prompt().ids();
-      int hidden = model.textConfig().hiddenSize();
-      float[] tokenEmbeds = parts.embedder().embed(ids, st.runOptions());
-      float[] merged = tokenEmbeds;
-      if (!embeds.isEmpty() || p.prompt().imageTokenCount() > 0) {
-        FloatBuffer out = FloatBuffer.allocate(ids.length * hidden);
-        EmbeddingMerger.merge(tokenEmbeds, ids, parts.assembler().imageTokenId(), embeds,
-            p.prompt().imageTokensPerImage(), hidden, out);
+      int[] todo = from == 0 ? ids : Arrays.copyOfRange(ids, from, ids.length);
+      float[] merged = parts.embedder().embed(todo, st.runOptions());
+      if (!embeds.isEmpty()) {
+        FloatBuffer out = FloatBuffer.allocate(todo.length * hidden);
+        EmbeddingMerger.merge(merged, todo, imageTokenId, embeds,
+            Arrays.copyOfRange(perImage, firstImage, perImage.length), hidden, out);
         merged = out.array();
       }
       checkStop();
-      int cached = 0;
       float[] last;
-      PrefixCache cache = model.prefixCache();
-      int prefix = fewShot != null && cache.enabled() ? demoPrefixLength(fewShot, p) : 0;
-      if (prefix > 0) {
-        String key = prefixKey(p, prefix, parts.assembler().imageTokenId(), split, options.adapter().orElse(""),
-            projector.usesQuery() ? queryText : null);
-        cached = cache.startFrom(key, st);
-        if (cached == 0) {
-          float[] prefixLogits = st.append(Arrays.copyOf(merged, prefix * hidden), prefix);
-          cache.put(key, st.snapshot(Arrays.copyOf(ids, prefix), prefixLogits));
-        }
+      if (key != null && cached == 0) {
+        float[] prefixLogits = st.append(Arrays.copyOf(merged, prefix * hidden), prefix);
+        cache.put(key, st.snapshot(Arrays.copyOf(ids, prefix), prefixLogits));
         last = st.append(Arrays.copyOfRange(merged, prefix * hidden, merged.length), ids.length - prefix);
       } else {
-        last = st.append(merged, ids.length);
+        last = st.append(merged, todo.length);
       }
       return new Prefilled(p, st, last, cached, t0, tPre, tVision, System.nanoTime());
     } finally {
@@ -303,8 +307,23 @@ public final class GenerationSession implements AutoCloseable {
     return n;
   }
 
+  /** Number of images whose tokens start before position {@code end}. */
+  private static int imagesStartingBefore(int[] ids, int end, int imageTokenId, int[] perImage) {
+    int images = 0;
+    int remaining = 0;
+    for (int i = 0; i < end; i++) {
+      if (ids[i] == imageTokenId) {
+        if (remaining == 0) {
+          remaining = perImage[images++];
+        }
+        remaining--;
+      }
+    }
+    return images;
+  }
+
   /** Everything that determines the KV cache of the first {@code prefix} positions. */
-  private static String prefixKey(Prepared p, int prefix, int imageTokenId, String split, String adapter,
+  private static String prefixKey(Prepared p, int prefix, int prefixImages, String split, String adapter,
       String adapterQuery) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
@@ -316,19 +335,8 @@ public final class GenerationSession implements AutoCloseable {
         buf.putInt(ids[i]);
       }
       md.update(buf.array());
-      int[] perImage = p.prompt().imageTokensPerImage();
-      int image = -1;
-      int remaining = 0;
-      for (int i = 0; i < prefix; i++) {
-        if (ids[i] != imageTokenId) {
-          continue;
-        }
-        if (remaining == 0) {
-          image++;
-          remaining = perImage[image];
-          md.update(p.decoded().get(image).contentHash().getBytes(StandardCharsets.UTF_8));
-        }
-        remaining--;
+      for (int i = 0; i < prefixImages; i++) {
+        md.update(p.decoded().get(i).contentHash().getBytes(StandardCharsets.UTF_8));
       }
       return HexFormat.of().formatHex(md.digest());
     } catch (NoSuchAlgorithmException e) {

@@ -6,6 +6,7 @@ import io.github.vlm4j.FewShotPrompt;
 import io.github.vlm4j.GenerationSession;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
+import io.github.vlm4j.core.StageTimings;
 import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
@@ -64,21 +65,33 @@ public final class FewShotBenchmark {
       cs.generate(base, firstToken, options, TokenStreamer.none()); // fills the caches
       double[] ttftCached = new double[reps];
       double[] ttftPlain = new double[reps];
+      double[][] stagesCached = new double[3][reps];
+      double[][] stagesPlain = new double[3][reps];
       int warm = 3;
       for (int i = -warm; i < reps; i++) {
         ImageInput q = queries.get(Math.floorMod(i + 1, queries.size())).image();
         FewShotPrompt p = base.withQuery(List.of(q), null);
-        double a = cs.generate(p, firstToken, options, TokenStreamer.none()).usage().timings().timeToFirstTokenMs();
-        double b = ps.generate(p, firstToken, options, TokenStreamer.none()).usage().timings().timeToFirstTokenMs();
+        StageTimings a = cs.generate(p, firstToken, options, TokenStreamer.none()).usage().timings();
+        StageTimings b = ps.generate(p, firstToken, options, TokenStreamer.none()).usage().timings();
         if (i >= 0) {
-          ttftCached[i] = a;
-          ttftPlain[i] = b;
+          ttftCached[i] = a.timeToFirstTokenMs();
+          ttftPlain[i] = b.timeToFirstTokenMs();
+          stagesCached[0][i] = a.preprocessMs();
+          stagesCached[1][i] = a.visionMs();
+          stagesCached[2][i] = a.prefillMs();
+          stagesPlain[0][i] = b.preprocessMs();
+          stagesPlain[1][i] = b.visionMs();
+          stagesPlain[2][i] = b.prefillMs();
         }
       }
       double mc = median(ttftCached);
       double mp = median(ttftPlain);
       System.out.printf(Locale.ROOT, "%n| TTFT after %d demos | median ms |%n|---|---|%n| uncached | %.2f |%n"
           + "| cached demos (features + KV prefix) | %.2f |%n| speed-up | **%.1f×** |%n", demos.size(), mp, mc, mp / mc);
+      System.out.printf(Locale.ROOT, "%n| stage (median ms) | uncached | cached |%n|---|---|---|%n"
+          + "| decode + preprocess + tokenize | %.2f | %.2f |%n| vision + projector | %.2f | %.2f |%n"
+          + "| embed + prefill | %.2f | %.2f |%n", median(stagesPlain[0]), median(stagesCached[0]),
+          median(stagesPlain[1]), median(stagesCached[1]), median(stagesPlain[2]), median(stagesCached[2]));
 
       // 2. label scoring: one classify over N labels vs N single-label runs (caches off)
       System.out.printf(Locale.ROOT, "%n| labels N | classify(N labels) ms | N full runs ms | ratio |%n|---|---|---|---|%n");
