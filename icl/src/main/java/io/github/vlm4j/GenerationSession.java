@@ -30,6 +30,7 @@ import io.github.vlm4j.projector.QueryEmbeddings;
 import io.github.vlm4j.vision.PreprocessedImage;
 import io.github.vlm4j.vision.RgbImage;
 import io.github.vlm4j.vision.ImageFeatureCache;
+import io.github.vlm4j.vision.ImageLayout;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
@@ -157,9 +158,52 @@ public final class GenerationSession implements AutoCloseable {
     }
   }
 
-  /** A prompt ready to run: ids, the decoded and the preprocessed images. */
-  record Prepared(TokenizedPrompt prompt, List<RgbImage> decoded, List<PreprocessedImage> images,
-      List<Message> messages) {}
+  /**
+   * A prompt ready to run: ids, the decoded images, their frame layouts, and their pixels — computed
+   * lazily, because an image whose vision features are cached never needs them.
+   */
+  static final class Prepared {
+    private final TokenizedPrompt prompt;
+    private final List<RgbImage> decoded;
+    private final List<ImageLayout> layouts;
+    private final PreprocessedImage[] pixels;
+    private final VisionLanguageModel model;
+    private final Boolean split;
+
+    Prepared(TokenizedPrompt prompt, List<RgbImage> decoded, List<ImageLayout> layouts, PreprocessedImage[] pixels,
+        VisionLanguageModel model, Boolean split) {
+      this.prompt = prompt;
+      this.decoded = decoded;
+      this.layouts = layouts;
+      this.pixels = pixels;
+      this.model = model;
+      this.split = split;
+    }
+
+    TokenizedPrompt prompt() {
+      return prompt;
+    }
+
+    List<RgbImage> decoded() {
+      return decoded;
+    }
+
+    List<ImageLayout> layouts() {
+      return layouts;
+    }
+
+    int imageCount() {
+      return decoded.size();
+    }
+
+    /** @return image i's frames, preprocessing it now if that was skipped */
+    PreprocessedImage pixels(int i) {
+      if (pixels[i] == null) {
+        pixels[i] = model.parts().preprocessor().preprocess(decoded.get(i), split);
+      }
+      return pixels[i];
+    }
+  }
 
   static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options) {
     ModelParts parts = model.parts();
@@ -170,19 +214,39 @@ public final class GenerationSession implements AutoCloseable {
     for (Message m : messages) {
       inputs.addAll(m.images());
     }
+    Boolean split = options.imageSplitting().orElse(null);
+    String splitKey = splitKey(options);
     List<RgbImage> decoded = new ArrayList<>();
-    List<PreprocessedImage> images = new ArrayList<>();
-    for (ImageInput in : inputs) {
-      RgbImage rgb = model.imageDecoder().decode(in);
+    List<ImageLayout> layouts = new ArrayList<>();
+    PreprocessedImage[] pixels = new PreprocessedImage[inputs.size()];
+    for (int i = 0; i < inputs.size(); i++) {
+      RgbImage rgb = model.imageDecoder().decode(inputs.get(i));
       decoded.add(rgb);
-      images.add(parts.preprocessor().preprocess(rgb, options.imageSplitting().orElse(null)));
+      ImageLayout layout = null;
+      String key = null;
+      if (model.featureCache().enabled()) {
+        key = ImageFeatureCache.key(rgb, splitKey);
+        layout = model.featureCache().contains(key) ? model.knownLayout(key) : null;
+      }
+      if (layout == null) {
+        pixels[i] = parts.preprocessor().preprocess(rgb, split);
+        layout = pixels[i].layout();
+        if (key != null) {
+          model.rememberLayout(key, layout);
+        }
+      }
+      layouts.add(layout);
     }
-    TokenizedPrompt prompt = tokenize(model, messages, images, true);
-    return new Prepared(prompt, decoded, images, messages);
+    TokenizedPrompt prompt = tokenize(model, messages, layouts, true);
+    return new Prepared(prompt, decoded, layouts, pixels, model, split);
+  }
+
+  static String splitKey(RequestOptions options) {
+    return options.imageSplitting().map(String::valueOf).orElse("default");
   }
 
   /** Renders and tokenizes {@code messages} with the image expansions of {@code images}. */
-  static TokenizedPrompt tokenize(VisionLanguageModel model, List<Message> messages, List<PreprocessedImage> images,
+  static TokenizedPrompt tokenize(VisionLanguageModel model, List<Message> messages, List<ImageLayout> images,
       boolean addGenerationPrompt) {
     ModelParts parts = model.parts();
     ChatTemplate.Rendered rendered = parts.template().render(messages, addGenerationPrompt);
@@ -215,12 +279,12 @@ public final class GenerationSession implements AutoCloseable {
       List<ImageEmbeddings> embeds = new ArrayList<>();
       QueryEmbeddings query = null;
       String queryText = lastUserText(messages);
-      if (projector.usesQuery() && !p.images().isEmpty()) {
+      if (projector.usesQuery() && p.imageCount() > 0) {
         int[] q = model.tokenizer().encode(queryText);
         float[] qe = q.length == 0 ? new float[0] : parts.embedder().embed(q, st.runOptions());
         query = new QueryEmbeddings(qe, q.length, model.textConfig().hiddenSize());
       }
-      String split = options.imageSplitting().map(String::valueOf).orElse("default");
+      String split = splitKey(options);
       int[] ids = p.prompt().ids();
       int hidden = model.textConfig().hiddenSize();
       int imageTokenId = parts.assembler().imageTokenId();
@@ -235,13 +299,13 @@ public final class GenerationSession implements AutoCloseable {
       int cached = key == null ? 0 : cache.startFrom(key, st);
       int from = cached;
       int firstImage = cached > 0 ? prefixImages : 0;
-      for (int i = firstImage; i < p.images().size(); i++) {
+      for (int i = firstImage; i < p.imageCount(); i++) {
         checkStop();
-        PreprocessedImage img = p.images().get(i);
+        int index = i;
         var features = model.featureCache().enabled()
             ? model.featureCache().get(ImageFeatureCache.key(p.decoded().get(i), split),
-                () -> parts.vision().encode(img, st.runOptions()))
-            : parts.vision().encode(img, st.runOptions());
+                () -> parts.vision().encode(p.pixels(index), st.runOptions()))
+            : parts.vision().encode(p.pixels(i), st.runOptions());
         embeds.add(projector.project(features, query, st.runOptions()));
       }
       long tVision = System.nanoTime();
@@ -295,16 +359,34 @@ public final class GenerationSession implements AutoCloseable {
    * whatever the template renders between the demos and the query is shared by all three.
    */
   private int demoPrefixLength(FewShotPrompt fewShot, Prepared p) {
-    List<PreprocessedImage> demoImages = p.images().subList(0, fewShot.demoImageCount());
-    int[] a = tokenize(model, fewShot.messages(List.of(), "A"), demoImages, true).ids();
-    int[] b = tokenize(model, fewShot.messages(List.of(), "Z"), demoImages, true).ids();
+    List<ImageLayout> demoImages = p.layouts().subList(0, fewShot.demoImageCount());
+    int[] shared = model.probePrefix(probeKey(fewShot, demoImages), () -> {
+      int[] a = tokenize(model, fewShot.messages(List.of(), "A"), demoImages, true).ids();
+      int[] b = tokenize(model, fewShot.messages(List.of(), "Z"), demoImages, true).ids();
+      return Arrays.copyOf(a, Arrays.mismatch(a, b) < 0 ? a.length : Arrays.mismatch(a, b));
+    });
     int[] ids = p.prompt().ids();
+    int max = Math.min(ids.length - 1, shared.length);
     int n = 0;
-    int max = Math.min(ids.length - 1, Math.min(a.length, b.length));
-    while (n < max && a[n] == b[n] && a[n] == ids[n]) {
+    while (n < max && shared[n] == ids[n]) {
       n++;
     }
     return n;
+  }
+
+  /** Everything the probe prompts' tokens depend on: the demos' text and their images' layouts. */
+  private static String probeKey(FewShotPrompt fewShot, List<ImageLayout> demoImages) {
+    StringBuilder k = new StringBuilder();
+    k.append(fewShot.style()).append('\u0000').append(fewShot.instruction()).append('\u0000')
+        .append(fewShot.question());
+    for (Demo d : fewShot.demos()) {
+      k.append('\u0000').append(d.images().size()).append('\u0000').append(d.question().orElse("\u0001"))
+          .append('\u0000').append(d.answer());
+    }
+    for (ImageLayout l : demoImages) {
+      k.append('\u0000').append(l);
+    }
+    return k.toString();
   }
 
   /** Number of images whose tokens start before position {@code end}. */
@@ -474,7 +556,7 @@ public final class GenerationSession implements AutoCloseable {
   private int[] continuation(List<Message> messages, String label, Prepared p) {
     List<Message> withAnswer = new ArrayList<>(messages);
     withAnswer.add(Message.assistant(label));
-    int[] full = tokenize(model, withAnswer, p.images(), false).ids();
+    int[] full = tokenize(model, withAnswer, p.layouts(), false).ids();
     int[] prompt = p.prompt().ids();
     if (full.length <= prompt.length || !Arrays.equals(full, 0, prompt.length, prompt, 0, prompt.length)) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,

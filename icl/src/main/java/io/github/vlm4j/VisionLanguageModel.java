@@ -24,6 +24,7 @@ import io.github.vlm4j.projector.AdapterInfo;
 import io.github.vlm4j.projector.OnnxProjector;
 import io.github.vlm4j.vision.ImageDecoder;
 import io.github.vlm4j.vision.ImageFeatureCache;
+import io.github.vlm4j.vision.ImageLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -79,6 +80,10 @@ public final class VisionLanguageModel implements AutoCloseable {
   private final Lifecycle lifecycle = new Lifecycle();
   private final ImageFeatureCache featureCache;
   private final PrefixCache prefixCache;
+  /** Frame layouts of images whose features are cached (so they need no preprocessing), LRU. */
+  private final Map<String, ImageLayout> layouts = lru(4096);
+  /** Token prefixes shared by few-shot probe prompts, by demo set, LRU. */
+  private final Map<String, int[]> probePrefixes = lru(1024);
   private final Set<GenerationSession> sessions = ConcurrentHashMap.newKeySet();
 
   private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
@@ -417,6 +422,43 @@ public final class VisionLanguageModel implements AutoCloseable {
 
   PrefixCache prefixCache() {
     return prefixCache;
+  }
+
+  ImageLayout knownLayout(String imageKey) {
+    synchronized (layouts) {
+      return layouts.get(imageKey);
+    }
+  }
+
+  void rememberLayout(String imageKey, ImageLayout layout) {
+    synchronized (layouts) {
+      layouts.put(imageKey, layout);
+    }
+  }
+
+  int[] probePrefix(String key, java.util.function.Supplier<int[]> compute) {
+    synchronized (probePrefixes) {
+      int[] v = probePrefixes.get(key);
+      if (v != null) {
+        return v;
+      }
+    }
+    int[] v = compute.get();
+    synchronized (probePrefixes) {
+      probePrefixes.put(key, v);
+    }
+    return v;
+  }
+
+  private static <V> Map<String, V> lru(int max) {
+    return new java.util.LinkedHashMap<>(16, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+        return size() > max;
+      }
+    };
   }
 
   /**

@@ -26,7 +26,8 @@ import java.util.Locale;
  *       single-label {@code classify} per label, caches off).
  * </ol>
  *
- * Runs are interleaved; each figure is the median of {@code reps} runs after warm-up.
+ * Runs are interleaved; each figure is the median of {@code reps} runs after warm-up. ONNX Runtime
+ * threads do not spin (two models alternate; a spinning idle pool would steal the other's cores).
  *
  * <pre>{@code
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.FewShotBenchmark \
@@ -48,8 +49,8 @@ public final class FewShotBenchmark {
     int threads = args.length > 4 ? Integer.parseInt(args[4]) : 0;
     RequestOptions options = RequestOptions.DEFAULT.withImageSplitting(split);
     GenerationConfig firstToken = GenerationConfig.builder().maxNewTokens(1).build();
-    try (VisionLanguageModel cached = VisionLanguageModel.builder(model).threads(threads).build();
-        VisionLanguageModel plain = VisionLanguageModel.builder(model).threads(threads).imageCacheBytes(0)
+    try (VisionLanguageModel cached = VisionLanguageModel.builder(model).threads(threads).allowSpinning(false).build();
+        VisionLanguageModel plain = VisionLanguageModel.builder(model).threads(threads).allowSpinning(false).imageCacheBytes(0)
             .prefixCacheBytes(0).build();
         GenerationSession cs = cached.newSession();
         GenerationSession ps = plain.newSession()) {

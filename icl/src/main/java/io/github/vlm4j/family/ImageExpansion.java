@@ -1,7 +1,7 @@
 package io.github.vlm4j.family;
 
 import io.github.vlm4j.core.prompt.PromptPiece;
-import io.github.vlm4j.vision.PreprocessedImage;
+import io.github.vlm4j.vision.ImageLayout;
 import java.util.List;
 
 /** How a family writes one image into the prompt, given how it was preprocessed. */
@@ -9,8 +9,8 @@ import java.util.List;
 public interface ImageExpansion {
   /**
    * @param imageIndex index of the image in the prompt
-   * @param image its preprocessed frames (grid and frame count)
+   * @param image how it was cut into frames (grid and frame count)
    * @return the pieces replacing the template's placeholder; image tokens as {@link PromptPiece.ImageTokens}
    */
-  List<PromptPiece> expand(int imageIndex, PreprocessedImage image);
+  List<PromptPiece> expand(int imageIndex, ImageLayout image);
 }

@@ -77,6 +77,14 @@ public final class ImageFeatureCache {
     return f;
   }
 
+  /**
+   * @param key from {@link #key}
+   * @return whether features for the key are cached now (no recency update, no counting)
+   */
+  public synchronized boolean contains(String key) {
+    return map.containsKey(key);
+  }
+
   /** @return whether the cache keeps anything (capacity above 0) */
   public boolean enabled() {
     return capacityBytes > 0;

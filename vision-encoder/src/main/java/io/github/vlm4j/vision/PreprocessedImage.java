@@ -20,4 +20,9 @@ public record PreprocessedImage(float[] pixels, int frames, int height, int widt
           + frames + " frames of 3x" + height + "x" + width + ", got " + pixels.length);
     }
   }
+
+  /** @return the frame layout (no pixels) */
+  public ImageLayout layout() {
+    return new ImageLayout(frames, height, width, rows, cols);
+  }
 }
