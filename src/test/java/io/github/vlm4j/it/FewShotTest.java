@@ -108,6 +108,48 @@ class FewShotTest {
   }
 
   @Test
+  void eightThreadsSharingCachedDemosGetTheSequentialResults() throws Exception {
+    // two demo sets whose prefix snapshots (~0.7 MB each) do not both fit in the 1 MiB cache: they
+    // evict each other while other threads are still reading them
+    Fixtures.EvalCase a = episodes.get(2);
+    List<FewShotPrompt> demoSets = List.of(EvalParityTest.fewShot(a), EvalParityTest.fewShot(episodes.get(3)));
+    List<Fixtures.EvalCase> others = Fixtures.evalCases("icl_1shot");
+    List<FewShotPrompt> queries = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      Fixtures.EvalCase o = others.get(i % others.size());
+      queries.add(demoSets.get(i % 2).withQuery(List.of(ImageInput.of(o.images().get(o.images().size() - 1))), null));
+    }
+    List<LabelScores> expected = new ArrayList<>();
+    for (FewShotPrompt q : queries) {
+      expected.add(uncached.classify(q, labels(a), RequestOptions.DEFAULT));
+    }
+    try (VisionLanguageModel shared = VisionLanguageModel.builder(Fixtures.model("vlm4j-tiny-idefics3"))
+        .prefixCacheBytes(1L << 20).build()) {   // small: snapshots get evicted while others read them
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+      try {
+        List<java.util.concurrent.Future<LabelScores>> got = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+          for (FewShotPrompt q : queries) {
+            got.add(pool.submit(() -> shared.classify(q, labels(a), RequestOptions.DEFAULT)));
+          }
+        }
+        for (int i = 0; i < got.size(); i++) {
+          LabelScores g = got.get(i).get();
+          LabelScores e = expected.get(i % queries.size());
+          for (int l = 0; l < e.scores().size(); l++) {
+            assertEquals(e.scores().get(l).logProb(), g.scores().get(l).logProb(), 1e-5, "request " + i);
+          }
+        }
+      } finally {
+        pool.shutdown();
+      }
+      VisionLanguageModel.CacheStats st = shared.cacheStats();
+      assertTrue(st.prefixHits() > 0 && st.prefixMisses() > 2, st.toString());
+      assertTrue(st.prefixBytes() <= 1L << 20, st.toString());
+    }
+  }
+
+  @Test
   void labelScoresEqualTheLogProbabilitiesOfForcedGeneration() {
     Fixtures.EvalCase ec = episodes.get(1);
     FewShotPrompt p = EvalParityTest.fewShot(ec);
