@@ -297,7 +297,6 @@ public final class GenerationSession implements AutoCloseable {
       String key = prefix == 0 ? null : prefixKey(p, prefix, prefixImages, split, options.adapter().orElse(""),
           projector.usesQuery() ? queryText : null);
       int cached = key == null ? 0 : cache.startFrom(key, st);
-      int from = cached;
       int firstImage = cached > 0 ? prefixImages : 0;
       for (int i = firstImage; i < p.imageCount(); i++) {
         checkStop();
@@ -310,9 +309,9 @@ public final class GenerationSession implements AutoCloseable {
       }
       long tVision = System.nanoTime();
       checkStop();
-      int[] todo = from == 0 ? ids : Arrays.copyOfRange(ids, from, ids.length);
+      int[] todo = cached == 0 ? ids : Arrays.copyOfRange(ids, cached, ids.length);
       float[] merged = parts.embedder().embed(todo, st.runOptions());
-      if (!embeds.isEmpty()) {
+      if (!embeds.isEmpty() || Arrays.stream(todo).anyMatch(t -> t == imageTokenId)) {   // the merger checks counts
         FloatBuffer out = FloatBuffer.allocate(todo.length * hidden);
         EmbeddingMerger.merge(merged, todo, imageTokenId, embeds,
             Arrays.copyOfRange(perImage, firstImage, perImage.length), hidden, out);
