@@ -42,6 +42,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 
 /**
  * One request or conversation on a {@link VisionLanguageModel}: renders the chat, decodes and
@@ -119,6 +120,7 @@ public final class GenerationSession implements AutoCloseable {
    * @return scores in label order
    * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_LABELS}) for an empty,
    *     blank or duplicate label, or the errors of {@link #generate}
+   * @throws CancellationException if {@link #cancel()} stopped it
    */
   public LabelScores classify(FewShotPrompt prompt, List<String> labels, RequestOptions options) {
     return exclusive(() -> score(prompt.messages(), labels, options, prompt));
@@ -464,6 +466,25 @@ public final class GenerationSession implements AutoCloseable {
 
   private LabelScores score(List<Message> messages, List<String> labels, RequestOptions options,
       FewShotPrompt fewShot) {
+    try {
+      return scoreUnlessCancelled(messages, labels, options, fewShot);
+    } catch (Cancelled c) {
+      cancelRequested = false;
+      throw new CancellationException("classify was cancelled");
+    } catch (InferenceException e) {
+      if (modelClosing) {
+        throw new ModelClosedException("the model was closed while this request was running");
+      }
+      if (cancelRequested) {
+        cancelRequested = false;
+        throw new CancellationException("classify was cancelled");
+      }
+      throw e;
+    }
+  }
+
+  private LabelScores scoreUnlessCancelled(List<Message> messages, List<String> labels, RequestOptions options,
+      FewShotPrompt fewShot) {
     List<String> checked = checkLabels(labels);
     Prefilled pf = prefill(messages, options, fewShot, 1);
     TokenizedPrompt prompt = pf.prepared().prompt();
@@ -499,11 +520,6 @@ public final class GenerationSession implements AutoCloseable {
         tokenLogProbs[l] = lp;
         scored += c.length;
       }
-    } catch (InferenceException e) {
-      if (modelClosing) {
-        throw new ModelClosedException("the model was closed while this request was running");
-      }
-      throw e;
     }
     if (modelClosing) {
       throw new ModelClosedException("the model was closed while this request was running");

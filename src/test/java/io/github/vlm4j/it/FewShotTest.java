@@ -273,8 +273,11 @@ class FewShotTest {
     assertEquals(VlmInputException.Reason.PROMPT_TOO_LONG, e.reason());
     assertTrue(e.getMessage().contains("context window is " + window), e.getMessage());
 
-    // the model stays usable
+    // a cancelled classify ends with CancellationException; the session and model stay usable
     try (GenerationSession s = cached.newSession()) {
+      s.cancel();
+      assertThrows(java.util.concurrent.CancellationException.class,
+          () -> s.classify(p, labels(ec), RequestOptions.DEFAULT));
       assertEquals(2, s.classify(p, labels(ec), RequestOptions.DEFAULT).scores().size());
     }
   }
