@@ -106,8 +106,13 @@ public final class FewShotPrompt {
    * @param images the new query's images
    * @param question its question (null = the default question)
    * @return the same demos with another query
+   * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_PROMPT}) without a query image
    */
   public FewShotPrompt withQuery(List<ImageInput> images, String question) {
+    if (images == null || images.isEmpty()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
+          "the few-shot query needs at least one image, got none");
+    }
     return new FewShotPrompt(instruction, this.question, demos, images, question == null ? this.question : question,
         style);
   }

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * The result of {@link GenerationSession#classify}: every candidate label's log-probability as the
- * model's answer, in the order the labels were given.
+ * model's answer, in the order the labels were given. Immutable (arrays are copied in and out) and
+ * thread-safe.
  *
  * @param scores one entry per candidate label, in input order
  * @param usage prompt token counts and stage timings (generated tokens = scored label tokens)
