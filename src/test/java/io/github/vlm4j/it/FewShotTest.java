@@ -90,6 +90,35 @@ class FewShotTest {
   }
 
   @Test
+  void queryConditionedAdaptersNeverReuseDemosEncodedForAnotherQuestion() throws Exception {
+    // a gated adapter's image embeddings depend on the question: the demo prefix of one question must
+    // not serve another; with the same question it is reused
+    Path dir = Fixtures.model("vlm4j-tiny-modular");
+    List<Fixtures.EvalCase> parts = Fixtures.evalCases("inspection");
+    FewShotPrompt.Builder b = FewShotPrompt.builder();
+    for (int i = 0; i < 4; i++) {
+      b.demo(Demo.of(List.of(ImageInput.of(parts.get(i).images().get(0))), "Is this part ok or defective?",
+          parts.get(i).answer()));
+    }
+    FewShotPrompt base = b.query(ImageInput.of(parts.get(5).images().get(0))).build();
+    RequestOptions adapter = RequestOptions.DEFAULT.withAdapter("inspection");
+    List<String> labels = List.of("ok", "defective");
+    try (VisionLanguageModel c = VisionLanguageModel.builder(dir).build();
+        VisionLanguageModel u = VisionLanguageModel.builder(dir).imageCacheBytes(0).prefixCacheBytes(0).build()) {
+      for (String question : List.of("Is this part ok or defective?", "What is this?", "Is this part ok or defective?")) {
+        // same demo turns (same tokens), different query question
+        FewShotPrompt p = base.withQuery(base.queryImages(), question);
+        LabelScores got = c.classify(p, labels, adapter);
+        LabelScores ref = u.classify(p, labels, adapter);
+        for (int i = 0; i < labels.size(); i++) {
+          assertEquals(ref.scores().get(i).logProb(), got.scores().get(i).logProb(), 1e-5, question);
+        }
+      }
+      assertEquals(1, c.cacheStats().prefixHits(), "only the repeated question reuses its demo prefix");
+    }
+  }
+
+  @Test
   void newQueriesWithTheSameDemosReuseTheDemoPrefix() {
     Fixtures.EvalCase a = episodes.get(0);
     FewShotPrompt demos = EvalParityTest.fewShot(a);
