@@ -88,3 +88,24 @@ LR_ADAPTER = 2e-3
 # ---------------------------------------------------------------- held-out evaluation
 EVAL_PER_TASK = 100
 GOLDEN_MAX_NEW_TOKENS = 24
+
+# ---------------------------------------------------------------- decoder vocabulary
+MODEL_VOCAB = VOCAB_SIZE  # rows of embed_tokens / lm_head (a preset may make it larger than the tokenizer)
+
+# ---------------------------------------------------------------- benchmark preset
+# VLM4J_KIT_PRESET=smolvlm-256m (set by `python3 -m refmodels.bench_model`, never by the kit itself):
+# SmolVLM-256M-Instruct's shapes — SigLIP-B/16 at 512 px (12 layers, width 768), pixel shuffle 4 -> 64
+# tokens per tile, images resized to 2048 px and cut into 512-px tiles, a 30-layer 576-wide decoder with
+# 9 heads / 3 KV heads (head size 64), intermediate 1536, vocabulary 49280. Random weights: speed
+# depends on shapes only. The tokenizer stays the kit's (its ids are a subset of the 49280 rows).
+import os as _os  # noqa: E402
+
+if _os.environ.get("VLM4J_KIT_PRESET") == "smolvlm-256m":
+    TILE, LONGEST_EDGE, PATCH, SCALE_FACTOR = 512, 2048, 16, 4
+    PATCHES_PER_FRAME = (TILE // PATCH) ** 2
+    IMAGE_SEQ_LEN = PATCHES_PER_FRAME // (SCALE_FACTOR ** 2)
+    VIT = dict(hidden=768, layers=12, heads=12, mlp=3072, eps=1e-6)
+    TEXT = dict(hidden=576, layers=30, heads=9, kv_heads=3, head_dim=64, intermediate=1536,
+                rms_eps=1e-5, rope_theta=100000.0, max_positions=8192)
+    MODEL_VOCAB = 49280
+

@@ -294,7 +294,7 @@ def write_json(path, obj):
 
 def text_config():
     t = C.TEXT
-    return {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": C.VOCAB_SIZE,
+    return {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": C.MODEL_VOCAB,
             "hidden_size": t["hidden"], "intermediate_size": t["intermediate"],
             "num_hidden_layers": t["layers"], "num_attention_heads": t["heads"],
             "num_key_value_heads": t["kv_heads"], "head_dim": t["head_dim"], "hidden_act": "silu",

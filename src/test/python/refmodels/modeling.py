@@ -187,10 +187,10 @@ class TextDecoder(nn.Module):
     def __init__(self, cfg=C.TEXT):
         super().__init__()
         self.cfg = cfg
-        self.embed_tokens = nn.Embedding(C.VOCAB_SIZE, cfg["hidden"])
+        self.embed_tokens = nn.Embedding(C.MODEL_VOCAB, cfg["hidden"])
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg["layers"]))
         self.norm = RMSNorm(cfg["hidden"], cfg["rms_eps"])
-        self.lm_head = nn.Linear(cfg["hidden"], C.VOCAB_SIZE, bias=False)
+        self.lm_head = nn.Linear(cfg["hidden"], C.MODEL_VOCAB, bias=False)
         hd = cfg["head_dim"]
         inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
         self.register_buffer("inv_freq", inv, persistent=False)

@@ -1,0 +1,66 @@
+"""A random-weight model with SmolVLM-256M-Instruct's exact shapes, in the onnx-community Idefics3
+layout, for benchmarks (speed depends on shapes, not on weight values). Not committed.
+
+    cd src/test/python && /usr/bin/python3 -m refmodels.bench_model --out /tmp/vlm4j-smolvlm-256m-shaped
+
+Writes the configs, tokenizer (the kit's, ids below 768 of the 49280 rows), onnx/vision_encoder.onnx,
+onnx/embed_tokens.onnx, onnx/decoder_model_merged.onnx and, with --q8, weight-only int8
+`*_quantized.onnx` variants.
+"""
+import os
+
+os.environ["VLM4J_KIT_PRESET"] = "smolvlm-256m"   # before the kit's modules read their config
+
+import argparse  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+from . import bpe, export, synth  # noqa: E402
+from . import config as C  # noqa: E402
+from .__main__ import copy_common, tokenizer_corpus  # noqa: E402
+from .modeling import VLM  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--q8", action="store_true", help="also write weight-only int8 *_quantized.onnx variants")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    assert C.TEXT["layers"] == 30 and C.TILE == 512, "the smolvlm-256m preset is not active"
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    rng = random.Random(C.SEED)
+    train_words, _ = synth.pseudo_words(C.SEED)
+    tok = bpe.Tokenizer(bpe.train_merges(tokenizer_corpus(rng, train_words), C.NUM_MERGES))
+    torch.manual_seed(C.SEED)
+    model = VLM().eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    n = {k: sum(p.numel() for p in getattr(model, k).parameters()) for k in ("vit", "projector", "decoder")}
+    print(f"parameters: {n}", flush=True)
+    d = args.out
+    shutil.rmtree(d, ignore_errors=True)
+    copy_common(d, tok, C.SMOLVLM_TEMPLATE)
+    cfg, pre, proc, gen = export.idefics3_configs()
+    for name, obj in [("config.json", cfg), ("preprocessor_config.json", pre), ("processor_config.json", proc),
+                      ("generation_config.json", gen)]:
+        export.write_json(os.path.join(d, name), obj)
+    o = os.path.join(d, "onnx")
+    export.export_idefics3_vision(model, os.path.join(o, "vision_encoder.onnx"))
+    print(f"vision_encoder.onnx ({time.time() - t0:.0f} s)", flush=True)
+    export.export_embed(model, os.path.join(o, "embed_tokens.onnx"))
+    export.export_decoder(model, os.path.join(o, "decoder_model_merged.onnx"))
+    print(f"decoder_model_merged.onnx ({time.time() - t0:.0f} s)", flush=True)
+    if args.q8:
+        for base in ("vision_encoder", "embed_tokens", "decoder_model_merged"):
+            export.variants(o, base, fp16=False, q8=True)
+        print(f"int8 variants ({time.time() - t0:.0f} s)", flush=True)
+    print(f"done: {d} ({time.time() - t0:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
