@@ -38,6 +38,15 @@ def main():
     tok = bpe.Tokenizer(bpe.train_merges(tokenizer_corpus(rng, train_words), C.NUM_MERGES))
     torch.manual_seed(C.SEED)
     model = VLM().eval()
+    # The tokenizer knows ids 0..767 only: a bias keeps random logits of the other rows far below, so
+    # generated ids stay decodable (the extra add is negligible next to the 576x49280 matmul).
+    head = model.decoder.lm_head
+    biased = torch.nn.Linear(head.in_features, head.out_features, bias=True)
+    with torch.no_grad():
+        biased.weight.copy_(head.weight)
+        biased.bias.fill_(-1e4)
+        biased.bias[:C.VOCAB_SIZE] = 0
+    model.decoder.lm_head = biased
     for p in model.parameters():
         p.requires_grad_(False)
     n = {k: sum(p.numel() for p in getattr(model, k).parameters()) for k in ("vit", "projector", "decoder")}
