@@ -70,10 +70,8 @@ def copy_common(folder, tok, template, eos="<end_of_utterance>"):
     export.write_json(os.path.join(folder, "special_tokens_map.json"), export.special_tokens_map(eos))
 
 
-def export_all(model, tok, out, log):
-    models = os.path.join(out, "models")
-    # ---- SmolVLM / Idefics3 onnx-community layout
-    d = os.path.join(models, "vlm4j-tiny-idefics3")
+def export_idefics3_folder(model, tok, d):
+    """The onnx-community Idefics3 folder: configs, tokenizer and the three fp32 graphs. -> onnx dir."""
     shutil.rmtree(d, ignore_errors=True)
     copy_common(d, tok, C.SMOLVLM_TEMPLATE)
     cfg, pre, proc, gen = export.idefics3_configs()
@@ -84,6 +82,14 @@ def export_all(model, tok, out, log):
     export.export_idefics3_vision(model, os.path.join(o, "vision_encoder.onnx"))
     export.export_embed(model, os.path.join(o, "embed_tokens.onnx"))
     export.export_decoder(model, os.path.join(o, "decoder_model_merged.onnx"))
+    return o
+
+
+def export_all(model, tok, out, log):
+    models = os.path.join(out, "models")
+    # ---- SmolVLM / Idefics3 onnx-community layout
+    d = os.path.join(models, "vlm4j-tiny-idefics3")
+    o = export_idefics3_folder(model, tok, d)
     export.variants(o, "decoder_model_merged", fp16_io=True)
     export.variants(o, "vision_encoder")
     export.variants(o, "embed_tokens")

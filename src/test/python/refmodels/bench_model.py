@@ -13,14 +13,13 @@ os.environ["VLM4J_KIT_PRESET"] = "smolvlm-256m"   # before the kit's modules rea
 
 import argparse  # noqa: E402
 import random  # noqa: E402
-import shutil  # noqa: E402
 import time  # noqa: E402
 
 import torch  # noqa: E402
 
 from . import bpe, export, synth  # noqa: E402
 from . import config as C  # noqa: E402
-from .__main__ import copy_common, tokenizer_corpus  # noqa: E402
+from .__main__ import export_idefics3_folder, tokenizer_corpus  # noqa: E402
 from .modeling import VLM  # noqa: E402
 
 
@@ -52,18 +51,8 @@ def main():
     n = {k: sum(p.numel() for p in getattr(model, k).parameters()) for k in ("vit", "projector", "decoder")}
     print(f"parameters: {n}", flush=True)
     d = args.out
-    shutil.rmtree(d, ignore_errors=True)
-    copy_common(d, tok, C.SMOLVLM_TEMPLATE)
-    cfg, pre, proc, gen = export.idefics3_configs()
-    for name, obj in [("config.json", cfg), ("preprocessor_config.json", pre), ("processor_config.json", proc),
-                      ("generation_config.json", gen)]:
-        export.write_json(os.path.join(d, name), obj)
-    o = os.path.join(d, "onnx")
-    export.export_idefics3_vision(model, os.path.join(o, "vision_encoder.onnx"))
-    print(f"vision_encoder.onnx ({time.time() - t0:.0f} s)", flush=True)
-    export.export_embed(model, os.path.join(o, "embed_tokens.onnx"))
-    export.export_decoder(model, os.path.join(o, "decoder_model_merged.onnx"))
-    print(f"decoder_model_merged.onnx ({time.time() - t0:.0f} s)", flush=True)
+    o = export_idefics3_folder(model, tok, d)
+    print(f"graphs written ({time.time() - t0:.0f} s)", flush=True)
     if args.q8:
         for base in ("vision_encoder", "embed_tokens", "decoder_model_merged"):
             export.variants(o, base, fp16=False, q8=True)
