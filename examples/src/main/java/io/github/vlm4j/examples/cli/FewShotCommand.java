@@ -37,6 +37,9 @@ public final class FewShotCommand implements Callable<Integer> {
   @Mixin
   Vlm4jCommand.ModelOptions model = new Vlm4jCommand.ModelOptions();
 
+  @Mixin
+  FewShotOptions fewShot = new FewShotOptions();
+
   @Option(names = "--demo", paramLabel = "IMG=LABEL", required = true,
       description = "A demonstration: image file and its label (repeatable, in prompt order).")
   List<String> demos = new ArrayList<>();
@@ -45,26 +48,12 @@ public final class FewShotCommand implements Callable<Integer> {
       description = "A query image (repeatable: each is answered in turn, reusing the cached demos).")
   List<Path> queries = new ArrayList<>();
 
-  @Option(names = "--question", paramLabel = "TEXT", defaultValue = FewShotPrompt.DEFAULT_QUESTION,
-      description = "The question asked with every image (default: ${DEFAULT-VALUE}).")
-  String question;
-
   @Option(names = "--labels", paramLabel = "A,B,...", split = ",",
       description = "Candidate labels (default: the demos' distinct labels).")
   List<String> labels;
 
-  @Option(names = "--style", paramLabel = "S", defaultValue = "TURNS",
-      description = "Demo layout: TURNS (one user/assistant exchange per demo) or SINGLE_TURN (default: ${DEFAULT-VALUE}).")
-  FewShotPrompt.Style style;
-
   @Option(names = "--generate", description = "Also generate a free-form answer for each query.")
   boolean generate;
-
-  @Option(names = "--no-image-splitting", description = "Do not tile images (one frame per image).")
-  boolean noImageSplitting;
-
-  @Option(names = "--adapter", paramLabel = "NAME", description = "Use this cross-modal adapter (modular models).")
-  String adapter;
 
   @Option(names = "--json", description = "Print one JSON object instead of text.")
   boolean json;
@@ -76,15 +65,15 @@ public final class FewShotCommand implements Callable<Integer> {
       List<Demo> demoList = parseDemos(demos);
       List<String> candidates = labels != null ? labels
           : List.copyOf(new LinkedHashSet<>(demoList.stream().map(Demo::answer).toList()));
-      RequestOptions options = options(noImageSplitting, adapter);
+      RequestOptions options = fewShot.requestOptions();
       ObjectMapper mapper = new ObjectMapper();
       ObjectNode root = mapper.createObjectNode();
       ArrayNode results = root.putArray("queries");
       try (VisionLanguageModel m = model.load(); GenerationSession s = m.newSession()) {
-        FewShotPrompt base = FewShotPrompt.builder().question(question).style(style).demos(demoList)
+        FewShotPrompt base = fewShot.promptBuilder().demos(demoList)
             .query(ImageInput.of(queries.get(0))).build();
         for (Path q : queries) {
-          FewShotPrompt p = base.withQuery(List.of(ImageInput.of(q)), question);
+          FewShotPrompt p = base.withQuery(List.of(ImageInput.of(q)), fewShot.question);
           LabelScores sc = s.classify(p, candidates, options);
           ObjectNode r = results.addObject();
           r.put("query", q.toString());
@@ -121,14 +110,6 @@ public final class FewShotCommand implements Callable<Integer> {
     } catch (Exception e) {
       return Errors.report(e, model.verbose);
     }
-  }
-
-  static RequestOptions options(boolean noSplitting, String adapter) {
-    RequestOptions o = RequestOptions.DEFAULT;
-    if (noSplitting) {
-      o = o.withImageSplitting(false);
-    }
-    return adapter == null ? o : o.withAdapter(adapter);
   }
 
   /** @param specs {@code IMG=LABEL} strings @return demos */

@@ -39,6 +39,9 @@ public final class FewShotEvalCommand implements Callable<Integer> {
   @Mixin
   Vlm4jCommand.ModelOptions model = new Vlm4jCommand.ModelOptions();
 
+  @Mixin
+  FewShotOptions fewShot = new FewShotOptions();
+
   @Option(names = "--pool", paramLabel = "DIR", required = true, description = "Labelled demo pool: DIR/<label>/<image>.")
   Path pool;
 
@@ -48,19 +51,6 @@ public final class FewShotEvalCommand implements Callable<Integer> {
   @Option(names = "--shots", paramLabel = "K", defaultValue = "1",
       description = "Demos per label, the most similar to each query (default: ${DEFAULT-VALUE}).")
   int shots;
-
-  @Option(names = "--question", paramLabel = "TEXT", defaultValue = FewShotPrompt.DEFAULT_QUESTION,
-      description = "The question asked with every image (default: ${DEFAULT-VALUE}).")
-  String question;
-
-  @Option(names = "--style", paramLabel = "S", defaultValue = "TURNS", description = "TURNS or SINGLE_TURN (default: ${DEFAULT-VALUE}).")
-  FewShotPrompt.Style style;
-
-  @Option(names = "--no-image-splitting", description = "Do not tile images (one frame per image).")
-  boolean noImageSplitting;
-
-  @Option(names = "--adapter", paramLabel = "NAME", description = "Use this cross-modal adapter (modular models).")
-  String adapter;
 
   @Option(names = "--out", paramLabel = "DIR", defaultValue = "fewshot-eval",
       description = "Where report.json and report.html go (default: ${DEFAULT-VALUE}).")
@@ -76,7 +66,7 @@ public final class FewShotEvalCommand implements Callable<Integer> {
       if (shots < 1) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "--shots must be >= 1, got " + shots);
       }
-      RequestOptions options = FewShotCommand.options(noImageSplitting, adapter);
+      RequestOptions options = fewShot.requestOptions();
       List<DemoPool.Entry> queries = DemoPool.readFolder(queriesDir);
       long t0 = System.nanoTime();
       try (VisionLanguageModel m = model.load(); GenerationSession s = m.newSession()) {
@@ -99,7 +89,7 @@ public final class FewShotEvalCommand implements Callable<Integer> {
         for (int i = 0; i < queries.size(); i++) {
           DemoPool.Entry q = queries.get(i);
           List<Demo> chosen = demos.nearestPerLabel(q.image(), shots);
-          FewShotPrompt p = FewShotPrompt.builder().question(question).style(style).demos(chosen).query(q.image())
+          FewShotPrompt p = fewShot.promptBuilder().demos(chosen).query(q.image())
               .build();
           LabelScores sc = s.classify(p, labels, options);
           String pred = sc.best().label();
@@ -117,7 +107,7 @@ public final class FewShotEvalCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - t0) / 1e9;
         root.put("model", m.source());
         root.put("pool", pool.toString()).put("queries", queriesDir.toString()).put("shotsPerLabel", shots);
-        root.put("style", style.name());
+        root.put("style", fewShot.style.name());
         root.put("accuracy", (double) correct / queries.size()).put("correct", correct).put("total", queries.size());
         ArrayNode ls = root.putArray("labels");
         labels.forEach(ls::add);
