@@ -31,6 +31,9 @@ if [ "${1:-}" = "--shaped" ]; then
   echo "## SmolVLM-256M shapes, no split"
   for t in 1 2; do
     java -cp $JAR io.github.vlm4j.benchmarks.RawLoopComparison "$SHAPED" $IMG 32 3 $t nosplit 2>/dev/null
+    for c in 256 1024 2048; do
+      java -cp $JAR io.github.vlm4j.benchmarks.RawLoopComparison "$SHAPED" $IMG 32 3 $t nosplit $c 2>/dev/null
+    done
     (cd src/test/node && node bench-transformersjs.mjs --model "$SHAPED" --image "../../../$IMG" --new 32 --reps 3 \
        --threads $t --nosplit)
   done

@@ -27,14 +27,14 @@ import java.util.Locale;
  *
  * <pre>{@code
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.RawLoopComparison \
- *     src/test/resources/models/vlm4j-tiny-idefics3 IMAGE.png 128 11 1 [split|nosplit]
+ *     src/test/resources/models/vlm4j-tiny-idefics3 IMAGE.png 128 11 1 [split|nosplit] [CONTEXT]
  * }</pre>
  */
 public final class RawLoopComparison {
   private RawLoopComparison() {}
 
   /**
-   * @param args folder, image, new tokens, repetitions, threads, split|nosplit
+   * @param args folder, image, new tokens, repetitions, threads, split|nosplit, optional prompt length to pad to
    * @throws Exception on failure
    */
   public static void main(String[] args) throws Exception {
@@ -44,6 +44,7 @@ public final class RawLoopComparison {
     int reps = Integer.parseInt(args[3]);
     int threads = Integer.parseInt(args[4]);
     boolean split = args.length <= 5 || !args[5].equals("nosplit");
+    int context = args.length > 6 ? Integer.parseInt(args[6]) : 0;
     RequestOptions options = RequestOptions.DEFAULT.withImageSplitting(split);
     List<Message> chat = List.of(Message.user(ImageInput.of(image), "Describe this image."));
     GenerationConfig config = GenerationConfig.builder().maxNewTokens(newTokens)
@@ -51,6 +52,15 @@ public final class RawLoopComparison {
     try (VisionLanguageModel vlm = VisionLanguageModel.builder(folder).threads(threads).allowSpinning(false)
         .imageCacheBytes(0).build()) {
       var text = vlm.textConfig();
+      // optional: pad the prompt with text until it has `context` tokens (decode speed vs context length)
+      if (context > 0) {
+        String unit = "The quick brown fox jumps over the lazy dog. ";
+        int base = vlm.countTokens(chat, options).promptTokens();
+        int per = vlm.countTokens(List.of(Message.user(ImageInput.of(image), unit.repeat(10) + "Describe this image.")),
+            options).promptTokens() - base;
+        int n = Math.max(0, (int) Math.ceil((context - base) * 10.0 / per));
+        chat = List.of(Message.user(ImageInput.of(image), unit.repeat(n) + "Describe this image."));
+      }
       int[] ids = vlm.tokenize(chat, options).ids();
       PreprocessedImage px = new Idefics3Preprocessor(PreprocessorConfig.read(ModelFolder.of(folder)))
           .preprocess(new ImageDecoder(ImageDecoder.DEFAULT_MAX_PIXELS).decode(ImageInput.of(image)), split);
