@@ -14,6 +14,7 @@ import io.github.vlm4j.core.prompt.PromptPiece;
 import io.github.vlm4j.core.prompt.Role;
 import io.github.vlm4j.core.prompt.TextPart;
 import io.github.vlm4j.core.prompt.TokenizedPrompt;
+import io.github.vlm4j.core.onnx.Tensors;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.KvSnapshot;
 import io.github.vlm4j.decoder.generation.FinishReason;
@@ -312,19 +313,22 @@ public final class GenerationSession implements AutoCloseable {
       long tVision = System.nanoTime();
       checkStop();
       int[] todo = cached == 0 ? ids : Arrays.copyOfRange(ids, cached, ids.length);
-      float[] merged = parts.embedder().embed(todo, st.runOptions());
+      float[] tokenEmbeds = parts.embedder().embed(todo, st.runOptions());
+      // the decoder's input, written once into a direct buffer that ONNX Runtime reads in place
+      FloatBuffer merged = Tensors.directFloats(todo.length * hidden);
       if (!embeds.isEmpty() || Arrays.stream(todo).anyMatch(t -> t == imageTokenId)) {   // the merger checks counts
-        FloatBuffer out = FloatBuffer.allocate(todo.length * hidden);
-        EmbeddingMerger.merge(merged, todo, imageTokenId, embeds,
-            Arrays.copyOfRange(perImage, firstImage, perImage.length), hidden, out);
-        merged = out.array();
+        EmbeddingMerger.merge(tokenEmbeds, todo, imageTokenId, embeds,
+            Arrays.copyOfRange(perImage, firstImage, perImage.length), hidden, merged);
+      } else {
+        merged.put(tokenEmbeds);
       }
+      merged.flip();
       checkStop();
       float[] last;
       if (key != null && cached == 0) {
-        float[] prefixLogits = st.append(Arrays.copyOf(merged, prefix * hidden), prefix);
+        float[] prefixLogits = st.append(merged.duplicate().limit(prefix * hidden), prefix);
         cache.put(key, st.snapshot(Arrays.copyOf(ids, prefix), prefixLogits));
-        last = st.append(Arrays.copyOfRange(merged, prefix * hidden, merged.length), ids.length - prefix);
+        last = st.append(merged.duplicate().position(prefix * hidden), ids.length - prefix);
       } else {
         last = st.append(merged, todo.length);
       }
@@ -508,7 +512,7 @@ public final class GenerationSession implements AutoCloseable {
         double[] lp = new double[c.length];
         lp[0] = logSoftmaxAt(last, 0, vocab, c[0]);
         if (c.length > 1) {
-          try (DecoderState branch = model.parts().decoder().newState()) {
+          try (DecoderState branch = model.parts().decoder().newState(model.prefillChunk())) {
             branch.startFrom(snap);
             float[] emb = model.parts().embedder().embed(Arrays.copyOf(c, c.length - 1), branch.runOptions());
             float[] all = branch.appendAll(emb, c.length - 1);
@@ -624,7 +628,7 @@ public final class GenerationSession implements AutoCloseable {
       if (state != null) {
         state.close();
       }
-      state = model.parts().decoder().newState();
+      state = model.parts().decoder().newState(model.prefillChunk());
       return state;
     }
   }

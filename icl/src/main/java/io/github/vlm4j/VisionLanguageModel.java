@@ -12,6 +12,7 @@ import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.core.prompt.TokenizedPrompt;
 import io.github.vlm4j.core.text.TextTokenizer;
+import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
@@ -80,6 +81,12 @@ public final class VisionLanguageModel implements AutoCloseable {
   private final Lifecycle lifecycle = new Lifecycle();
   private final ImageFeatureCache featureCache;
   private final PrefixCache prefixCache;
+  private final int prefillChunk;
+  /** @return positions per decoder run when prefilling a prompt */
+  int prefillChunk() {
+    return prefillChunk;
+  }
+
   /** Frame layouts of images whose features are cached (so they need no preprocessing), LRU. */
   private final Map<String, ImageLayout> layouts = lru(4096);
   /** Token prefixes shared by few-shot probe prompts, by demo set, LRU. */
@@ -88,8 +95,9 @@ public final class VisionLanguageModel implements AutoCloseable {
 
   private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
       ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes,
-      SessionSettings settings, long imageCacheBytes, long prefixCacheBytes) {
+      SessionSettings settings, long imageCacheBytes, long prefixCacheBytes, int prefillChunk) {
     this.folder = folder;
+    this.prefillChunk = prefillChunk;
     this.featureCache = new ImageFeatureCache(imageCacheBytes);
     this.prefixCache = new PrefixCache(prefixCacheBytes);
     this.modelType = modelType;
@@ -550,6 +558,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     private long maxImagePixels = ImageDecoder.DEFAULT_MAX_PIXELS;
     private long imageCacheBytes = DEFAULT_IMAGE_CACHE_BYTES;
     private long prefixCacheBytes = DEFAULT_PREFIX_CACHE_BYTES;
+    private int prefillChunk = DecoderState.DEFAULT_PREFILL_CHUNK;
 
     private Builder(Path dir, ModelFolder folder) {
       this.dir = dir;
@@ -648,6 +657,26 @@ public final class VisionLanguageModel implements AutoCloseable {
       return this;
     }
 
+    /**
+     * A prompt is fed to the decoder in chunks of at most this many positions. The decoder graph
+     * computes logits for every position it is fed, so the chunk bounds that buffer ({@code
+     * tokens × vocab_size} floats: 50 MB for SmolVLM's 49,280-token vocabulary at the default
+     * {@value io.github.vlm4j.decoder.DecoderState#DEFAULT_PREFILL_CHUNK}) and ONNX Runtime's
+     * attention scratch, whatever the prompt length. Results do not depend on it beyond float
+     * rounding (the same ids; logits within 1e-4).
+     *
+     * @param tokens positions per decoder run, >= 1
+     * @return this
+     */
+    public Builder prefillChunkTokens(int tokens) {
+      if (tokens < 1) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "prefillChunkTokens must be >= 1, got "
+            + tokens);
+      }
+      prefillChunk = tokens;
+      return this;
+    }
+
     private static long nonNegative(String what, long v) {
       if (v < 0) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, what + " must be >= 0, got " + v);
@@ -681,7 +710,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         ModelParts parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss));
         LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
         return new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
-            new ImageDecoder(maxImagePixels), dtypes, ss, imageCacheBytes, prefixCacheBytes);
+            new ImageDecoder(maxImagePixels), dtypes, ss, imageCacheBytes, prefixCacheBytes, prefillChunk);
       } catch (ModelLoadException | RuntimeException e) {
         tokenizer.close();
         throw e;

@@ -7,6 +7,9 @@ import io.github.vlm4j.core.model.TextConfig;
 import io.github.vlm4j.core.onnx.OnnxGraph;
 import io.github.vlm4j.core.onnx.SessionSettings;
 import io.github.vlm4j.core.onnx.TensorSpec;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The {@code decoder_model_merged} graph of the onnx-community layout: {@code inputs_embeds},
@@ -26,6 +29,9 @@ public final class CausalDecoder implements AutoCloseable {
   private final boolean positionIds;
   private final String[] pastNames;
   private final String[] presentNames;
+  /** Prefill logits buffers between requests (direct memory is only freed by the GC otherwise). */
+  private final ConcurrentLinkedQueue<ByteBuffer> prefillLogits = new ConcurrentLinkedQueue<>();
+  private static final int MAX_POOLED_PREFILL_BUFFERS = 2;
 
   private CausalDecoder(OnnxGraph graph, TextConfig config, OnnxJavaType kvType, OnnxJavaType embedsType,
       OnnxJavaType logitsType, boolean positionIds) {
@@ -167,9 +173,43 @@ public final class CausalDecoder implements AutoCloseable {
     return pastNames.length;
   }
 
-  /** @return a fresh per-request state (empty KV cache); the caller owns it */
+  /**
+   * @return a fresh per-request state (empty KV cache) prefilling in chunks of {@link
+   *     DecoderState#DEFAULT_PREFILL_CHUNK}; the caller owns it
+   */
   public DecoderState newState() {
-    return new DecoderState(this);
+    return new DecoderState(this, DecoderState.DEFAULT_PREFILL_CHUNK);
+  }
+
+  /**
+   * @param prefillChunk longest chunk of prompt positions per decoder run (bounds the prefill's
+   *     logits buffer to {@code prefillChunk × vocab} values), >= 1
+   * @return a fresh per-request state (empty KV cache); the caller owns it
+   */
+  public DecoderState newState(int prefillChunk) {
+    return new DecoderState(this, prefillChunk);
+  }
+
+  int logitsBytes() {
+    return logitsType == OnnxJavaType.FLOAT16 ? 2 : 4;
+  }
+
+  /** A direct native-order buffer of at least {@code elements} logits, reused across requests. */
+  ByteBuffer borrowPrefillLogits(int elements) {
+    long bytes = (long) elements * logitsBytes();
+    ByteBuffer b;
+    while ((b = prefillLogits.poll()) != null) {
+      if (b.capacity() >= bytes) {
+        return b;
+      }
+    }
+    return ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
+  }
+
+  void returnPrefillLogits(ByteBuffer b) {
+    if (prefillLogits.size() < MAX_POOLED_PREFILL_BUFFERS) {
+      prefillLogits.offer(b);
+    }
   }
 
   @Override

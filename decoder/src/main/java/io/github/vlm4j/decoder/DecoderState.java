@@ -3,17 +3,17 @@ package io.github.vlm4j.decoder;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.github.vlm4j.core.InferenceException;
 import io.github.vlm4j.core.onnx.Tensors;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.ShortBuffer;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,34 +22,54 @@ import java.util.Map;
  *
  * <p>The KV cache never passes through Java: the {@code present.*} tensors of one run are fed as the
  * {@code past_key_values.*} of the next, and the previous run's result is closed once the next run
- * has returned. Logits are written by ONNX Runtime into a reusable direct buffer (a pinned output)
- * and only the last position's row is read. A decode step allocates no Java arrays.
+ * has returned. Logits are written by ONNX Runtime into direct buffers (pinned outputs) and only the
+ * last position's row is read.
+ *
+ * <p>A prompt is prefilled in chunks of at most {@code prefillChunk} positions, so the logits
+ * buffer of a prefill is bounded ({@code prefillChunk × vocab} floats, borrowed from the decoder's
+ * pool for the duration of the call) whatever the prompt length. A decode step reuses its token,
+ * position and logits tensors and its feed map; per step it creates only the attention-mask tensor
+ * (its length grows) and ONNX Runtime's result wrappers.
  *
  * <p>Not thread-safe: one per request. {@link #terminate()} may be called from another thread to stop
  * a running graph. Owns native tensors; {@link #close()} frees them.
  */
 public final class DecoderState implements AutoCloseable {
+  /** Default longest chunk of prompt positions per decoder run. */
+  public static final int DEFAULT_PREFILL_CHUNK = 256;
+
   private final CausalDecoder decoder;
   private final int vocab;
   private final int hidden;
+  private final int prefillChunk;
   private final OrtSession.RunOptions runOptions;
+  private final Map<String, OnnxTensorLike> feeds = new HashMap<>();
   private OrtSession.Result kv;
   private KvSnapshot base;
   private int pastLength;
   private LongBuffer ones = fill(Tensors.directLongs(256), 1);
   private final LongBuffer stepToken = Tensors.directLongs(1);
   private final LongBuffer stepPosition = Tensors.directLongs(1);
-  private FloatBuffer logitsF;
-  private ShortBuffer logitsH;
+  private final ByteBuffer stepLogits;
+  private OnnxTensor stepTokenTensor;
+  private OnnxTensor stepPositionTensor;
+  private OnnxTensor stepLogitsTensor;
+  private Map<String, OnnxTensor> stepIdsFeed;
+  private Map<String, OnnxTensor> stepPinned;
   private final float[] lastRow;
   private OnnxTensor[] emptyPast;
   private boolean closed;
 
-  DecoderState(CausalDecoder decoder) {
+  DecoderState(CausalDecoder decoder, int prefillChunk) {
+    if (prefillChunk < 1) {
+      throw new IllegalArgumentException("prefillChunk must be >= 1, got " + prefillChunk);
+    }
     this.decoder = decoder;
     this.vocab = decoder.config().vocabSize();
     this.hidden = decoder.config().hiddenSize();
+    this.prefillChunk = prefillChunk;
     this.lastRow = new float[vocab];
+    this.stepLogits = ByteBuffer.allocateDirect(vocab * decoder.logitsBytes()).order(ByteOrder.nativeOrder());
     try {
       this.runOptions = new OrtSession.RunOptions();
     } catch (OrtException e) {
@@ -67,6 +87,11 @@ public final class DecoderState implements AutoCloseable {
   /** @return positions held in the KV cache */
   public int pastLength() {
     return pastLength;
+  }
+
+  /** @return the longest chunk of prompt positions fed to the decoder in one run */
+  public int prefillChunk() {
+    return prefillChunk;
   }
 
   /**
@@ -123,16 +148,8 @@ public final class DecoderState implements AutoCloseable {
    * @return {@code s * vocab} floats, a new array
    */
   public float[] appendAll(float[] embeds, int s) {
-    append(embeds, s);
-    int n = s * vocab;
-    float[] out = new float[n];
-    if (logitsH != null) {
-      for (int i = 0; i < n; i++) {
-        out[i] = Tensors.fromHalf(logitsH.get(i));
-      }
-    } else {
-      logitsF.get(0, out, 0, n);
-    }
+    float[] out = new float[Math.multiplyExact(s, vocab)];
+    prefill(FloatBuffer.wrap(embeds), s, out);
     return out;
   }
 
@@ -150,32 +167,90 @@ public final class DecoderState implements AutoCloseable {
    * @return the logits of the last position (float32, an internal array valid until the next call)
    */
   public float[] append(float[] embeds, int s) {
+    return append(FloatBuffer.wrap(embeds), s);
+  }
+
+  /**
+   * Appends positions given as embeddings. A direct native-order buffer is fed to ONNX Runtime
+   * without a copy (float32 decoders); any other buffer is copied chunk by chunk.
+   *
+   * @param embeds its {@code remaining()} elements are {@code s * hidden} floats; its position is not
+   *     changed
+   * @param s number of positions, > 0
+   * @return the logits of the last position (float32, an internal array valid until the next call)
+   */
+  public float[] append(FloatBuffer embeds, int s) {
+    prefill(embeds, s, null);
+    return lastRow;
+  }
+
+  private void prefill(FloatBuffer embeds, int s, float[] allLogits) {
     checkOpen();
-    if (s <= 0 || embeds.length != s * hidden) {
-      throw new IllegalArgumentException("expected " + s + " x " + hidden + " embeddings, got " + embeds.length + " floats");
+    if (s <= 0 || embeds.remaining() != (long) s * hidden) {
+      throw new IllegalArgumentException("expected " + s + " x " + hidden + " embeddings, got " + embeds.remaining()
+          + " floats");
     }
-    List<OnnxTensor> temps = new ArrayList<>();
+    int chunk = Math.min(prefillChunk, s);
+    boolean zeroCopy = embeds.isDirect() && embeds.order() == ByteOrder.nativeOrder()
+        && decoder.embedsType() == OnnxJavaType.FLOAT;
+    Buffer scratch = zeroCopy ? null : decoder.embedsType() == OnnxJavaType.FLOAT16
+        ? Tensors.directShorts(chunk * hidden) : Tensors.directFloats(chunk * hidden);
+    ByteBuffer logits = decoder.borrowPrefillLogits(chunk * vocab);
+    LongBuffer positions = Tensors.directLongs(chunk);
     try {
-      OnnxTensor e;
-      if (decoder.embedsType() == OnnxJavaType.FLOAT16) {
-        ShortBuffer b = Tensors.directShorts(embeds.length);
-        for (float v : embeds) {
-          b.put(Tensors.toHalf(v));
+      for (int from = 0; from < s; from += chunk) {
+        int n = Math.min(chunk, s - from);
+        FloatBuffer part = embeds.duplicate();
+        part.position(embeds.position() + from * hidden).limit(embeds.position() + (from + n) * hidden);
+        for (int i = 0; i < n; i++) {
+          positions.put(i, pastLength + i);
         }
-        e = Tensors.halfs(b.flip(), 1, s, hidden);
-      } else {
-        FloatBuffer b = Tensors.directFloats(embeds.length);
-        b.put(embeds).flip();
-        e = Tensors.floats(b, 1, s, hidden);
+        try (OnnxTensor e = embedsTensor(part, scratch, n);
+             OnnxTensor pos = Tensors.longs(positions.duplicate().position(0).limit(n), 1, n);
+             OnnxTensor pinned = logitsTensor(logits, n)) {
+          run(e, pos, pinned, n, logits);
+        }
+        if (allLogits != null) {
+          readLogits(logits, 0, allLogits, from * vocab, n * vocab);
+        }
       }
-      temps.add(e);
-      LongBuffer pos = Tensors.directLongs(s);
-      for (int i = 0; i < s; i++) {
-        pos.put(i, pastLength + i);
-      }
-      return run(e, pos, s, temps);
     } finally {
-      temps.forEach(OnnxTensor::close);
+      decoder.returnPrefillLogits(logits);
+    }
+  }
+
+  private OnnxTensor embedsTensor(FloatBuffer part, Buffer scratch, int n) {
+    if (scratch == null) {
+      return Tensors.floats(part.slice(), 1, n, hidden);
+    }
+    if (scratch instanceof ShortBuffer h) {
+      h.clear();
+      while (part.hasRemaining()) {
+        h.put(Tensors.toHalf(part.get()));
+      }
+      return Tensors.halfs(h.flip(), 1, n, hidden);
+    }
+    FloatBuffer f = (FloatBuffer) scratch;
+    f.clear();
+    f.put(part).flip();
+    return Tensors.floats(f, 1, n, hidden);
+  }
+
+  private OnnxTensor logitsTensor(ByteBuffer bytes, int n) {
+    ByteBuffer b = bytes.duplicate().order(ByteOrder.nativeOrder());
+    b.limit(n * vocab * decoder.logitsBytes());
+    return decoder.logitsType() == OnnxJavaType.FLOAT16
+        ? Tensors.halfs(b.asShortBuffer(), 1, n, vocab)
+        : Tensors.floats(b.asFloatBuffer(), 1, n, vocab);
+  }
+
+  private void readLogits(ByteBuffer bytes, int from, float[] dst, int at, int count) {
+    if (decoder.logitsType() == OnnxJavaType.FLOAT16) {
+      for (int i = 0; i < count; i++) {
+        dst[at + i] = Tensors.fromHalf(bytes.getShort(2 * (from + i)));
+      }
+    } else {
+      bytes.asFloatBuffer().get(from, dst, at, count);
     }
   }
 
@@ -189,21 +264,25 @@ public final class DecoderState implements AutoCloseable {
    */
   public float[] appendToken(int token, TokenEmbedder embedder) {
     checkOpen();
-    List<OnnxTensor> temps = new ArrayList<>();
+    if (stepTokenTensor == null) {
+      stepTokenTensor = Tensors.longs(stepToken.duplicate(), 1, 1);
+      stepPositionTensor = Tensors.longs(stepPosition.duplicate(), 1, 1);
+      stepLogitsTensor = logitsTensor(stepLogits, 1);
+      stepIdsFeed = Map.of("input_ids", stepTokenTensor);
+    }
     stepToken.put(0, token);
-    OnnxTensor ids = Tensors.longs(stepToken.duplicate(), 1, 1);
-    temps.add(ids);
-    try (OrtSession.Result er = embedder.run(ids, runOptions)) {
-      OnnxValue out = er.get("inputs_embeds").orElseThrow(() -> new InferenceException("embed_tokens produced no inputs_embeds"));
-      OnnxTensor e = (OnnxTensor) out;
-      if (e.getInfo().type != decoder.embedsType()) {
-        e = convert(e);
-        temps.add(e);
+    try (OrtSession.Result er = embedder.graph().run(stepIdsFeed, Map.of(), runOptions)) {
+      OnnxTensor e = (OnnxTensor) er.get(0);
+      OnnxTensor converted = e.getInfo().type != decoder.embedsType() ? convert(e) : null;
+      try {
+        stepPosition.put(0, pastLength);
+        run(converted != null ? converted : e, stepPositionTensor, stepLogitsTensor, 1, stepLogits);
+      } finally {
+        if (converted != null) {
+          converted.close();
+        }
       }
-      stepPosition.put(0, pastLength);
-      return run(e, stepPosition.duplicate(), 1, temps);
-    } finally {
-      temps.forEach(OnnxTensor::close);
+      return lastRow;
     }
   }
 
@@ -221,61 +300,42 @@ public final class DecoderState implements AutoCloseable {
     return Tensors.floats(b, 1, 1, hidden);
   }
 
-  private float[] run(OnnxTensor embeds, LongBuffer positions, int s, List<OnnxTensor> temps) {
+  private void run(OnnxTensor embeds, OnnxTensor positions, OnnxTensor pinned, int s, ByteBuffer logits) {
     int total = pastLength + s;
     if (total > ones.capacity()) {
       ones = fill(Tensors.directLongs(Math.max(total, ones.capacity() * 2)), 1);
     }
-    Map<String, OnnxTensorLike> feeds = new HashMap<>();
-    feeds.put("inputs_embeds", embeds);
-    OnnxTensor mask = Tensors.longs(ones.duplicate().position(0).limit(total), 1, total);
-    temps.add(mask);
-    feeds.put("attention_mask", mask);
-    if (decoder.takesPositionIds()) {
-      OnnxTensor pos = Tensors.longs(positions, 1, s);
-      temps.add(pos);
-      feeds.put("position_ids", pos);
-    }
-    for (int i = 0; i < decoder.kvEntries(); i++) {
-      OnnxTensor past = kv != null ? (OnnxTensor) kv.get(decoder.presentName(i)).orElseThrow()
-          : base != null ? base.past(i) : emptyPast()[i];
-      feeds.put(decoder.pastName(i), past);
-    }
-    OnnxTensor pinned = pinnedLogits(s);
-    temps.add(pinned);
-    OrtSession.Result r = decoder.graph().run(feeds, Map.of("logits", pinned), runOptions);
-    if (kv != null) {
-      kv.close();
-    }
-    if (base != null) {
-      base.release();   // the new presents hold the whole sequence; the shared prefix is no longer read
-      base = null;
-    }
-    kv = r;
-    pastLength = total;
-    int from = (s - 1) * vocab;
-    if (logitsH != null) {
-      for (int i = 0; i < vocab; i++) {
-        lastRow[i] = Tensors.fromHalf(logitsH.get(from + i));
+    try (OnnxTensor mask = Tensors.longs(ones.duplicate().position(0).limit(total), 1, total)) {
+      feeds.put("inputs_embeds", embeds);
+      feeds.put("attention_mask", mask);
+      if (decoder.takesPositionIds()) {
+        feeds.put("position_ids", positions);
       }
-    } else {
-      logitsF.get(from, lastRow, 0, vocab);
-    }
-    return lastRow;
-  }
-
-  private OnnxTensor pinnedLogits(int s) {
-    int n = Math.multiplyExact(s, vocab);
-    if (decoder.logitsType() == OnnxJavaType.FLOAT16) {
-      if (logitsH == null || logitsH.capacity() < n) {
-        logitsH = Tensors.directShorts(n);
+      for (int i = 0; i < decoder.kvEntries(); i++) {
+        OnnxTensor past = kv != null ? (OnnxTensor) kv.get(decoder.presentName(i)).orElseThrow()
+            : base != null ? base.past(i) : emptyPast()[i];
+        feeds.put(decoder.pastName(i), past);
       }
-      return Tensors.halfs(logitsH.duplicate().position(0).limit(n), 1, s, vocab);
+      if (stepPinned == null || stepPinned.get("logits") != pinned) {
+        stepPinned = Map.of("logits", pinned);
+      }
+      OrtSession.Result r;
+      try {
+        r = decoder.graph().run(feeds, stepPinned, runOptions);
+      } finally {
+        feeds.clear();   // holds no tensor between runs
+      }
+      if (kv != null) {
+        kv.close();
+      }
+      if (base != null) {
+        base.release();   // the new presents hold the whole sequence; the shared prefix is no longer read
+        base = null;
+      }
+      kv = r;
+      pastLength = total;
+      readLogits(logits, (s - 1) * vocab, lastRow, 0, vocab);
     }
-    if (logitsF == null || logitsF.capacity() < n) {
-      logitsF = Tensors.directFloats(n);
-    }
-    return Tensors.floats(logitsF.duplicate().position(0).limit(n), 1, s, vocab);
   }
 
   private OnnxTensor[] emptyPast() {
@@ -323,6 +383,11 @@ public final class DecoderState implements AutoCloseable {
       for (OnnxTensor t : emptyPast) {
         t.close();
       }
+    }
+    if (stepTokenTensor != null) {
+      stepTokenTensor.close();
+      stepPositionTensor.close();
+      stepLogitsTensor.close();
     }
     runOptions.close();
   }

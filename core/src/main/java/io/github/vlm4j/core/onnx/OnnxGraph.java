@@ -32,6 +32,8 @@ public final class OnnxGraph implements AutoCloseable {
   private final OrtSession.SessionOptions options;
   private final Map<String, TensorSpec> inputs;
   private final Map<String, TensorSpec> outputs;
+  /** The outputs ONNX Runtime allocates, by set of pinned outputs (computed once per set). */
+  private final Map<Set<String>, Set<String>> requestedWithout = new java.util.concurrent.ConcurrentHashMap<>();
 
   private OnnxGraph(String file, OrtSession session, OrtSession.SessionOptions options)
       throws OrtException {
@@ -183,8 +185,13 @@ public final class OnnxGraph implements AutoCloseable {
       if (pinned.isEmpty()) {
         return runOptions == null ? session.run(feeds) : session.run(feeds, runOptions);
       }
-      Set<String> requested = new LinkedHashSet<>(outputs.keySet());
-      requested.removeAll(pinned.keySet());
+      Set<String> requested = requestedWithout.get(pinned.keySet());
+      if (requested == null) {
+        Set<String> rest = new LinkedHashSet<>(outputs.keySet());
+        rest.removeAll(pinned.keySet());
+        requested = Collections.unmodifiableSet(rest);
+        requestedWithout.put(Set.copyOf(pinned.keySet()), requested);
+      }
       return runOptions == null
           ? session.run(feeds, requested, pinned)
           : session.run(feeds, requested, pinned, runOptions);
