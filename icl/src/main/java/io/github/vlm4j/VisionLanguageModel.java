@@ -270,11 +270,13 @@ public final class VisionLanguageModel implements AutoCloseable {
     lifecycle.acquire();
     try {
       var rgb = imageDecoder.decode(image);
-      var pre = parts.preprocessor().preprocess(rgb, options.imageSplitting().orElse(null));
+      Boolean splitting = options.imageSplitting().orElse(null);
       String split = options.imageSplitting().map(String::valueOf).orElse("default");
+      // preprocessing only on a cache miss
       var f = featureCache.enabled()
-          ? featureCache.get(ImageFeatureCache.key(rgb, split), () -> parts.vision().encode(pre, null))
-          : parts.vision().encode(pre, null);
+          ? featureCache.get(ImageFeatureCache.key(rgb, split),
+              () -> parts.vision().encode(parts.preprocessor().preprocess(rgb, splitting), null))
+          : parts.vision().encode(parts.preprocessor().preprocess(rgb, splitting), null);
       int width = f.width();
       float[] data = f.data();
       int rows = data.length / width;
@@ -587,6 +589,22 @@ public final class VisionLanguageModel implements AutoCloseable {
     /** @param n ONNX Runtime intra-op threads per graph (0 = ONNX Runtime's default) @return this */
     public Builder threads(int n) {
       settings.intraOpThreads(n);
+      return this;
+    }
+
+    /**
+     * Runs every graph of this model on the process-wide ONNX Runtime thread pool, shared with every
+     * other model and adapter loaded this way, instead of one pool per graph (three or more pools
+     * of {@link #threads(int)} threads each). Call {@link
+     * io.github.vlm4j.core.onnx.OrtRuntime#configureGlobalThreadPool(int, boolean)} once before
+     * loading the first model; {@link #threads(int)} and {@link #allowSpinning(boolean)} are then
+     * the pool's settings.
+     *
+     * @param use whether to use the global pool
+     * @return this
+     */
+    public Builder globalThreadPool(boolean use) {
+      settings.globalThreadPool(use);
       return this;
     }
 

@@ -36,11 +36,18 @@ public final class RawOrtLoop implements AutoCloseable {
   private final int hidden;
   private final java.util.Set<String> presents;
 
-  /** Timings and ids of one request. */
-  public record Run(int[] ids, double visionMs, double prefillMs, double ttftMs, double[] stepMs) {}
+  /**
+   * Timings and ids of one request.
+   *
+   * @param heapBytesPerStep Java heap allocated by the calling thread per decode step (mean over the
+   *     steps after the first)
+   */
+  public record Run(int[] ids, double visionMs, double prefillMs, double ttftMs, double[] stepMs,
+      double heapBytesPerStep) {}
 
   /**
    * @param folder onnx-community folder
+   * @param suffix graph file suffix: "" (fp32) or "_quantized" (int8), as transformers.js names them
    * @param threads intra-op threads (0 = ORT default)
    * @param layers decoder layers
    * @param kvHeads KV heads
@@ -49,7 +56,7 @@ public final class RawOrtLoop implements AutoCloseable {
    * @param hidden decoder width
    * @throws OrtException if a graph cannot be opened
    */
-  public RawOrtLoop(Path folder, int threads, int layers, int kvHeads, int headDim, int vocab, int hidden)
+  public RawOrtLoop(Path folder, String suffix, int threads, int layers, int kvHeads, int headDim, int vocab, int hidden)
       throws OrtException {
     OrtSession.SessionOptions o = new OrtSession.SessionOptions();
     o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
@@ -57,9 +64,9 @@ public final class RawOrtLoop implements AutoCloseable {
       o.setIntraOpNumThreads(threads);
     }
     o.addConfigEntry("session.intra_op.allow_spinning", "0");
-    vision = env.createSession(folder.resolve("onnx/vision_encoder.onnx").toString(), o);
-    embed = env.createSession(folder.resolve("onnx/embed_tokens.onnx").toString(), o);
-    decoder = env.createSession(folder.resolve("onnx/decoder_model_merged.onnx").toString(), o);
+    vision = env.createSession(folder.resolve("onnx/vision_encoder" + suffix + ".onnx").toString(), o);
+    embed = env.createSession(folder.resolve("onnx/embed_tokens" + suffix + ".onnx").toString(), o);
+    decoder = env.createSession(folder.resolve("onnx/decoder_model_merged" + suffix + ".onnx").toString(), o);
     this.presents = new java.util.LinkedHashSet<>();
     for (int l = 0; l < layers; l++) {
       presents.add("present." + l + ".key");
@@ -184,8 +191,12 @@ public final class RawOrtLoop implements AutoCloseable {
     LongBuffer stepPos = longs(1);
     double[] stepMs = new double[maxNew];
     int steps = 0;
+    long heapAtSecondStep = 0;
     for (int step = 1; step < maxNew && !contains(eos, next); step++) {
       long ts = System.nanoTime();
+      if (step == 2) {
+        heapAtSecondStep = Heap.allocatedBytes();
+      }
       int total = s + step;
       tok.put(0, next);
       stepPos.put(0, total - 1);
@@ -215,9 +226,10 @@ public final class RawOrtLoop implements AutoCloseable {
       out.add(next);
       stepMs[steps++] = (System.nanoTime() - ts) / 1e6;
     }
+    double heapPerStep = steps > 1 ? (double) (Heap.allocatedBytes() - heapAtSecondStep) / (steps - 1) : Double.NaN;
     kv.close();
     return new Run(out.stream().mapToInt(Integer::intValue).toArray(), (tVision - t0) / 1e6,
-        (tFirst - tVision) / 1e6, (tFirst - t0) / 1e6, java.util.Arrays.copyOf(stepMs, steps));
+        (tFirst - tVision) / 1e6, (tFirst - t0) / 1e6, java.util.Arrays.copyOf(stepMs, steps), heapPerStep);
   }
 
   private int argmax(FloatBuffer b, int from) {

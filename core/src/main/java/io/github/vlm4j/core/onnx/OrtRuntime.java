@@ -16,8 +16,57 @@ import ai.onnxruntime.OrtLoggingLevel;
  */
 public final class OrtRuntime {
   private static volatile OrtEnvironment environment;
+  private static volatile boolean globalThreadPool;
 
   private OrtRuntime() {}
+
+  /**
+   * Creates the environment with one global intra-op thread pool that every session created with
+   * {@link SessionSettings.Builder#globalThreadPool(boolean)} shares — the vision encoder, token
+   * embedder, decoder and adapters of every model in the process — instead of a pool per session.
+   * Must be called before the first model is loaded (before anything in the process uses ONNX
+   * Runtime).
+   *
+   * @param intraOpThreads threads of the pool; 0 lets ONNX Runtime choose (physical cores)
+   * @param allowSpinning whether idle pool threads spin
+   * @throws IllegalStateException if the environment already exists
+   */
+  public static void configureGlobalThreadPool(int intraOpThreads, boolean allowSpinning) {
+    if (intraOpThreads < 0) {
+      throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
+    }
+    synchronized (OrtRuntime.class) {
+      if (environment != null) {
+        throw new IllegalStateException("the ONNX Runtime environment already exists (a model was loaded or ONNX"
+            + " Runtime was used before); configure the global thread pool first");
+      }
+      try (OrtEnvironment.ThreadingOptions t = new OrtEnvironment.ThreadingOptions()) {
+        if (intraOpThreads > 0) {
+          t.setGlobalIntraOpNumThreads(intraOpThreads);
+        }
+        t.setGlobalInterOpNumThreads(1);
+        t.setGlobalSpinControl(allowSpinning);
+        environment = telemetryOff(OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "vlm4j", t));
+        globalThreadPool = true;
+      } catch (OrtException e) {
+        throw new IllegalStateException("ONNX Runtime refused the global thread pool options: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** @return whether the environment was created with a global thread pool */
+  public static boolean hasGlobalThreadPool() {
+    return globalThreadPool;
+  }
+
+  private static OrtEnvironment telemetryOff(OrtEnvironment env) {
+    try {
+      env.setTelemetry(false);
+    } catch (OrtException e) {
+      // Telemetry is only compiled into Windows builds; elsewhere this may be unsupported.
+    }
+    return env;
+  }
 
   /** @return the shared environment (created on first use) */
   public static OrtEnvironment environment() {
@@ -26,12 +75,7 @@ public final class OrtRuntime {
       synchronized (OrtRuntime.class) {
         env = environment;
         if (env == null) {
-          env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "vlm4j");
-          try {
-            env.setTelemetry(false);
-          } catch (OrtException e) {
-            // Telemetry is only compiled into Windows builds; elsewhere this may be unsupported.
-          }
+          env = telemetryOff(OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "vlm4j"));
           environment = env;
         }
       }

@@ -18,6 +18,12 @@ import io.github.vlm4j.core.ModelLoadException;
  *     helps back-to-back decode steps but steals cores from other work
  * @param configEntries extra ONNX Runtime session config entries (e.g. {@code
  *     session.qdq_matmulnbits_accuracy_level}), applied last
+ * @param cpuMemoryArena whether ONNX Runtime keeps freed activation memory in its arena for reuse
+ *     (its default; fastest) instead of returning it to the C allocator (lower peak and resident
+ *     memory when prompt lengths vary)
+ * @param globalThreadPool run on the process-wide pool of {@link
+ *     OrtRuntime#configureGlobalThreadPool(int, boolean)} instead of a pool per session ({@code
+ *     intraOpThreads} and {@code allowSpinning} are then the pool's)
  */
 public record SessionSettings(
     int intraOpThreads,
@@ -25,7 +31,9 @@ public record SessionSettings(
     ExecutionProvider executionProvider,
     int cudaDeviceId,
     boolean allowSpinning,
-    java.util.Map<String, String> configEntries) {
+    java.util.Map<String, String> configEntries,
+    boolean cpuMemoryArena,
+    boolean globalThreadPool) {
 
   /** Graph optimisation levels (ONNX Runtime's {@code GraphOptimizationLevel}). */
   public enum OptimizationLevel {
@@ -49,7 +57,7 @@ public record SessionSettings(
 
   /** Defaults: ONNX Runtime's thread count, all optimisations, CPU, spinning allowed. */
   public static final SessionSettings DEFAULT =
-      new SessionSettings(0, OptimizationLevel.ALL, ExecutionProvider.CPU, 0, true, java.util.Map.of());
+      new SessionSettings(0, OptimizationLevel.ALL, ExecutionProvider.CPU, 0, true, java.util.Map.of(), true, false);
 
   /**
    * ONNX Runtime fuses weight-only int8 graphs (DequantizeLinear + MatMul) into {@code
@@ -92,7 +100,14 @@ public record SessionSettings(
   public OrtSession.SessionOptions newOptions() throws ModelLoadException {
     OrtSession.SessionOptions options = new OrtSession.SessionOptions();
     try {
-      if (intraOpThreads > 0) {
+      if (globalThreadPool) {
+        if (!OrtRuntime.hasGlobalThreadPool()) {
+          throw new ModelLoadException(ModelLoadException.Reason.RUNTIME,
+              "the session settings ask for the global thread pool but none is configured: call"
+                  + " OrtRuntime.configureGlobalThreadPool(threads, allowSpinning) before loading the first model");
+        }
+        options.disablePerSessionThreads();
+      } else if (intraOpThreads > 0) {
         options.setIntraOpNumThreads(intraOpThreads);
       }
       options.setOptimizationLevel(
@@ -102,7 +117,10 @@ public record SessionSettings(
             case EXTENDED -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
             case ALL -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
           });
-      if (!allowSpinning) {
+      if (!cpuMemoryArena) {
+        options.setCPUArenaAllocator(false);
+      }
+      if (!allowSpinning && !globalThreadPool) {
         options.addConfigEntry("session.intra_op.allow_spinning", "0");
       }
       for (var e : new java.util.TreeMap<>(configEntries).entrySet()) {
@@ -136,6 +154,8 @@ public record SessionSettings(
     private ExecutionProvider executionProvider;
     private int cudaDeviceId;
     private boolean allowSpinning;
+    private boolean globalThreadPool;
+    private boolean cpuMemoryArena;
     private final java.util.Map<String, String> configEntries = new java.util.LinkedHashMap<>();
 
     private Builder(SessionSettings s) {
@@ -144,6 +164,8 @@ public record SessionSettings(
       executionProvider = s.executionProvider;
       cudaDeviceId = s.cudaDeviceId;
       allowSpinning = s.allowSpinning;
+      globalThreadPool = s.globalThreadPool;
+      cpuMemoryArena = s.cpuMemoryArena;
       configEntries.putAll(s.configEntries);
     }
 
@@ -184,10 +206,27 @@ public record SessionSettings(
       return this;
     }
 
+    /**
+     * @param use run on the global pool configured with {@link
+     *     OrtRuntime#configureGlobalThreadPool(int, boolean)} (required before the first load)
+     * @return this
+     */
+    public Builder globalThreadPool(boolean use) {
+      globalThreadPool = use;
+      return this;
+    }
+
+    /** @param use keep freed activation memory in ONNX Runtime's arena (default true) @return this */
+    public Builder cpuMemoryArena(boolean use) {
+      cpuMemoryArena = use;
+      return this;
+    }
+
     /** @return the settings */
     public SessionSettings build() {
       return new SessionSettings(
-          intraOpThreads, optimizationLevel, executionProvider, cudaDeviceId, allowSpinning, configEntries);
+          intraOpThreads, optimizationLevel, executionProvider, cudaDeviceId, allowSpinning, configEntries,
+          cpuMemoryArena, globalThreadPool);
     }
   }
 }
