@@ -40,7 +40,7 @@ if [ "$mode" != "--shaped-only" ]; then
   echo "## JMH micro benchmarks (allocation per operation from -prof gc)"
   java -jar $JAR -f 1 -wi 3 -i 5 -w 1 -r 1 -prof gc -rf csv -rff $OUT/jmh.csv \
     'PreprocessingBenchmark|TensorCreationBenchmark|SamplingBenchmark|TokenizerBenchmark|DecodeStepBenchmark' \
-    2>/dev/null | grep -E "^Benchmark|Benchmark\.[a-zA-Z]+ |gc.alloc.rate.norm" || true
+    2>/dev/null | grep -E "^Benchmark +\(|  avgt " | grep -vE "gc\.(count|time|alloc\.rate) " || true
 fi
 
 if [ "$mode" = "--shaped" ] || [ "$mode" = "--shaped-only" ]; then

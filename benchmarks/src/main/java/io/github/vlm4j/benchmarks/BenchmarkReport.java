@@ -174,12 +174,11 @@ public final class BenchmarkReport {
   }
 
   private static void chart(List<Row> rows, Path png) throws IOException {
-    XYChart chart = new XYChartBuilder().width(900).height(560)
+    XYChart chart = new XYChartBuilder().width(1100).height(560)
         .title("Decode speed vs prompt length, SmolVLM-256M shapes, fp32, no image splitting")
         .xAxisTitle("prompt tokens").yAxisTitle("decode tokens/s (median)").build();
     chart.getStyler().setChartBackgroundColor(Color.WHITE);
-    chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
-    chart.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
+    chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideE);
     Map<String, Color> colors = Map.of("vlm4j", new Color(0x1f77b4), "raw-ort", new Color(0x7f7f7f),
         "transformers.js", new Color(0xd62728));
     for (String threads : new String[] {"2", "1"}) {

@@ -14,14 +14,26 @@ public final class LogitsProcessors {
    * @return the processor
    */
   public static LogitsProcessor repetitionPenalty(double penalty) {
+    // per-thread scratch marks, cleared after each call: no allocation per decode step
+    ThreadLocal<boolean[]> marks = new ThreadLocal<>();
     return (seq, len, logits) -> {
-      boolean[] seen = new boolean[logits.length];
+      boolean[] seen = marks.get();
+      if (seen == null || seen.length < logits.length) {
+        seen = new boolean[logits.length];
+        marks.set(seen);
+      }
       for (int i = 0; i < len; i++) {
         int id = seq[i];
         if (id >= 0 && id < logits.length && !seen[id]) {
           seen[id] = true;
           float l = logits[id];
           logits[id] = (float) (l < 0 ? l * penalty : l / penalty);
+        }
+      }
+      for (int i = 0; i < len; i++) {
+        int id = seq[i];
+        if (id >= 0 && id < logits.length) {
+          seen[id] = false;
         }
       }
     };
@@ -43,19 +55,52 @@ public final class LogitsProcessors {
    * @return the processor
    */
   public static LogitsProcessor topK(int k) {
+    // the k-th largest value from a min-heap of k entries (per-thread scratch): O(vocab log k), no
+    // allocation per decode step
+    ThreadLocal<float[]> heaps = ThreadLocal.withInitial(() -> new float[k]);
     return (seq, len, logits) -> {
       if (k >= logits.length) {
         return;
       }
-      float[] sorted = logits.clone();
-      Arrays.sort(sorted);
-      float threshold = sorted[sorted.length - k];
+      float[] heap = heaps.get();
+      System.arraycopy(logits, 0, heap, 0, k);
+      for (int i = k / 2 - 1; i >= 0; i--) {
+        siftDown(heap, i, k);
+      }
+      for (int i = k; i < logits.length; i++) {
+        if (Float.compare(logits[i], heap[0]) > 0) {
+          heap[0] = logits[i];
+          siftDown(heap, 0, k);
+        }
+      }
+      float threshold = heap[0];
       for (int i = 0; i < logits.length; i++) {
         if (logits[i] < threshold) {
           logits[i] = Float.NEGATIVE_INFINITY;
         }
       }
     };
+  }
+
+  private static void siftDown(float[] heap, int i, int n) {
+    while (true) {
+      int smallest = i;
+      int l = 2 * i + 1;
+      int r = l + 1;
+      if (l < n && Float.compare(heap[l], heap[smallest]) < 0) {
+        smallest = l;
+      }
+      if (r < n && Float.compare(heap[r], heap[smallest]) < 0) {
+        smallest = r;
+      }
+      if (smallest == i) {
+        return;
+      }
+      float t = heap[i];
+      heap[i] = heap[smallest];
+      heap[smallest] = t;
+      i = smallest;
+    }
   }
 
   /**
@@ -66,20 +111,36 @@ public final class LogitsProcessors {
    * @return the processor
    */
   public static LogitsProcessor topP(double p) {
+    ThreadLocal<double[]> scratch = new ThreadLocal<>();
     return (seq, len, logits) -> {
       if (p >= 1.0) {
         return;
       }
-      double[] probs = softmax(logits);
-      Integer[] order = new Integer[logits.length];
-      for (int i = 0; i < order.length; i++) {
-        order[i] = i;
+      double[] probs = scratch.get();
+      if (probs == null || probs.length < logits.length) {
+        probs = new double[logits.length];
+        scratch.set(probs);
       }
-      Arrays.sort(order, (a, b) -> Double.compare(probs[b], probs[a]));
+      softmax(logits, probs);
+      // only tokens of non-zero probability need ordering (after top-k, a few): zero-probability
+      // tokens come last in the descending order, and are removed exactly when the cut falls before them
+      int positive = 0;
+      for (int i = 0; i < logits.length; i++) {
+        if (probs[i] > 0) {
+          positive++;
+        }
+      }
+      Integer[] order = new Integer[positive];
+      for (int i = 0, j = 0; i < logits.length; i++) {
+        if (probs[i] > 0) {
+          order[j++] = i;
+        }
+      }
+      double[] pr = probs;
+      Arrays.sort(order, (a, b) -> Double.compare(pr[b], pr[a]));
       double above = 0;
       boolean keep = true;
-      for (int rank = 0; rank < order.length; rank++) {
-        int i = order[rank];
+      for (int i : order) {
         if (!keep) {
           logits[i] = Float.NEGATIVE_INFINITY;
           continue;
@@ -87,6 +148,13 @@ public final class LogitsProcessors {
         above += probs[i];
         if (above >= p) {
           keep = false;
+        }
+      }
+      if (!keep) {
+        for (int i = 0; i < logits.length; i++) {
+          if (probs[i] == 0) {
+            logits[i] = Float.NEGATIVE_INFINITY;
+          }
         }
       }
     };
@@ -97,19 +165,24 @@ public final class LogitsProcessors {
    * @return softmax probabilities (double precision)
    */
   public static double[] softmax(float[] logits) {
+    double[] p = new double[logits.length];
+    softmax(logits, p);
+    return p;
+  }
+
+  /** Softmax of {@code logits} into the first {@code logits.length} entries of {@code p}. */
+  static void softmax(float[] logits, double[] p) {
     double max = Double.NEGATIVE_INFINITY;
     for (float l : logits) {
       max = Math.max(max, l);
     }
-    double[] p = new double[logits.length];
     double sum = 0;
     for (int i = 0; i < logits.length; i++) {
       p[i] = logits[i] == Float.NEGATIVE_INFINITY ? 0 : Math.exp(logits[i] - max);
       sum += p[i];
     }
-    for (int i = 0; i < p.length; i++) {
+    for (int i = 0; i < logits.length; i++) {
       p[i] /= sum;
     }
-    return p;
   }
 }

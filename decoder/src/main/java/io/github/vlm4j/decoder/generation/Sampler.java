@@ -28,15 +28,21 @@ public interface Sampler {
 
   /**
    * @param random source of randomness (seed it for reproducible samples); not shared across threads
-   * @return a sampler drawing from the softmax distribution
+   * @return a sampler drawing from the softmax distribution; not thread-safe (its random source and
+   *     a reused probability buffer: no allocation per decode step)
    */
   static Sampler multinomial(RandomGenerator random) {
+    double[][] scratch = {new double[0]};
     return logits -> {
-      double[] p = LogitsProcessors.softmax(logits);
+      if (scratch[0].length < logits.length) {
+        scratch[0] = new double[logits.length];
+      }
+      double[] p = scratch[0];
+      LogitsProcessors.softmax(logits, p);
       double u = random.nextDouble();
       double acc = 0;
       int last = -1;
-      for (int i = 0; i < p.length; i++) {
+      for (int i = 0; i < logits.length; i++) {
         if (p[i] > 0) {
           acc += p[i];
           last = i;

@@ -30,6 +30,81 @@ class GenerationPartsTest {
   }
 
   @Test
+  void repetitionPenaltyIsTheSameOnEveryCall() {
+    LogitsProcessor p = LogitsProcessors.repetitionPenalty(2.0);
+    for (int round = 0; round < 3; round++) {   // per-thread marks must be cleared between calls
+      float[] l = {2f, -2f, 1f, 4f};
+      p.process(new int[] {0, 1, 0, 1, 9}, 4, l);
+      assertArrayEquals(new float[] {1f, -4f, 1f, 4f}, l);
+    }
+  }
+
+  @Test
+  void topKThresholdIsTheKthLargestOnRandomLogits() {
+    SplittableRandom r = new SplittableRandom(11);
+    for (int k : new int[] {1, 2, 7, 50, 999}) {
+      LogitsProcessor p = LogitsProcessors.topK(k);
+      for (int round = 0; round < 20; round++) {
+        float[] l = new float[1000];
+        for (int i = 0; i < l.length; i++) {
+          l[i] = (float) r.nextInt(-300, 300) / 10f;   // many ties
+        }
+        float[] sorted = l.clone();
+        java.util.Arrays.sort(sorted);
+        float threshold = sorted[sorted.length - k];
+        float[] expected = l.clone();
+        for (int i = 0; i < expected.length; i++) {
+          if (expected[i] < threshold) {
+            expected[i] = Float.NEGATIVE_INFINITY;
+          }
+        }
+        p.process(new int[0], 0, l);
+        assertArrayEquals(expected, l, "k=" + k);
+      }
+    }
+  }
+
+  /** The textbook nucleus filter over every token (sort all ids by probability, stable). */
+  private static void referenceTopP(float[] logits, double p) {
+    double[] probs = LogitsProcessors.softmax(logits);
+    Integer[] order = new Integer[logits.length];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(probs[b], probs[a]));
+    double above = 0;
+    boolean keep = true;
+    for (int i : order) {
+      if (!keep) {
+        logits[i] = Float.NEGATIVE_INFINITY;
+        continue;
+      }
+      above += probs[i];
+      keep = above < p;
+    }
+  }
+
+  @Test
+  void topPEqualsTheFullSortOnRandomLogits() {
+    SplittableRandom r = new SplittableRandom(5);
+    for (double p : new double[] {0.1, 0.5, 0.9, 0.999999}) {
+      LogitsProcessor topP = LogitsProcessors.topP(p);
+      for (int round = 0; round < 30; round++) {
+        float[] l = new float[500];
+        for (int i = 0; i < l.length; i++) {
+          l[i] = round % 3 == 0 && r.nextInt(4) > 0 ? Float.NEGATIVE_INFINITY   // as after top-k
+              : round % 3 == 1 ? -400f * r.nextInt(3)                           // exp(-800) underflows to 0
+              : (float) r.nextInt(-50, 50) / 7f;
+        }
+        float[] expected = l.clone();
+        referenceTopP(expected, p);
+        topP.process(new int[0], 0, l);
+        assertArrayEquals(expected, l, "p=" + p + " round " + round);
+      }
+    }
+  }
+
+  @Test
   void topPKeepsTheSmallestSetReachingP() {
     float[] l = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.2)};
     float[] a = l.clone();
