@@ -68,5 +68,18 @@ if [ "$mode" = "--shaped" ] || [ "$mode" = "--shaped-only" ]; then
   for dtype in fp32 q8; do for who in vlm4j raw; do
     cmp "$SHAPED" $IMG 32 1 2 nosplit 2048 --dtype $dtype --warmup 1 --only $who --csv $OUT/rss.csv | head -1
   done; done
+  echo "## prefill chunk size (vlm4j only, 2048-token prompt)"
+  rm -f $OUT/prefill-chunk.csv
+  for c in 64 256 2048; do
+    cmp "$SHAPED" $IMG 32 2 2 nosplit 2048 --warmup 1 --only vlm4j --prefill-chunk $c --csv $OUT/prefill-chunk.csv | head -1
+  done
+  echo "## memory timeline (vlm4j)"
+  for v in "" "--session-config session.disable_prepacking=1" "--no-arena"; do
+    java -cp $JAR io.github.vlm4j.benchmarks.MemoryTimeline "$SHAPED" $IMG 2048 2 $v 2>/dev/null
+  done
+  echo "## repeats with 11 runs of two points that fell below 0.95 in the sweep"
+  rm -f $OUT/repeat.csv
+  cmp "$SHAPED" $IMG 32 11 1 nosplit 0 --dtype q8 --warmup 2 --csv $OUT/repeat.csv | grep -E "decode|vision \+"
+  cmp "$SHAPED" $IMG 32 11 2 nosplit 256 --warmup 2 --csv $OUT/repeat.csv | grep -E "decode|vision \+"
   java -cp $JAR io.github.vlm4j.benchmarks.BenchmarkReport $CSV $OUT/rss.csv "$SHAPED" $OUT
 fi

@@ -33,9 +33,18 @@ final class Heap {
 
   /** @return this process's peak resident set size in MiB (Linux {@code VmHWM}), or NaN elsewhere */
   static double peakRssMib() {
+    return status("VmHWM:");
+  }
+
+  /** @return this process's resident set size in MiB (Linux {@code VmRSS}), or NaN elsewhere */
+  static double rssMib() {
+    return status("VmRSS:");
+  }
+
+  private static double status(String key) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) {
+        if (line.startsWith(key)) {
           return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
         }
       }

@@ -183,7 +183,7 @@ public final class RawLoopComparison {
   }
 
   /** The chat, its text padded until the prompt has about {@code context} tokens (0: unpadded). */
-  private static List<Message> paddedChat(VisionLanguageModel vlm, Path image, RequestOptions options, int context) {
+  static List<Message> paddedChat(VisionLanguageModel vlm, Path image, RequestOptions options, int context) {
     List<Message> chat = List.of(Message.user(ImageInput.of(image), "Describe this image."));
     if (context <= 0) {
       return chat;
