@@ -301,14 +301,17 @@ public final class GenerationSession implements AutoCloseable {
           projector.usesQuery() ? queryText : null);
       int cached = key == null ? 0 : cache.startFrom(key, st);
       int firstImage = cached > 0 ? prefixImages : 0;
+      // the image graphs run once per image: their activation memory goes back (see releaseVisionMemory)
+      var imageRuns = model.releaseVisionMemory() && firstImage < p.imageCount()
+          ? st.releasingRunOptions() : st.runOptions();
       for (int i = firstImage; i < p.imageCount(); i++) {
         checkStop();
         int index = i;
         var features = model.featureCache().enabled()
             ? model.featureCache().get(ImageFeatureCache.key(p.decoded().get(i), split),
-                () -> parts.vision().encode(p.pixels(index), st.runOptions()))
-            : parts.vision().encode(p.pixels(i), st.runOptions());
-        embeds.add(projector.project(features, query, st.runOptions()));
+                () -> parts.vision().encode(p.pixels(index), imageRuns))
+            : parts.vision().encode(p.pixels(i), imageRuns);
+        embeds.add(projector.project(features, query, imageRuns));
       }
       long tVision = System.nanoTime();
       checkStop();

@@ -1,5 +1,8 @@
 package io.github.vlm4j;
 
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.github.vlm4j.core.InferenceException;
 import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.model.GenerationDefaults;
@@ -25,7 +28,9 @@ import io.github.vlm4j.projector.AdapterInfo;
 import io.github.vlm4j.projector.OnnxProjector;
 import io.github.vlm4j.vision.ImageDecoder;
 import io.github.vlm4j.vision.ImageFeatureCache;
+import io.github.vlm4j.vision.ImageFeatures;
 import io.github.vlm4j.vision.ImageLayout;
+import io.github.vlm4j.vision.RgbImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -87,6 +92,12 @@ public final class VisionLanguageModel implements AutoCloseable {
     return prefillChunk;
   }
 
+  private final boolean releaseVisionMemory;
+  /** @return whether vision and projector runs return their free arena memory after each run */
+  boolean releaseVisionMemory() {
+    return releaseVisionMemory;
+  }
+
   /** Frame layouts of images whose features are cached (so they need no preprocessing), LRU. */
   private final Map<String, ImageLayout> layouts = lru(4096);
   /** Token prefixes shared by few-shot probe prompts, by demo set, LRU. */
@@ -95,9 +106,12 @@ public final class VisionLanguageModel implements AutoCloseable {
 
   private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
       ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes,
-      SessionSettings settings, long imageCacheBytes, long prefixCacheBytes, int prefillChunk) {
+      SessionSettings settings, long imageCacheBytes, long prefixCacheBytes, int prefillChunk,
+      boolean releaseVisionMemory) {
     this.folder = folder;
     this.prefillChunk = prefillChunk;
+    // without an arena nothing is kept (and ONNX Runtime rejects shrinking an arena it lacks)
+    this.releaseVisionMemory = releaseVisionMemory && settings.cpuMemoryArena();
     this.featureCache = new ImageFeatureCache(imageCacheBytes);
     this.prefixCache = new PrefixCache(prefixCacheBytes);
     this.modelType = modelType;
@@ -257,6 +271,20 @@ public final class VisionLanguageModel implements AutoCloseable {
     return countTokens(prompt.messages(), options);
   }
 
+  /** Preprocesses and encodes one image outside a generation (no termination). */
+  private ImageFeatures encode(RgbImage rgb, Boolean splitting) {
+    var pixels = parts.preprocessor().preprocess(rgb, splitting);
+    if (!releaseVisionMemory) {
+      return parts.vision().encode(pixels, null);
+    }
+    try (var releasing = new OrtSession.RunOptions()) {
+      releasing.addRunConfigEntry(DecoderState.ARENA_SHRINKAGE_KEY, "cpu:0");
+      return parts.vision().encode(pixels, releasing);
+    } catch (OrtException e) {
+      throw new InferenceException("cannot create run options", e);
+    }
+  }
+
   /**
    * A unit-length image embedding for similarity search (e.g. {@link DemoPool} demo selection): the
    * vision encoder's output (through the model's feature cache) averaged over tokens and frames.
@@ -274,9 +302,8 @@ public final class VisionLanguageModel implements AutoCloseable {
       String split = options.imageSplitting().map(String::valueOf).orElse("default");
       // preprocessing only on a cache miss
       var f = featureCache.enabled()
-          ? featureCache.get(ImageFeatureCache.key(rgb, split),
-              () -> parts.vision().encode(parts.preprocessor().preprocess(rgb, splitting), null))
-          : parts.vision().encode(parts.preprocessor().preprocess(rgb, splitting), null);
+          ? featureCache.get(ImageFeatureCache.key(rgb, split), () -> encode(rgb, splitting))
+          : encode(rgb, splitting);
       int width = f.width();
       float[] data = f.data();
       int rows = data.length / width;
@@ -561,6 +588,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     private long imageCacheBytes = DEFAULT_IMAGE_CACHE_BYTES;
     private long prefixCacheBytes = DEFAULT_PREFIX_CACHE_BYTES;
     private int prefillChunk = DecoderState.DEFAULT_PREFILL_CHUNK;
+    private boolean releaseVisionMemory = true;
 
     private Builder(Path dir, ModelFolder folder) {
       this.dir = dir;
@@ -695,6 +723,23 @@ public final class VisionLanguageModel implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Whether the vision encoder (and projector) give their activation memory back after each
+     * image. Default {@code true}: ONNX Runtime otherwise keeps a graph's peak activations in its
+     * arena for the model's lifetime — about 200 MiB after one 512×512 frame of SigLIP-B/16 and
+     * 2.2 GiB after a 9-frame split image — although the encoder runs once per image while the
+     * decoder then runs hundreds of times. {@code false} saves the re-allocation (within the noise
+     * of our benchmarks, see BENCHMARKS.md) for services that encode images back to back. No effect
+     * with {@link SessionSettings#cpuMemoryArena()} off, where ONNX Runtime keeps nothing anyway.
+     *
+     * @param release whether to release
+     * @return this
+     */
+    public Builder releaseVisionMemory(boolean release) {
+      releaseVisionMemory = release;
+      return this;
+    }
+
     private static long nonNegative(String what, long v) {
       if (v < 0) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, what + " must be >= 0, got " + v);
@@ -728,7 +773,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         ModelParts parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss));
         LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
         return new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
-            new ImageDecoder(maxImagePixels), dtypes, ss, imageCacheBytes, prefixCacheBytes, prefillChunk);
+            new ImageDecoder(maxImagePixels), dtypes, ss, imageCacheBytes, prefixCacheBytes, prefillChunk,
+            releaseVisionMemory);
       } catch (ModelLoadException | RuntimeException e) {
         tokenizer.close();
         throw e;

@@ -43,6 +43,9 @@ public final class DecoderState implements AutoCloseable {
   private final int hidden;
   private final int prefillChunk;
   private final OrtSession.RunOptions runOptions;
+  /** Created on first use; shares {@link #terminate()} with {@link #runOptions}. */
+  private volatile OrtSession.RunOptions releasingRunOptions;
+  private volatile boolean terminated;
   private final Map<String, OnnxTensorLike> feeds = new HashMap<>();
   private OrtSession.Result kv;
   private KvSnapshot base;
@@ -156,6 +159,36 @@ public final class DecoderState implements AutoCloseable {
   /** @return the run options of this state's graph runs (for the caller's own runs to share termination) */
   public OrtSession.RunOptions runOptions() {
     return runOptions;
+  }
+
+  /** The ONNX Runtime run option that returns a session's free CPU arena memory after a run. */
+  public static final String ARENA_SHRINKAGE_KEY = "memory.enable_memory_arena_shrinkage";
+
+  /**
+   * Run options for the caller's one-off graph runs with large activations, such as an image
+   * encoder's: they share this state's {@link #terminate()} and also make ONNX Runtime return the
+   * graph's free CPU arena memory to the system at the end of each run ({@value
+   * #ARENA_SHRINKAGE_KEY}), which it would otherwise keep for the graph's lifetime. Owned by this
+   * state (closed with it).
+   *
+   * @return run options, created on first use
+   */
+  public OrtSession.RunOptions releasingRunOptions() {
+    checkOpen();
+    OrtSession.RunOptions r = releasingRunOptions;
+    if (r == null) {
+      try {
+        r = new OrtSession.RunOptions();
+        r.addRunConfigEntry(ARENA_SHRINKAGE_KEY, "cpu:0");
+      } catch (OrtException e) {
+        throw new InferenceException("cannot create run options", e);
+      }
+      releasingRunOptions = r;
+      if (terminated) {   // terminate() ran before the field was published
+        setTerminate(r);
+      }
+    }
+    return r;
   }
 
   /**
@@ -351,8 +384,17 @@ public final class DecoderState implements AutoCloseable {
 
   /** Asks a graph run in progress on another thread to stop (it then fails with ONNX Runtime's error). */
   public void terminate() {
+    terminated = true;
+    setTerminate(runOptions);
+    OrtSession.RunOptions r = releasingRunOptions;
+    if (r != null) {
+      setTerminate(r);
+    }
+  }
+
+  private static void setTerminate(OrtSession.RunOptions r) {
     try {
-      runOptions.setTerminate(true);
+      r.setTerminate(true);
     } catch (OrtException e) {
       throw new InferenceException("cannot terminate the run", e);
     }
@@ -390,5 +432,8 @@ public final class DecoderState implements AutoCloseable {
       stepLogitsTensor.close();
     }
     runOptions.close();
+    if (releasingRunOptions != null) {
+      releasingRunOptions.close();
+    }
   }
 }
