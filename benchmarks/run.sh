@@ -68,16 +68,19 @@ if [ "$mode" = "--shaped" ] || [ "$mode" = "--shaped-only" ]; then
   for ctx in 1024 2048; do one 1 q8 nosplit $ctx 5; done; one 1 q8 split 0 3
   # peak RSS: one contender per process, the longest context (transformers.js rows above carry theirs)
   rm -f $OUT/rss.csv
-  for dtype in fp32 q8; do for who in vlm4j raw; do
+  for dtype in fp32 q8; do for who in vlm4j raw "vlm4j --keep-vision-memory"; do
     cmp "$SHAPED" $IMG 32 1 2 nosplit 2048 --dtype $dtype --warmup 1 --only $who --csv $OUT/rss.csv | head -1
   done; done
+  for v in "" --keep-vision-memory; do   # a 9-frame image: the vision encoder's activations dominate
+    cmp "$SHAPED" $WIDE 32 1 2 split 0 --warmup 1 --only vlm4j $v --csv $OUT/rss.csv | head -1
+  done
   echo "## prefill chunk size (vlm4j only, 2048-token prompt)"
   rm -f $OUT/prefill-chunk.csv
   for c in 64 256 2048; do
     cmp "$SHAPED" $IMG 32 2 2 nosplit 2048 --warmup 1 --only vlm4j --prefill-chunk $c --csv $OUT/prefill-chunk.csv | head -1
   done
   echo "## memory timeline (vlm4j)"
-  for v in "" "--session-config session.disable_prepacking=1" "--no-arena"; do
+  for v in "" "--keep-vision-memory" "--session-config session.disable_prepacking=1" "--no-arena"; do
     java -cp $JAR io.github.vlm4j.benchmarks.MemoryTimeline "$SHAPED" $IMG 2048 2 $v 2>/dev/null
   done
   echo "## repeats with 11 runs (7 for split) of the points that missed a goal in the sweep"
@@ -100,6 +103,13 @@ if [ "$mode" = "--shaped" ] || [ "$mode" = "--shaped-only" ]; then
       "$SHAPED" $WIDE 32 3 2 split 0 --dtype q8 --warmup 1 --only vlm4j --prefill-chunk $c 2>/dev/null \
       | grep -E "decode|prefill"
     grep -c Pause /tmp/vlm4j-gc-chunk-$c.log
+  done
+  echo "## per-step decode timings, 9 frames, 2 threads (vlm4j and the raw loop interleaved)"
+  java -cp $JAR io.github.vlm4j.benchmarks.StepTrace "$SHAPED" $WIDE split 3 2 2>/dev/null
+  echo "## speed with the vision memory released (the default) against the raw loop (keeps its arena)"
+  rm -f $OUT/vision-memory-speed.csv
+  for args in "$IMG 32 5 2 nosplit 0" "$WIDE 32 3 2 split 0" "$IMG 32 5 1 nosplit 0"; do
+    cmp "$SHAPED" $args --warmup 1 --csv $OUT/vision-memory-speed.csv | grep -E "vision \+|TTFT|decode"
   done
   java -cp $JAR io.github.vlm4j.benchmarks.BenchmarkReport $CSV $OUT/rss.csv "$SHAPED" $OUT
 fi

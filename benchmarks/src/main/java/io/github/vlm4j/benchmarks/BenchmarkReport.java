@@ -151,11 +151,10 @@ public final class BenchmarkReport {
   private static void rssTable(List<Row> rows, List<Row> rss, Path folder, StringBuilder md) throws Exception {
     var text = ModelConfig.read(ModelFolder.of(folder)).textConfig();
     md.append("\nPeak RSS (one contender per process; transformers.js rows from its speed runs):\n\n"
-        + "| contender | dtype | threads | prompt tokens | peak RSS MiB | model files MiB | KV cache MiB | budget"
-        + " (files + KV + 300) | within |\n|---|---|---|---|---|---|---|---|---|\n");
+        + "| contender | dtype | threads | images | prompt tokens | peak RSS MiB | model files MiB | KV cache MiB | budget"
+        + " (files + KV + 300) | within |\n|---|---|---|---|---|---|---|---|---|---|\n");
     List<Row> all = new ArrayList<>(rss);
-    rows.stream().filter(r -> r.s("contender").equals("transformers.js") && r.s("split").equals("nosplit"))
-        .forEach(all::add);
+    rows.stream().filter(r -> r.s("contender").equals("transformers.js")).forEach(all::add);
     for (Row r : all) {
       String suffix = r.s("dtype").equals("fp32") ? "" : "_quantized";
       long bytes = 0;
@@ -167,8 +166,9 @@ public final class BenchmarkReport {
       double kv = 2.0 * text.numLayers() * text.numKvHeads() * text.headDim() * positions * 4 / 1048576.0;
       double budget = files + kv + 300;
       double peak = r.d("peak_rss_mib");
-      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.0f | %.0f | %.1f | %.0f | %s |%n",
-          r.s("contender"), r.s("dtype"), r.s("threads"), r.i("prompt_tokens"), peak, files, kv, budget,
+      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %.0f | %.0f | %.1f | %.0f | %s |%n",
+          r.s("contender"), r.s("dtype"), r.s("threads"), r.s("split").equals("split") ? r.s("frames") + " frames" : "1 frame",
+          r.i("prompt_tokens"), peak, files, kv, budget,
           peak <= budget ? "yes" : String.format(Locale.ROOT, "no (+%.0f MiB)", peak - budget)));
     }
   }

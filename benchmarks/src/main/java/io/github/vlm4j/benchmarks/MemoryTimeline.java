@@ -19,7 +19,7 @@ import java.util.Locale;
  *
  * <pre>{@code
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.MemoryTimeline \
- *     FOLDER IMAGE CONTEXT THREADS [--no-arena] [--session-config KEY=VALUE]...
+ *     FOLDER IMAGE CONTEXT THREADS [--no-arena] [--keep-vision-memory] [--session-config KEY=VALUE]...
  * }</pre>
  */
 public final class MemoryTimeline {
@@ -35,10 +35,14 @@ public final class MemoryTimeline {
     int context = Integer.parseInt(args[2]);
     SessionSettings.Builder s = SessionSettings.builder().intraOpThreads(Integer.parseInt(args[3])).allowSpinning(false);
     StringBuilder label = new StringBuilder("defaults");
+    boolean keepVisionMemory = false;
     for (int i = 4; i < args.length; i++) {
       if (args[i].equals("--no-arena")) {
         s.cpuMemoryArena(false);
         label.append(", no arena");
+      } else if (args[i].equals("--keep-vision-memory")) {
+        keepVisionMemory = true;
+        label.append(", vision memory kept");
       } else if (args[i].equals("--session-config")) {
         String[] kv = args[++i].split("=", 2);
         s.configEntry(kv[0], kv[1]);
@@ -47,7 +51,7 @@ public final class MemoryTimeline {
     }
     print("start (" + label + ")", null);
     try (VisionLanguageModel m = VisionLanguageModel.builder(folder).sessionSettings(s.build()).imageCacheBytes(0)
-        .build()) {
+        .releaseVisionMemory(!keepVisionMemory).build()) {
       print("model loaded", null);
       RequestOptions o = RequestOptions.DEFAULT.withImageSplitting(false);
       GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(32).eosTokenIds(List.of(Integer.MAX_VALUE)).build();

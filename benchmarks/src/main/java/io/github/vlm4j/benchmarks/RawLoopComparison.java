@@ -37,7 +37,7 @@ import java.util.Locale;
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.RawLoopComparison \
  *     FOLDER IMAGE NEW_TOKENS REPS THREADS split|nosplit [CONTEXT] \
  *     [--dtype fp32|q8] [--warmup 3] [--csv results.csv] [--only vlm4j|raw] [--prefill-chunk N]
- *     [--session-config KEY=VALUE]...
+ *     [--session-config KEY=VALUE]... [--keep-vision-memory]
  * }</pre>
  * CONTEXT pads the prompt with text to about that many tokens (0 = no padding).
  */
@@ -60,6 +60,7 @@ public final class RawLoopComparison {
     Path csv = null;
     String only = null;
     int prefillChunk = 0;
+    boolean keepVisionMemory = false;
     List<String[]> sessionConfig = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -69,6 +70,7 @@ public final class RawLoopComparison {
         case "--only" -> only = args[++i];
         case "--prefill-chunk" -> prefillChunk = Integer.parseInt(args[++i]);
         case "--session-config" -> sessionConfig.add(args[++i].split("=", 2));
+        case "--keep-vision-memory" -> keepVisionMemory = true;
         default -> pos.add(args[i]);
       }
     }
@@ -85,7 +87,7 @@ public final class RawLoopComparison {
     GenerationConfig config = GenerationConfig.builder().maxNewTokens(newTokens)
         .eosTokenIds(List.of(Integer.MAX_VALUE)).build();   // never stops early: equal work for both
     var builder = VisionLanguageModel.builder(folder).threads(threads).allowSpinning(false).dtype(dtype)
-        .imageCacheBytes(0);
+        .imageCacheBytes(0).releaseVisionMemory(!keepVisionMemory);
     if (prefillChunk > 0) {
       builder.prefillChunkTokens(prefillChunk);
     }
@@ -166,7 +168,8 @@ public final class RawLoopComparison {
           }
           double vision = median(v[c]);
           rows.add(String.format(Locale.ROOT, "%s,%s,%s,%d,%s,%d,%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.3f,%.0f,%.0f",
-              c == 0 ? (prefillChunk > 0 ? "vlm4j-prefill-chunk-" + prefillChunk : "vlm4j") : "raw-ort", model, dtype, threads, split ? "split" : "nosplit", px.frames(), ids.length,
+              c == 0 ? "vlm4j" + (prefillChunk > 0 ? "-prefill-chunk-" + prefillChunk : "")
+                  + (keepVisionMemory ? "-keep-vision-memory" : "") : "raw-ort", model, dtype, threads, split ? "split" : "nosplit", px.frames(), ids.length,
               newTokens, reps, c == 0 ? median(v[10]) : 0.0, vision, vision / px.frames(), median(v[2 + c]),
               median(v[12 + c]), median(v[4 + c]), median(v[6 + c]), median(v[8 + c]), rss));
         }
