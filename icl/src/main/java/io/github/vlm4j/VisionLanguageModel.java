@@ -1,8 +1,5 @@
 package io.github.vlm4j;
 
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import io.github.vlm4j.core.InferenceException;
 import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.model.GenerationDefaults;
@@ -10,6 +7,7 @@ import io.github.vlm4j.core.model.ModelConfig;
 import io.github.vlm4j.core.model.ModelFolder;
 import io.github.vlm4j.core.model.TextConfig;
 import io.github.vlm4j.core.onnx.Dtype;
+import io.github.vlm4j.core.onnx.OnnxGraph;
 import io.github.vlm4j.core.onnx.SessionSettings;
 import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
@@ -277,11 +275,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     if (!releaseVisionMemory) {
       return parts.vision().encode(pixels, null);
     }
-    try (var releasing = new OrtSession.RunOptions()) {
-      releasing.addRunConfigEntry(DecoderState.ARENA_SHRINKAGE_KEY, "cpu:0");
+    try (var releasing = OnnxGraph.newArenaReleasingRunOptions()) {
       return parts.vision().encode(pixels, releasing);
-    } catch (OrtException e) {
-      throw new InferenceException("cannot create run options", e);
     }
   }
 

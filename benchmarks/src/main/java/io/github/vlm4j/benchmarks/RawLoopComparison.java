@@ -95,19 +95,16 @@ public final class RawLoopComparison {
     VisionLanguageModel vlm = builder.build();
     List<Message> chat = paddedChat(vlm, image, options, context);
     var text = vlm.textConfig();
-    int[] ids = vlm.tokenize(chat, options).ids();
-    PreprocessedImage px = new Idefics3Preprocessor(PreprocessorConfig.read(ModelFolder.of(folder)))
-        .preprocess(new ImageDecoder(ImageDecoder.DEFAULT_MAX_PIXELS).decode(ImageInput.of(image)), split);
-    int imageTokenId = io.github.vlm4j.core.model.ModelConfig.read(ModelFolder.of(folder)).rootInt("image_token_id")
-        .orElseThrow();
+    RawRequest request = RawRequest.of(vlm, folder, chat, image, options);
+    int[] ids = request.ids();
+    PreprocessedImage px = request.pixels();
     if (!runVlm) {
       vlm.close();
       vlm = null;
       System.gc();
       Heap.resetPeakRss();
     }
-    RawOrtLoop raw = runRaw ? new RawOrtLoop(folder, dtype.equals("fp32") ? "" : "_quantized", threads,
-        text.numLayers(), text.numKvHeads(), text.headDim(), text.vocabSize(), text.hiddenSize()) : null;
+    RawOrtLoop raw = runRaw ? RawOrtLoop.open(folder, dtype, threads, text) : null;
     try {
       double[][] v = new double[14][reps];
       for (int i = -warm; i < reps; i++) {
@@ -116,8 +113,7 @@ public final class RawLoopComparison {
         if (runVlm) {
           g = vlm.generate(chat, config, options, heap);
         }
-        RawOrtLoop.Run r = runRaw ? raw.generate(ids, imageTokenId, List.of(px.pixels()), new int[] {px.frames()},
-            px.height(), newTokens, new int[0]) : null;
+        RawOrtLoop.Run r = runRaw ? request.run(raw, newTokens) : null;
         if (g != null && r != null && !Arrays.equals(g.tokenIds(), r.ids())) {
           throw new IllegalStateException("vlm4j and the raw loop disagree: " + Arrays.toString(g.tokenIds())
               + " vs " + Arrays.toString(r.ids()));
@@ -197,6 +193,29 @@ public final class RawLoopComparison {
         options).promptTokens() - base;
     int n = Math.max(0, (int) Math.ceil((context - base) * 10.0 / per));
     return List.of(Message.user(ImageInput.of(image), unit.repeat(n) + "Describe this image."));
+  }
+
+  /**
+   * What the raw loop is given for free: vlm4j's prompt ids and the image's pixel values.
+   *
+   * @param ids prompt token ids (image tokens expanded)
+   * @param imageTokenId id of the image placeholder token
+   * @param pixels the preprocessed image
+   */
+  record RawRequest(int[] ids, int imageTokenId, PreprocessedImage pixels) {
+    static RawRequest of(VisionLanguageModel vlm, Path folder, List<Message> chat, Path image, RequestOptions options)
+        throws io.github.vlm4j.core.ModelLoadException {
+      boolean split = options.imageSplitting().orElseThrow();
+      return new RawRequest(vlm.tokenize(chat, options).ids(),
+          io.github.vlm4j.core.model.ModelConfig.read(ModelFolder.of(folder)).rootInt("image_token_id").orElseThrow(),
+          new Idefics3Preprocessor(PreprocessorConfig.read(ModelFolder.of(folder)))
+              .preprocess(new ImageDecoder(ImageDecoder.DEFAULT_MAX_PIXELS).decode(ImageInput.of(image)), split));
+    }
+
+    RawOrtLoop.Run run(RawOrtLoop raw, int newTokens) throws Exception {
+      return raw.generate(ids, imageTokenId, List.of(pixels.pixels()), new int[] {pixels.frames()}, pixels.height(),
+          newTokens, new int[0]);
+    }
   }
 
   /** Heap allocated by the generating thread between the second and the last new token, per step. */

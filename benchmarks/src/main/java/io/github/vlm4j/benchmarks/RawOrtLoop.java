@@ -47,6 +47,20 @@ public final class RawOrtLoop implements AutoCloseable {
 
   /**
    * @param folder onnx-community folder
+   * @param dtype "fp32" or "q8" (the {@code _quantized} graphs)
+   * @param threads intra-op threads (0 = ORT default)
+   * @param text the decoder's dimensions
+   * @return the loop; the caller closes it
+   * @throws OrtException if a graph cannot be opened
+   */
+  static RawOrtLoop open(Path folder, String dtype, int threads, io.github.vlm4j.core.model.TextConfig text)
+      throws OrtException {
+    return new RawOrtLoop(folder, dtype.equals("fp32") ? "" : "_quantized", threads, text.numLayers(),
+        text.numKvHeads(), text.headDim(), text.vocabSize(), text.hiddenSize());
+  }
+
+  /**
+   * @param folder onnx-community folder
    * @param suffix graph file suffix: "" (fp32) or "_quantized" (int8), as transformers.js names them
    * @param threads intra-op threads (0 = ORT default)
    * @param layers decoder layers

@@ -2,14 +2,8 @@ package io.github.vlm4j.benchmarks;
 
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
-import io.github.vlm4j.core.model.ModelConfig;
-import io.github.vlm4j.core.model.ModelFolder;
-import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
-import io.github.vlm4j.vision.Idefics3Preprocessor;
-import io.github.vlm4j.vision.ImageDecoder;
-import io.github.vlm4j.vision.PreprocessorConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,26 +42,21 @@ public final class StepTrace {
     try (VisionLanguageModel vlm = VisionLanguageModel.builder(folder).threads(threads).allowSpinning(false)
         .imageCacheBytes(0).build()) {
       var chat = RawLoopComparison.paddedChat(vlm, image, opts, 0);
-      var text = vlm.textConfig();
-      int[] ids = vlm.tokenize(chat, opts).ids();
-      var px = new Idefics3Preprocessor(PreprocessorConfig.read(ModelFolder.of(folder)))
-          .preprocess(new ImageDecoder(ImageDecoder.DEFAULT_MAX_PIXELS).decode(ImageInput.of(image)), split);
-      int imageTokenId = ModelConfig.read(ModelFolder.of(folder)).rootInt("image_token_id").orElseThrow();
-      RawOrtLoop raw = new RawOrtLoop(folder, "", threads, text.numLayers(), text.numKvHeads(), text.headDim(),
-          text.vocabSize(), text.hiddenSize());
-      for (int i = 0; i < reps; i++) {
-        Map<String, Long> before = cpuTicks();
-        double[] v = vlm.generate(chat, cfg, opts, TokenStreamer.none()).usage().timings().decodeStepMs();
-        Map<String, Long> after = cpuTicks();
-        double[] r = raw.generate(ids, imageTokenId, List.of(px.pixels()), new int[] {px.frames()}, px.height(), 32,
-            new int[0]).stepMs();
-        List<Map.Entry<String, Long>> used = new ArrayList<>();
-        after.forEach((k, t) -> used.add(Map.entry(k, t - before.getOrDefault(k, 0L))));
-        used.sort((x, y) -> Long.compare(y.getValue(), x.getValue()));
-        System.out.printf(Locale.ROOT, "request %d: CPU ticks (1/100 s) per thread during vlm4j's: %s%n", i,
-            used.subList(0, Math.min(6, used.size())));
-        System.out.println("  vlm4j " + describe(v));
-        System.out.println("  raw   " + describe(r));
+      var request = RawLoopComparison.RawRequest.of(vlm, folder, chat, image, opts);
+      try (RawOrtLoop raw = RawOrtLoop.open(folder, "fp32", threads, vlm.textConfig())) {
+        for (int i = 0; i < reps; i++) {
+          Map<String, Long> before = cpuTicks();
+          double[] v = vlm.generate(chat, cfg, opts, TokenStreamer.none()).usage().timings().decodeStepMs();
+          Map<String, Long> after = cpuTicks();
+          double[] r = request.run(raw, 32).stepMs();
+          List<Map.Entry<String, Long>> used = new ArrayList<>();
+          after.forEach((k, t) -> used.add(Map.entry(k, t - before.getOrDefault(k, 0L))));
+          used.sort((x, y) -> Long.compare(y.getValue(), x.getValue()));
+          System.out.printf(Locale.ROOT, "request %d: CPU ticks (1/100 s) per thread during vlm4j's: %s%n", i,
+              used.subList(0, Math.min(6, used.size())));
+          System.out.println("  vlm4j " + describe(v));
+          System.out.println("  raw   " + describe(r));
+        }
       }
     }
   }

@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.github.vlm4j.core.InferenceException;
+import io.github.vlm4j.core.onnx.OnnxGraph;
 import io.github.vlm4j.core.onnx.Tensors;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
@@ -161,15 +162,12 @@ public final class DecoderState implements AutoCloseable {
     return runOptions;
   }
 
-  /** The ONNX Runtime run option that returns a session's free CPU arena memory after a run. */
-  public static final String ARENA_SHRINKAGE_KEY = "memory.enable_memory_arena_shrinkage";
-
   /**
    * Run options for the caller's one-off graph runs with large activations, such as an image
    * encoder's: they share this state's {@link #terminate()} and also make ONNX Runtime return the
-   * graph's free CPU arena memory to the system at the end of each run ({@value
-   * #ARENA_SHRINKAGE_KEY}), which it would otherwise keep for the graph's lifetime. Owned by this
-   * state (closed with it).
+   * graph's free CPU arena memory to the system at the end of each run ({@link
+   * OnnxGraph#newArenaReleasingRunOptions()}), which it would otherwise keep for the graph's
+   * lifetime. Owned by this state (closed with it).
    *
    * @return run options, created on first use
    */
@@ -177,12 +175,7 @@ public final class DecoderState implements AutoCloseable {
     checkOpen();
     OrtSession.RunOptions r = releasingRunOptions;
     if (r == null) {
-      try {
-        r = new OrtSession.RunOptions();
-        r.addRunConfigEntry(ARENA_SHRINKAGE_KEY, "cpu:0");
-      } catch (OrtException e) {
-        throw new InferenceException("cannot create run options", e);
-      }
+      r = OnnxGraph.newArenaReleasingRunOptions();
       releasingRunOptions = r;
       if (terminated) {   // terminate() ran before the field was published
         setTerminate(r);
