@@ -37,7 +37,8 @@ public final class FixedSizePreprocessor implements ImagePreprocessor {
         w = cfg.sizeWidth();
         h = cfg.sizeHeight();
       } else {
-        int[] s = PixelOps.edgeResizeSize(img.width(), img.height(), cfg.shortestEdge(), cfg.longestEdge());
+        int[] s = PixelOps.checkedEdgeResizeSize(img.width(), img.height(), cfg.shortestEdge(), cfg.longestEdge(),
+            ImageDecoder.DEFAULT_MAX_PIXELS);
         w = s[0];
         h = s[1];
       }
