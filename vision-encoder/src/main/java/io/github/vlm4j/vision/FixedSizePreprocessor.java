@@ -51,8 +51,9 @@ public final class FixedSizePreprocessor implements ImagePreprocessor {
     if (cfg.doCenterCrop() && (h != frameH || w != frameW)) {
       chw = centerCrop(chw, h, w, frameH, frameW);
     } else if (h != frameH || w != frameW) {
-      throw new IllegalStateException("preprocessing produced " + w + "x" + h + " but the encoder expects "
-          + frameW + "x" + frameH);
+      throw new io.github.vlm4j.core.VlmInputException(io.github.vlm4j.core.VlmInputException.Reason.IMAGE_FORMAT_UNSUPPORTED,
+          "this model does not resize (do_resize is false) and expects " + frameW + "x" + frameH
+              + " images, got " + w + "x" + h);
     }
     return new PreprocessedImage(chw, 1, frameH, frameW, 0, 0);
   }

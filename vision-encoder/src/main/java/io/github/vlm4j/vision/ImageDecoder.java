@@ -202,8 +202,13 @@ public final class ImageDecoder {
       try (DecodeBudget.Reservation r = reserve((long) bi.getWidth() * bi.getHeight() * 3 + FIXED_OVERHEAD,
           input.describe(), guard)) {
         return toRgb(bi, input.describe(), guard);
+      } catch (VlmInputException | CancellationException e) {
+        throw e;
       } catch (OutOfMemoryError e) {
         throw outOfMemory(input.describe(), e);
+      } catch (RuntimeException e) {
+        throw new VlmInputException(Reason.IMAGE_CORRUPT,
+            "image " + input.describe() + " cannot be converted to RGB: " + e.getMessage(), e);
       }
     }
     return decode(input.readEncodedBytes(), input.describe(), guard);
