@@ -69,8 +69,9 @@ import org.apache.commons.imaging.formats.tiff.constants.TiffTagConstants;
  *       Builder#maxJpegScans(int)} (default {@value #DEFAULT_MAX_JPEG_SCANS}) is IMAGE_TOO_LARGE.
  *       Real progressive JPEGs have about 10 (libjpeg's standard script: 10 for colour, 6 for
  *       grey); a hostile file with thousands of tiny scans would otherwise cost minutes of CPU
- *       (libjpeg-turbo exposes the same defence as its scan limit, used by its fuzzers and
- *       {@code djpeg -maxscans}).
+ *       (libjpeg-turbo has the same defence, {@code TJPARAM_SCANLIMIT} / {@code djpeg -maxscans};
+ *       its fuzz targets set 500 scans for images of at most 1 MP; the cost of a scan grows with
+ *       the image, and images here may have 89 MP, hence the lower default).
  *   <li><b>Provably truncated PNG</b>: fewer IDAT bytes than the declared scanlines need at
  *       deflate's maximum ratio (1032:1) is IMAGE_CORRUPT. <b>Provably truncated GIF</b>: fewer
  *       bytes than 3 bits per LZW code and at most 4096 pixels per code allow is IMAGE_CORRUPT.
