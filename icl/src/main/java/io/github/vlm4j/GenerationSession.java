@@ -254,10 +254,7 @@ public final class GenerationSession implements AutoCloseable {
     List<ImageLayout> layouts = new ArrayList<>();
     PreprocessedImage[] pixels = new PreprocessedImage[inputs.size()];
     for (int i = 0; i < inputs.size(); i++) {
-      if (stop.getAsBoolean()) {
-        throw new CancellationException("stopped while decoding images");
-      }
-      RgbImage rgb = model.imageDecoder().decode(inputs.get(i));
+      RgbImage rgb = model.imageDecoder().decode(inputs.get(i), stop);   // CancellationException when stopped
       decoded.add(rgb);
       ImageLayout layout = null;
       String key = null;

@@ -12,7 +12,7 @@ import io.github.vlm4j.core.ModelClosedException;
 final class Lifecycle {
   private final ThreadLocal<int[]> ownDepth = ThreadLocal.withInitial(() -> new int[1]);
   private int active;
-  private boolean closed;
+  private volatile boolean closed;
   private Runnable onIdle;
 
   synchronized void acquire() {
@@ -43,7 +43,7 @@ final class Lifecycle {
     }
   }
 
-  synchronized boolean isClosed() {
+  boolean isClosed() {
     return closed;
   }
 

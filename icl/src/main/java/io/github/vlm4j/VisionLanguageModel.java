@@ -292,7 +292,12 @@ public final class VisionLanguageModel implements AutoCloseable {
   public float[] imageEmbedding(ImageInput image, RequestOptions options) {
     lifecycle.acquire();
     try {
-      var rgb = imageDecoder.decode(image);
+      io.github.vlm4j.vision.RgbImage rgb;
+      try {
+        rgb = imageDecoder.decode(image, lifecycle::isClosed);
+      } catch (java.util.concurrent.CancellationException e) {
+        throw new io.github.vlm4j.core.ModelClosedException("the model was closed while decoding the image");
+      }
       Boolean splitting = options.imageSplitting().orElse(null);
       String split = options.imageSplitting().map(String::valueOf).orElse("default");
       // preprocessing only on a cache miss

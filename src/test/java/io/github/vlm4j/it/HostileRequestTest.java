@@ -185,4 +185,35 @@ class HostileRequestTest {
     assertEquals(VlmInputException.Reason.PROMPT_TOO_LONG, e.reason());
     assertTrue(e.getMessage().contains("tokens"), e.getMessage());
   }
+
+  /** cancel() while a large image is being decoded ends the request there: no template, tokens or graph runs. */
+  @Test
+  void cancelDuringImageDecodingStopsTheRequest(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.awt.image.BufferedImage big = new java.awt.image.BufferedImage(4000, 4000,
+        java.awt.image.BufferedImage.TYPE_INT_RGB);
+    java.util.Random r = new java.util.Random(1);
+    for (int y = 0; y < 4000; y++) {
+      for (int x = 0; x < 4000; x += 8) {
+        big.setRGB(x, y, r.nextInt());
+      }
+    }
+    java.nio.file.Path png = dir.resolve("big.png");
+    javax.imageio.ImageIO.write(big, "png", png.toFile());
+    List<Message> chat = List.of(Message.user(io.github.vlm4j.core.prompt.ImageInput.of(png), "What is it?"));
+    long t0 = System.nanoTime();
+    model.countTokens(chat, RequestOptions.DEFAULT);   // one full decode: how long it takes here
+    long full = System.nanoTime() - t0;
+    try (GenerationSession s = model.newSession()) {
+      Thread canceller = new Thread(() -> {
+        java.util.concurrent.locks.LockSupport.parkNanos(full / 10);
+        s.cancel();
+      });
+      canceller.start();
+      GenerationResult res = s.generate(chat, GenerationConfig.greedy(4), RequestOptions.DEFAULT, TokenStreamer.none());
+      canceller.join();
+      assertEquals(FinishReason.CANCELLED, res.finishReason());
+      assertEquals(0, res.usage().promptTokens(), "stopped before the prompt was tokenized");
+    }
+  }
 }
