@@ -105,7 +105,7 @@ public final class VisionLanguageModel implements AutoCloseable {
   private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
       ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes,
       SessionSettings settings, long imageCacheBytes, long prefixCacheBytes, int prefillChunk,
-      boolean releaseVisionMemory) {
+      boolean releaseVisionMemory, long backboneBytes) {
     this.folder = folder;
     this.prefillChunk = prefillChunk;
     // without an arena nothing is kept (and ONNX Runtime rejects shrinking an arena it lacks)
@@ -121,28 +121,29 @@ public final class VisionLanguageModel implements AutoCloseable {
     this.imageDecoder = imageDecoder;
     this.dtypes = Collections.unmodifiableMap(new EnumMap<>(dtypes));
     this.settings = settings;
+    this.backboneBytes = backboneBytes;
+  }
+
+  /** @return the weight bytes of the backbone graphs, or -1 if unknown (classpath folders) */
+  private static long backboneBytes(ModelFolder folder, ModelParts parts) {
+    List<String> files = new ArrayList<>(List.of(parts.vision().graph().file(), parts.embedder().graph().file(),
+        parts.decoder().graph().file()));
+    if (parts.projector() instanceof OnnxProjector op) {
+      files.add(op.file());
+    }
     long bytes = 0;
-    for (var g : List.of(parts.vision().graph(), parts.embedder().graph(), parts.decoder().graph())) {
-      var p = folder.path(g.file());
-      if (p.isEmpty()) {
-        bytes = -1;
-        break;
-      }
+    for (String file : files) {
       try {
+        var p = folder.path(file);
+        if (p.isEmpty()) {
+          return -1;
+        }
         bytes += io.github.vlm4j.core.onnx.OnnxFileInfo.read(p.get()).weightBytes();
       } catch (ModelLoadException e) {
-        bytes = -1;
-        break;
+        return -1;
       }
     }
-    if (bytes >= 0 && parts.projector() instanceof OnnxProjector op && folder.path(op.file()).isPresent()) {
-      try {
-        bytes += io.github.vlm4j.core.onnx.OnnxFileInfo.read(folder.path(op.file()).get()).weightBytes();
-      } catch (ModelLoadException e) {
-        bytes = -1;
-      }
-    }
-    this.backboneBytes = bytes;
+    return bytes;
   }
 
   /**
@@ -559,16 +560,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     for (GenerationSession s : new ArrayList<>(sessions)) {
       s.close();
     }
-    List<AutoCloseable> all = new ArrayList<>(parts.closeables());
+    List<AutoCloseable> all = owned(parts, tokenizer);
     all.add(0, prefixCache);
-    all.add(parts.adapters());
-    if (parts.projector() instanceof AutoCloseable c) {
-      all.add(c);
-    }
-    all.add(parts.vision());
-    all.add(parts.embedder());
-    all.add(parts.decoder());
-    all.add(tokenizer);
     for (AutoCloseable c : all) {
       try {
         c.close();
@@ -583,7 +576,34 @@ public final class VisionLanguageModel implements AutoCloseable {
     return "VisionLanguageModel[" + modelType + ", " + folder.describe() + "]";
   }
 
-  /** Load options. Not thread-safe. */
+  /**
+   * @return what a loaded model owns besides its caches, in closing order (a new mutable list):
+   *     family extras, adapters, projector, vision, embedder, decoder, tokenizer
+   */
+  private static List<AutoCloseable> owned(ModelParts parts, TextTokenizer tokenizer) {
+    List<AutoCloseable> all = new ArrayList<>(parts.closeables());
+    all.add(parts.adapters());
+    if (parts.projector() instanceof AutoCloseable c) {
+      all.add(c);
+    }
+    all.add(parts.vision());
+    all.add(parts.embedder());
+    all.add(parts.decoder());
+    all.add(tokenizer);
+    return all;
+  }
+
+  /** Largest {@link Builder#maxImagePixels(long)}: 2^30 pixels (a 32,768² image; 4 GiB as RGBA). */
+  public static final long MAX_IMAGE_PIXELS = 1L << 30;
+  /** Largest {@link Builder#prefillChunkTokens(int)}: 8,192 positions. */
+  public static final int MAX_PREFILL_CHUNK = 8192;
+
+  /**
+   * Load options. Every setter checks its value at once and throws {@link VlmInputException} with
+   * reason INVALID_OPTION naming the option, the accepted range and the value; {@link #build()}
+   * checks what depends on the model (the prefill buffer against the vocabulary) before opening any
+   * graph. Not thread-safe.
+   */
   public static final class Builder {
     private final Path dir;
     private final ModelFolder givenFolder;
@@ -600,27 +620,41 @@ public final class VisionLanguageModel implements AutoCloseable {
       this.givenFolder = folder;
     }
 
-    /** @param dtype precision for every graph @return this */
+    /** @param dtype precision for every graph (non-null) @return this */
     public Builder dtype(Dtype dtype) {
+      nonNull("dtype", dtype);
       for (ModelModule m : ModelModule.values()) {
         dtypes.put(m, dtype);
       }
       return this;
     }
 
-    /** @param dtype transformers.js dtype name ({@code fp32}, {@code fp16}, {@code q8}, ...) @return this */
+    /**
+     * @param dtype transformers.js dtype name ({@code fp32}, {@code fp16}, {@code q8}, {@code int8},
+     *     {@code uint8}, {@code q4}, {@code q4f16}, {@code bnb4}; {@code quantized} = q8)
+     * @return this
+     * @throws VlmInputException INVALID_OPTION for another name, listing the accepted ones
+     */
     public Builder dtype(String dtype) {
       return dtype(Dtype.parse(dtype));
     }
 
     /** @param module a graph @param dtype its precision @return this */
     public Builder dtype(ModelModule module, Dtype dtype) {
+      nonNull("module", module);
+      nonNull("dtype", dtype);
       dtypes.put(module, dtype);
       return this;
     }
 
-    /** @param n ONNX Runtime intra-op threads per graph (0 = ONNX Runtime's default) @return this */
+    /**
+     * @param n ONNX Runtime intra-op threads per graph, in [0, {@link SessionSettings#MAX_THREADS}]
+     *     (0 = ONNX Runtime's default, one per physical core; negative values are refused)
+     * @return this
+     * @throws VlmInputException INVALID_OPTION outside the range
+     */
     public Builder threads(int n) {
+      SessionSettings.checkThreads("threads", n);
       settings.intraOpThreads(n);
       return this;
     }
@@ -671,12 +705,21 @@ public final class VisionLanguageModel implements AutoCloseable {
 
     /** @param s complete session settings @return this */
     public Builder sessionSettings(SessionSettings s) {
+      nonNull("sessionSettings", s);
       settings = s.toBuilder();
       return this;
     }
 
-    /** @param pixels largest accepted image (width * height), checked from the header @return this */
+    /**
+     * @param pixels largest accepted image (width * height), checked from the header, in [1, {@value
+     *     VisionLanguageModel#MAX_IMAGE_PIXELS}]
+     * @return this
+     * @throws VlmInputException INVALID_OPTION outside the range
+     */
     public Builder maxImagePixels(long pixels) {
+      if (pixels < 1 || pixels > MAX_IMAGE_PIXELS) {
+        throw option("maxImagePixels must be in [1, " + MAX_IMAGE_PIXELS + "], got " + pixels);
+      }
       maxImagePixels = pixels;
       return this;
     }
@@ -686,7 +729,8 @@ public final class VisionLanguageModel implements AutoCloseable {
      * preprocessing choice, so a repeated image — a few-shot demo, the same picture in several
      * questions — skips the vision graph. Results are identical with and without the cache.
      *
-     * @param bytes capacity of the image feature cache (default {@value #DEFAULT_IMAGE_CACHE_BYTES}); 0 disables it
+     * @param bytes capacity of the image feature cache (default {@value #DEFAULT_IMAGE_CACHE_BYTES}), >= 0
+     *     (a bound, not an allocation); 0 disables it
      * @return this
      */
     public Builder imageCacheBytes(long bytes) {
@@ -700,7 +744,8 @@ public final class VisionLanguageModel implements AutoCloseable {
      * ({@link GenerationSession#classify(FewShotPrompt, List, RequestOptions)},
      * {@link GenerationSession#generate(FewShotPrompt, GenerationConfig, RequestOptions, io.github.vlm4j.decoder.generation.TokenStreamer)}).
      *
-     * @param bytes capacity in KV-cache bytes (default {@value #DEFAULT_PREFIX_CACHE_BYTES}); 0 disables it
+     * @param bytes capacity in KV-cache bytes (default {@value #DEFAULT_PREFIX_CACHE_BYTES}), >= 0 (a
+     *     bound, not an allocation); 0 disables it
      * @return this
      */
     public Builder prefixCacheBytes(long bytes) {
@@ -716,13 +761,14 @@ public final class VisionLanguageModel implements AutoCloseable {
      * attention scratch, whatever the prompt length. Results do not depend on it beyond float
      * rounding (the same ids; logits within 1e-4).
      *
-     * @param tokens positions per decoder run, >= 1
+     * @param tokens positions per decoder run, in [1, {@value VisionLanguageModel#MAX_PREFILL_CHUNK}];
+     *     {@link #build()} also requires {@code tokens × vocab_size × 4} bytes to fit a 2 GiB buffer
      * @return this
+     * @throws VlmInputException INVALID_OPTION outside the range
      */
     public Builder prefillChunkTokens(int tokens) {
-      if (tokens < 1) {
-        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "prefillChunkTokens must be >= 1, got "
-            + tokens);
+      if (tokens < 1 || tokens > MAX_PREFILL_CHUNK) {
+        throw option("prefillChunkTokens must be in [1, " + MAX_PREFILL_CHUNK + "], got " + tokens);
       }
       prefillChunk = tokens;
       return this;
@@ -747,41 +793,66 @@ public final class VisionLanguageModel implements AutoCloseable {
 
     private static long nonNegative(String what, long v) {
       if (v < 0) {
-        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, what + " must be >= 0, got " + v);
+        throw option(what + " must be in [0, " + Long.MAX_VALUE + "] (0 = off), got " + v);
       }
       return v;
     }
 
+    private static void nonNull(String what, Object v) {
+      if (v == null) {
+        throw option(what + " must not be null");
+      }
+    }
+
+    private static VlmInputException option(String message) {
+      return new VlmInputException(VlmInputException.Reason.INVALID_OPTION, message);
+    }
+
     /**
+     * Loads the model. Cheap checks (options, configs) come first; every native resource opened
+     * before a failure (tokenizer, sessions, session and run options) is closed before the exception
+     * leaves, so failed builds leak nothing.
+     *
      * @return the loaded model; the caller owns it
      * @throws ModelLoadException if loading fails (nothing stays open)
+     * @throws VlmInputException INVALID_OPTION if an option does not fit this model
      */
     public VisionLanguageModel build() throws ModelLoadException {
+      SessionSettings ss = settings.build();
+      ImageDecoder imageDecoder = new ImageDecoder(maxImagePixels);
       ModelFolder folder = givenFolder != null ? givenFolder : ModelFolder.of(dir);
       ModelConfig config = ModelConfig.read(folder);
       String type = config.modelType();
       ModelFamily family = ModelFamilies.forType(type, folder.describe(ModelConfig.FILE));
       TextConfig text = config.textConfig();
+      if ((long) prefillChunk * text.vocabSize() * Float.BYTES > Integer.MAX_VALUE) {
+        throw option("prefillChunkTokens " + prefillChunk + " needs a logits buffer of " + prefillChunk + " × "
+            + text.vocabSize() + " floats, over 2 GiB; use at most " + Integer.MAX_VALUE / Float.BYTES / text.vocabSize()
+            + " for this model");
+      }
       GenerationDefaults defaults = GenerationDefaults.read(folder, config);
       if (defaults.eosTokenIds().isEmpty()) {
         throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
             folder.describe(GenerationDefaults.FILE) + " and config.json state no eos_token_id");
       }
-      TextTokenizer tokenizer = TextTokenizer.load(folder);
+      TextTokenizer tokenizer = TextTokenizer.load(folder, text.vocabSize());
+      ModelParts parts = null;
       try {
-        if (tokenizer.vocabSize() > text.vocabSize()) {
-          throw new ModelLoadException(ModelLoadException.Reason.GRAPH_MISMATCH,
-              folder.describe(TextTokenizer.FILE) + " has ids up to " + (tokenizer.vocabSize() - 1)
-                  + " but text_config.vocab_size is " + text.vocabSize());
-        }
-        SessionSettings ss = settings.build();
-        ModelParts parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss));
+        parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss));
+        VisionLanguageModel model = new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
+            imageDecoder, dtypes, ss, imageCacheBytes, prefixCacheBytes, prefillChunk, releaseVisionMemory,
+            backboneBytes(folder, parts));
         LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
-        return new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
-            new ImageDecoder(maxImagePixels), dtypes, ss, imageCacheBytes, prefixCacheBytes, prefillChunk,
-            releaseVisionMemory);
-      } catch (ModelLoadException | RuntimeException e) {
-        tokenizer.close();
+        return model;
+      } catch (ModelLoadException | RuntimeException | Error e) {
+        List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : List.of(tokenizer);
+        for (AutoCloseable c : opened) {
+          try {
+            c.close();
+          } catch (Exception suppressed) {
+            e.addSuppressed(suppressed);
+          }
+        }
         throw e;
       }
     }

@@ -27,7 +27,13 @@ public class ModelLoadException extends Exception {
     /** The tokenizer files could not be loaded. */
     TOKENIZER,
     /** ONNX Runtime refused to create a session (corrupt graph, missing operator, ...). */
-    RUNTIME
+    RUNTIME,
+    /**
+     * A file name (from a config or manifest) or a symbolic link inside the folder leads outside
+     * the model folder ({@code ..}, an absolute name, a link to elsewhere); vlm4j reads only files
+     * inside the folder.
+     */
+    FILE_OUTSIDE_FOLDER
   }
 
   private final Reason reason;

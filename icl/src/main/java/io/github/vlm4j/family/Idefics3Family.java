@@ -2,6 +2,8 @@ package io.github.vlm4j.family;
 
 import io.github.vlm4j.ModelModule;
 import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ConfigReader;
+import io.github.vlm4j.core.model.ModelLimits;
 import io.github.vlm4j.core.prompt.ChatTemplate;
 import io.github.vlm4j.core.prompt.PromptAssembler;
 import io.github.vlm4j.core.prompt.PromptPiece;
@@ -25,6 +27,8 @@ public final class Idefics3Family implements ModelFamily {
   private static final String FAKE = "<fake_token_around_image>";
   private static final String IMAGE = "<image>";
   private static final String GLOBAL = "<global-img>";
+  /** Tiles per side the Idefics3 prompt format names ({@code <row_1_col_1>} .. {@code <row_6_col_6>}). */
+  private static final int MAX_TILES = 6;
 
   @Override
   public List<String> modelTypes() {
@@ -39,14 +43,27 @@ public final class Idefics3Family implements ModelFamily {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
           folder.describe(PreprocessorConfig.FILE) + " has no max_image_size.longest_edge (the tile size)");
     }
+    if (pre.longestEdge() <= 0) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(PreprocessorConfig.FILE) + " has no size.longest_edge (images are resized to it)");
+    }
+    int maxTiles = (pre.longestEdge() + pre.maxImageSize() - 1) / pre.maxImageSize();
+    if (maxTiles > MAX_TILES) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(PreprocessorConfig.FILE) + ": size.longest_edge " + pre.longestEdge()
+              + " / max_image_size.longest_edge " + pre.maxImageSize() + " gives up to " + maxTiles
+              + " tiles per side; the Idefics3 prompt format has row/column tokens for at most " + MAX_TILES);
+    }
     int seqLen = imageSeqLen(ctx);
-    int imageToken = ctx.config().rootInt("image_token_id").orElse(ctx.tokenId(IMAGE));
+    var imageTokenId = ctx.config().rootTokenId("image_token_id");
+    int imageToken = imageTokenId.isPresent() ? imageTokenId.getAsInt() : ctx.tokenId(IMAGE);
     int fake = ctx.tokenId(FAKE);
     int global = ctx.tokenId(GLOBAL);
-    int[][] rowCol = new int[7][7];
-    for (int r = 1; r <= 6; r++) {
-      for (int c = 1; c <= 6; c++) {
-        rowCol[r][c] = ctx.tokenizer().idOf("<row_" + r + "_col_" + c + ">").orElse(-1);
+    int[][] rowCol = new int[MAX_TILES + 1][MAX_TILES + 1];
+    for (int r = 1; r <= MAX_TILES; r++) {
+      for (int c = 1; c <= MAX_TILES; c++) {
+        rowCol[r][c] = r <= maxTiles && c <= maxTiles
+            ? ctx.tokenId("<row_" + r + "_col_" + c + ">") : -1;
       }
     }
     ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
@@ -80,7 +97,7 @@ public final class Idefics3Family implements ModelFamily {
         }
         for (int r = 1; r <= img.rows(); r++) {
           for (int c = 1; c <= img.cols(); c++) {
-            if (r > 6 || c > 6 || rowCol[r][c] < 0) {
+            if (r > MAX_TILES || c > MAX_TILES || rowCol[r][c] < 0) {
               throw new IllegalStateException("the tokenizer has no <row_" + r + "_col_" + c + "> token for a "
                   + img.rows() + "x" + img.cols() + " tiling; lower size.longest_edge");
             }
@@ -105,17 +122,27 @@ public final class Idefics3Family implements ModelFamily {
   }
 
   private static int imageSeqLen(LoadContext ctx) throws ModelLoadException {
-    var proc = ctx.folder().readJsonIfPresent("processor_config.json");
-    if (proc.isPresent() && proc.get().path("image_seq_len").isIntegralNumber()) {
-      return proc.get().path("image_seq_len").asInt();
+    var procJson = ctx.folder().readJsonIfPresent("processor_config.json");
+    if (procJson.isPresent()) {
+      ConfigReader proc = ConfigReader.of(procJson.get(), ctx.folder().describe("processor_config.json"));
+      var seq = proc.optInt("image_seq_len", 1, ModelLimits.MAX_IMAGE_TOKENS);
+      if (seq.isPresent()) {
+        return seq.getAsInt();
+      }
     }
-    var v = ctx.config().root().path("vision_config");
-    int image = v.path("image_size").asInt(0);
-    int patch = v.path("patch_size").asInt(0);
-    int scale = ctx.config().root().path("scale_factor").asInt(0);
+    ConfigReader root = ctx.config().reader();
+    int image = root.intOr("vision_config.image_size", 1, ModelLimits.MAX_IMAGE_EDGE, 0);
+    int patch = root.intOr("vision_config.patch_size", 1, ModelLimits.MAX_PATCH, 0);
+    int scale = root.intOr("scale_factor", 1, 64, 0);
     if (image > 0 && patch > 0 && scale > 0) {
       int side = image / patch;
-      return side * side / (scale * scale);
+      int tokens = side * side / (scale * scale);
+      if (tokens < 1) {
+        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, ctx.config().source()
+            + ": vision_config.image_size " + image + ", patch_size " + patch + " and scale_factor " + scale
+            + " give no image tokens per frame");
+      }
+      return tokens;
     }
     throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
         "cannot tell the image tokens per frame: " + ctx.folder().describe("processor_config.json")

@@ -2,6 +2,8 @@ package io.github.vlm4j.family;
 
 import io.github.vlm4j.ModelModule;
 import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ConfigReader;
+import io.github.vlm4j.core.model.ModelLimits;
 import io.github.vlm4j.core.prompt.ChatTemplate;
 import io.github.vlm4j.core.prompt.PromptAssembler;
 import io.github.vlm4j.core.prompt.PromptPiece;
@@ -39,18 +41,23 @@ public final class LlavaFamily implements ModelFamily {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
           folder.describe(PreprocessorConfig.FILE) + ": " + e.getMessage(), e);
     }
-    var proc = folder.readJson("processor_config.json");
-    String imageTokenText = proc.path("image_token").asText("<image>");
-    int patch = proc.path("patch_size").asInt(0);
-    if (patch <= 0) {
-      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-          folder.describe("processor_config.json") + " needs a positive \"patch_size\"");
+    ConfigReader proc = ConfigReader.of(folder.readJson("processor_config.json"), folder.describe("processor_config.json"));
+    String imageTokenText = proc.optText("image_token").orElse("<image>");
+    if (imageTokenText.isEmpty()) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, proc.source() + ": \"image_token\" is empty");
     }
+    int patch = proc.requireInt("patch_size", 1, ModelLimits.MAX_PATCH);
     int tokens = (preprocessor.frameHeight() / patch) * (preprocessor.frameWidth() / patch)
-        + proc.path("num_additional_image_tokens").asInt(0);
+        + proc.intOr("num_additional_image_tokens", 0, 16, 0);
+    if (tokens < 1 || tokens > ModelLimits.MAX_IMAGE_TOKENS) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, proc.source() + ": patch_size " + patch
+          + " gives " + tokens + " image tokens for a " + preprocessor.frameHeight() + "x" + preprocessor.frameWidth()
+          + " frame; expected 1 to " + ModelLimits.MAX_IMAGE_TOKENS);
+    }
     var root = ctx.config();
-    int imageToken = root.rootInt("image_token_index").orElse(root.rootInt("image_token_id")
-        .orElse(ctx.tokenId(imageTokenText)));
+    var index = root.rootTokenId("image_token_index");
+    var id = root.rootTokenId("image_token_id");
+    int imageToken = index.isPresent() ? index.getAsInt() : id.isPresent() ? id.getAsInt() : ctx.tokenId(imageTokenText);
     ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), imageTokenText, imageToken);
     int hidden = ctx.text().hiddenSize();

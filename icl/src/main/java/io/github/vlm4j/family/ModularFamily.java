@@ -2,6 +2,8 @@ package io.github.vlm4j.family;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ConfigReader;
+import io.github.vlm4j.core.model.ModelLimits;
 import io.github.vlm4j.core.model.ModelFolder;
 import io.github.vlm4j.core.onnx.Dtype;
 import io.github.vlm4j.core.prompt.ChatTemplate;
@@ -44,10 +46,10 @@ public final class ModularFamily implements ModelFamily {
                 + " for " + e.getKey().baseName() + " cannot be selected by suffix");
       }
     }
-    JsonNode m = Manifest.read(folder);
-    PreprocessorConfig pre = m.has("preprocessor_config")
-        ? PreprocessorConfig.parse(folder.readJson(m.get("preprocessor_config").asText()),
-            folder.describe(m.get("preprocessor_config").asText()))
+    ConfigReader mr = Manifest.read(folder);
+    String preFile = mr.has("preprocessor_config") ? mr.requireFileName("preprocessor_config") : null;
+    PreprocessorConfig pre = preFile != null
+        ? PreprocessorConfig.parse(folder.readJson(preFile), folder.describe(preFile))
         : PreprocessorConfig.read(folder);
     FixedSizePreprocessor preprocessor;
     try {
@@ -55,38 +57,58 @@ public final class ModularFamily implements ModelFamily {
     } catch (IllegalArgumentException e) {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, "preprocessor config: " + e.getMessage(), e);
     }
-    String imageTokenText = Manifest.text(m, "image_token", folder);
-    int tokens = Manifest.positiveInt(m, "tokens_per_image", folder);
+    String imageTokenText = mr.requireText("image_token");
+    int tokens = mr.requireInt("tokens_per_image", 1, ModelLimits.MAX_IMAGE_TOKENS);
     int imageToken = ctx.tokenId(imageTokenText);
     ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), imageTokenText, imageToken);
-    List<PromptPiece> prefix = assembler.parseTrusted(m.path("image_prefix").asText(""));
-    List<PromptPiece> suffix = assembler.parseTrusted(m.path("image_suffix").asText(""));
+    List<PromptPiece> prefix = assembler.parseTrusted(mr.optText("image_prefix").orElse(""));
+    List<PromptPiece> suffix = assembler.parseTrusted(mr.optText("image_suffix").orElse(""));
+    String visionFile = Manifest.file(mr, "vision_encoder");
+    String projectorFile = Manifest.file(mr, "projector");
+    String embedFile = Manifest.file(mr, "embed_tokens");
+    String decoderFile = Manifest.file(mr, "decoder");
+    ConfigReader adapterEntries = mr.object("adapters");
+    List<String> adapterNames = new ArrayList<>();
+    List<String> adapterFiles = new ArrayList<>();
+    List<String> adapterDescriptions = new ArrayList<>();
+    for (var it = adapterEntries.node().fieldNames(); it.hasNext(); ) {
+      String name = it.next();
+      ConfigReader entry = adapterEntries.object(name);
+      if (!entry.has("file")) {
+        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+            folder.describe(MANIFEST) + ": adapter '" + name + "' has no \"file\"");
+      }
+      adapterNames.add(name);
+      adapterFiles.add(entry.requireFileName("file"));
+      adapterDescriptions.add(entry.optText("description").orElse(""));
+    }
     int hidden = ctx.text().hiddenSize();
     try (Closer closer = new Closer()) {
-      VisionEncoder vision = closer.add(VisionEncoder.open(folder, Manifest.file(m, "vision_encoder", folder),
+      VisionEncoder vision = closer.add(VisionEncoder.open(folder, visionFile,
           ctx.settings(), preprocessor.frameHeight(), preprocessor.frameWidth()));
-      checkDeclaredIo(m.path("vision_encoder"), folder, Manifest.file(m, "vision_encoder", folder));
-      checkDeclaredIo(m.path("projector"), folder, Manifest.file(m, "projector", folder));
-      OnnxProjector projector = closer.add(OnnxProjector.open(folder, Manifest.file(m, "projector", folder),
+      checkDeclaredIo(mr.object("vision_encoder"), folder, visionFile);
+      checkDeclaredIo(mr.object("projector"), folder, projectorFile);
+      OnnxProjector projector = closer.add(OnnxProjector.open(folder, projectorFile,
           "projector", ctx.settings(), vision.outputSpec(), hidden));
       AdapterRegistry adapters = closer.add(new AdapterRegistry());
-      for (var it = m.path("adapters").fields(); it.hasNext(); ) {
-        var e = it.next();
-        String file = e.getValue().path("file").asText(null);
-        if (file == null) {
-          throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-              folder.describe(MANIFEST) + ": adapter '" + e.getKey() + "' has no \"file\"");
+      for (int i = 0; i < adapterNames.size(); i++) {
+        String name = adapterNames.get(i);
+        String file = adapterFiles.get(i);
+        checkDeclaredIo(adapterEntries.object(name), folder, file);
+        OnnxProjector adapter = OnnxProjector.open(folder, file, name, ctx.settings(), vision.outputSpec(), hidden);
+        io.github.vlm4j.projector.AdapterInfo info;
+        try {
+          info = Adapters.info(name, adapterDescriptions.get(i), folder, file, adapter.usesQuery());
+        } catch (ModelLoadException | RuntimeException e) {
+          adapter.close(); // not yet owned by the registry
+          throw e;
         }
-        checkDeclaredIo(m.path("adapters").path(e.getKey()), folder, file);
-        OnnxProjector adapter = OnnxProjector.open(folder, file, e.getKey(), ctx.settings(), vision.outputSpec(), hidden);
-        adapters.register(adapter, Adapters.info(e.getKey(), e.getValue().path("description").asText(""), folder, file,
-            adapter.usesQuery()));
+        adapters.register(adapter, info); // owns it from here, even if it throws
+
       }
-      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, Manifest.file(m, "embed_tokens", folder),
-          ctx.settings(), hidden));
-      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, Manifest.file(m, "decoder", folder),
-          ctx.settings(), ctx.text()));
+      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, embedFile, ctx.settings(), hidden));
+      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, decoderFile, ctx.settings(), ctx.text()));
       ImageExpansion expansion = (k, img) -> {
         List<PromptPiece> p = new ArrayList<>(prefix);
         p.add(new PromptPiece.ImageTokens(k, tokens));
@@ -104,10 +126,25 @@ public final class ModularFamily implements ModelFamily {
    * Checks the manifest's documented inputs/outputs against the graph file: every declared name
    * exists and every static dimension agrees.
    */
-  private static void checkDeclaredIo(JsonNode entry, ModelFolder folder, String file) throws ModelLoadException {
-    if (!entry.has("inputs") && !entry.has("outputs")) {
+  private static void checkDeclaredIo(ConfigReader declared, ModelFolder folder, String file) throws ModelLoadException {
+    if (!declared.has("inputs") && !declared.has("outputs")) {
       return;
     }
+    for (String kind : new String[] {"inputs", "outputs"}) {
+      JsonNode list = declared.get(kind);
+      if (declared.has(kind) && !list.isArray()) {
+        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, folder.describe(MANIFEST) + ": \""
+            + kind + "\" of " + file + " must be an array of {\"name\", \"shape\"}, found " + list.getNodeType());
+      }
+      for (JsonNode io : list) {
+        if (!io.isObject() || !io.path("name").isTextual()
+            || !(io.path("shape").isMissingNode() || io.path("shape").isArray())) {
+          throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, folder.describe(MANIFEST) + ": an entry of \""
+              + kind + "\" of " + file + " must be {\"name\": string, \"shape\": array}, found " + abbreviate(io));
+        }
+      }
+    }
+    JsonNode entry = declared.node();
     try (var g = io.github.vlm4j.core.onnx.OnnxGraph.open(folder, file, io.github.vlm4j.core.onnx.SessionSettings.builder()
         .intraOpThreads(1).optimizationLevel(io.github.vlm4j.core.onnx.SessionSettings.OptimizationLevel.DISABLE_ALL).build())) {
       for (String kind : new String[] {"inputs", "outputs"}) {
@@ -136,54 +173,49 @@ public final class ModularFamily implements ModelFamily {
     }
   }
 
+  private static String abbreviate(JsonNode n) {
+    String t = n.toString();
+    return t.length() > 80 ? t.substring(0, 77) + "..." : t;
+  }
+
   /** Reading helpers for {@code vlm4j.json}. */
   static final class Manifest {
+    /** Manifest keys naming files of the folder; each must stay inside it. */
+    private static final List<String> FILE_KEYS =
+        List.of("config", "generation_config", "preprocessor_config", "tokenizer", "tokenizer_config");
+
     private Manifest() {}
 
-    static JsonNode read(ModelFolder folder) throws ModelLoadException {
+    static ConfigReader read(ModelFolder folder) throws ModelLoadException {
       if (!folder.exists(MANIFEST)) {
         throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE,
             "missing " + folder.describe(MANIFEST) + "; a vlm4j-modular model needs its manifest (docs/model-format.md)");
       }
-      JsonNode m = folder.readJson(MANIFEST);
-      if (!"vlm4j-modular".equals(m.path("format").asText())) {
+      ConfigReader m = ConfigReader.of(folder.readJson(MANIFEST), folder.describe(MANIFEST));
+      if (!"vlm4j-modular".equals(m.optText("format").orElse(null))) {
         throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
             folder.describe(MANIFEST) + ": \"format\" must be \"vlm4j-modular\", found " + m.get("format"));
       }
-      int v = m.path("format_version").asInt(-1);
+      int v = m.requireInt("format_version", 0, Integer.MAX_VALUE);
       if (v != FORMAT_VERSION) {
         throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
             folder.describe(MANIFEST) + ": format_version " + v + " is not supported; this vlm4j reads version "
                 + FORMAT_VERSION);
       }
+      for (String key : FILE_KEYS) {
+        if (m.has(key)) {
+          m.requireFileName(key);
+        }
+      }
       return m;
     }
 
-    static String file(JsonNode m, String key, ModelFolder folder) throws ModelLoadException {
-      String f = m.path(key).path("file").asText(null);
-      if (f == null || f.isBlank()) {
+    static String file(ConfigReader m, String key) throws ModelLoadException {
+      if (!m.has(key + ".file")) {
         throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-            folder.describe(MANIFEST) + " has no \"" + key + "\": {\"file\": ...}");
+            m.source() + " has no \"" + key + "\": {\"file\": ...}");
       }
-      return f;
-    }
-
-    static String text(JsonNode m, String key, ModelFolder folder) throws ModelLoadException {
-      String s = m.path(key).asText(null);
-      if (s == null || s.isEmpty()) {
-        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-            folder.describe(MANIFEST) + " has no \"" + key + "\" string");
-      }
-      return s;
-    }
-
-    static int positiveInt(JsonNode m, String key, ModelFolder folder) throws ModelLoadException {
-      int v = m.path(key).asInt(0);
-      if (v <= 0) {
-        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-            folder.describe(MANIFEST) + " needs a positive \"" + key + "\"");
-      }
-      return v;
+      return m.object(key).requireFileName("file");
     }
   }
 }

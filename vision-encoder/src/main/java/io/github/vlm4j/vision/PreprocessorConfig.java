@@ -2,6 +2,8 @@ package io.github.vlm4j.vision;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ConfigReader;
+import io.github.vlm4j.core.model.ModelLimits;
 import io.github.vlm4j.core.model.ModelFolder;
 
 /**
@@ -62,53 +64,66 @@ public record PreprocessorConfig(
     return parse(folder.readJson(FILE), folder.describe(FILE));
   }
 
+  /** Smallest {@code image_std} element accepted: 1e-3 (real models: 0.26 and up; 0 would divide by zero). */
+  public static final double MIN_STD = 1e-3;
+  /** Largest magnitude of an {@code image_mean} / {@code image_std} element: 1e4 (0-255 scale configs: ~125). */
+  public static final double MAX_MEAN_STD = 1e4;
+
   /**
+   * Parses and range-checks the config: edges ({@code size.height/width/shortest_edge/longest_edge},
+   * {@code size} as a number, {@code crop_size}, {@code max_image_size.longest_edge}) in [1, {@value
+   * ModelLimits#MAX_IMAGE_EDGE}]; {@code resample} a Pillow code [0, 5]; {@code rescale_factor} in
+   * [1e-6, 10]; {@code image_mean} in [-{@value #MAX_MEAN_STD}, {@value #MAX_MEAN_STD}]; {@code image_std}
+   * in [{@value #MIN_STD}, {@value #MAX_MEAN_STD}]; flags booleans.
+   *
    * @param j the JSON object
    * @param source where it came from, for messages
    * @return the config
-   * @throws ModelLoadException MALFORMED_CONFIG
+   * @throws ModelLoadException MALFORMED_CONFIG naming the field, the accepted range and the value found
    */
   public static PreprocessorConfig parse(JsonNode j, String source) throws ModelLoadException {
-    JsonNode size = j.path("size");
-    int h = size.path("height").asInt(0);
-    int w = size.path("width").asInt(0);
-    if (size.isIntegralNumber()) {
-      h = w = 0;
+    ConfigReader r = ConfigReader.of(j, source);
+    int edge = ModelLimits.MAX_IMAGE_EDGE;
+    int h = 0;
+    int w = 0;
+    int shortest;
+    int longest = 0;
+    if (r.has("size") && r.get("size").isNumber()) {
+      shortest = r.requireInt("size", 1, edge);
+    } else {
+      ConfigReader size = r.object("size");
+      h = size.intOr("height", 1, edge, 0);
+      w = size.intOr("width", 1, edge, 0);
+      shortest = size.intOr("shortest_edge", 1, edge, 0);
+      longest = size.intOr("longest_edge", 1, edge, 0);
     }
-    int shortest = size.isIntegralNumber() ? size.asInt() : size.path("shortest_edge").asInt(0);
-    int longest = size.path("longest_edge").asInt(0);
-    JsonNode crop = j.path("crop_size");
-    int ch = crop.isIntegralNumber() ? crop.asInt() : crop.path("height").asInt(0);
-    int cw = crop.isIntegralNumber() ? crop.asInt() : crop.path("width").asInt(0);
+    int ch;
+    int cw;
+    if (r.has("crop_size") && r.get("crop_size").isNumber()) {
+      ch = cw = r.requireInt("crop_size", 1, edge);
+    } else {
+      ConfigReader crop = r.object("crop_size");
+      ch = crop.intOr("height", 1, edge, 0);
+      cw = crop.intOr("width", 1, edge, 0);
+    }
     ResampleFilter filter;
     try {
-      filter = ResampleFilter.fromPillowCode(j.path("resample").asInt(2));
+      filter = ResampleFilter.fromPillowCode(r.intOr("resample", 0, 5, 2));
     } catch (IllegalArgumentException e) {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, source + ": " + e.getMessage(), e);
     }
-    boolean doResize = j.has("do_resize") ? j.path("do_resize").asBoolean() : !size.isMissingNode();
+    boolean doResize = r.boolOr("do_resize", r.has("size"));
     if (doResize && h <= 0 && w <= 0 && shortest <= 0 && longest <= 0) {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
           source + ": do_resize is set but \"size\" gives no height/width, shortest_edge or longest_edge");
     }
-    return new PreprocessorConfig(doResize, h, w, shortest, longest, j.path("max_image_size").path("longest_edge").asInt(0),
-        j.path("do_image_splitting").asBoolean(false), filter, j.path("do_rescale").asBoolean(true),
-        j.path("rescale_factor").asDouble(1.0 / 255.0), j.path("do_normalize").asBoolean(false),
-        triple(j.get("image_mean"), source, "image_mean"), triple(j.get("image_std"), source, "image_std"),
-        j.path("do_center_crop").asBoolean(false), ch, cw);
-  }
-
-  private static double[] triple(JsonNode n, String source, String key) throws ModelLoadException {
-    if (n == null || n.isNull()) {
-      return key.equals("image_std") ? new double[] {1, 1, 1} : new double[] {0, 0, 0};
-    }
-    if (n.isNumber()) {
-      return new double[] {n.asDouble(), n.asDouble(), n.asDouble()};
-    }
-    if (n.isArray() && n.size() == 3) {
-      return new double[] {n.get(0).asDouble(), n.get(1).asDouble(), n.get(2).asDouble()};
-    }
-    throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-        source + ": \"" + key + "\" must be a number or 3 numbers, found " + n);
+    boolean doCenterCrop = r.boolOr("do_center_crop", false);
+    return new PreprocessorConfig(doResize, h, w, shortest, longest,
+        r.object("max_image_size").intOr("longest_edge", 1, edge, 0),
+        r.boolOr("do_image_splitting", false), filter, r.boolOr("do_rescale", true),
+        r.doubleOr("rescale_factor", 1e-6, 10, 1.0 / 255.0), r.boolOr("do_normalize", false),
+        r.doubles("image_mean", 3, -MAX_MEAN_STD, MAX_MEAN_STD, 0),
+        r.doubles("image_std", 3, MIN_STD, MAX_MEAN_STD, 1),
+        doCenterCrop, ch, cw);
   }
 }

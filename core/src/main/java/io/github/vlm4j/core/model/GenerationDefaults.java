@@ -39,40 +39,66 @@ public record GenerationDefaults(
     eosTokenIds = List.copyOf(eosTokenIds);
   }
 
+  /** Largest {@code max_new_tokens} accepted: 2^20 (1,048,576), the longest context windows. */
+  public static final int MAX_NEW_TOKENS = 1 << 20;
+  /** Smallest {@code temperature} accepted: 1e-6 (see GenerationConfig). */
+  public static final double MIN_TEMPERATURE = 1e-6;
+  /** Largest {@code temperature} and {@code repetition_penalty} accepted: 1e6. */
+  public static final double MAX_FACTOR = 1e6;
+
   /**
+   * Reads and range-checks the defaults: ids in [0, {@value ModelLimits#MAX_VOCAB}) ({@code
+   * pad_token_id} may also be -1, meaning none, as some Llama configs write), {@code max_new_tokens}
+   * [1, {@value #MAX_NEW_TOKENS}], {@code temperature} 0 or [{@value #MIN_TEMPERATURE}, {@value
+   * #MAX_FACTOR}], {@code top_k} [0, {@value ModelLimits#MAX_VOCAB}], {@code top_p} [0, 1] (0 and 1
+   * both mean off), {@code repetition_penalty} [1e-6, {@value #MAX_FACTOR}], {@code do_sample} a boolean.
+   *
    * @param folder the model folder
    * @param config its {@code config.json}
    * @return the merged defaults
-   * @throws ModelLoadException MALFORMED_CONFIG if generation_config.json is not valid JSON
+   * @throws ModelLoadException MALFORMED_CONFIG if generation_config.json is not valid JSON or a
+   *     value is of the wrong type or out of range (naming the file and field)
    */
   public static GenerationDefaults read(ModelFolder folder, ModelConfig config) throws ModelLoadException {
-    JsonNode text = config.textNode();
-    JsonNode gen = folder.readJsonIfPresent(FILE).orElse(null);
+    JsonNode genJson = folder.readJsonIfPresent(FILE).orElse(null);
+    ConfigReader gen = genJson == null ? null : ConfigReader.of(genJson, folder.describe(FILE));
+    ConfigReader text = config.reader().has("text_config") ? config.reader().object("text_config") : config.reader();
+    int maxId = ModelLimits.MAX_VOCAB - 1;
     List<Integer> eos = gen != null && gen.has("eos_token_id")
-        ? ModelConfig.intList(gen.get("eos_token_id")) : config.eosTokenIds();
+        ? gen.intList("eos_token_id", 0, maxId) : config.eosTokenIds();
+    Optional<Integer> pad = id(gen, text, "pad_token_id", -1).filter(v -> v >= 0);
+    double temperature = gen == null ? 1 : gen.doubleOr("temperature", 0, MAX_FACTOR, 1);
+    if (temperature != 0 && temperature < MIN_TEMPERATURE) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, gen.source()
+          + ": \"temperature\" must be 0 or in [" + MIN_TEMPERATURE + ", " + MAX_FACTOR + "], found " + temperature);
+    }
     return new GenerationDefaults(
         eos,
-        intOf(gen, text, "bos_token_id"),
-        intOf(gen, text, "pad_token_id"),
-        intOf(gen, null, "max_new_tokens"),
-        gen != null && gen.path("do_sample").asBoolean(false),
-        doubleOf(gen, "temperature"),
-        intOf(gen, null, "top_k"),
-        doubleOf(gen, "top_p"),
-        doubleOf(gen, "repetition_penalty"));
+        id(gen, text, "bos_token_id", 0),
+        pad,
+        gen == null ? Optional.empty() : boxed(gen.optInt("max_new_tokens", 1, MAX_NEW_TOKENS)),
+        gen != null && gen.boolOr("do_sample", false),
+        gen == null || !gen.has("temperature") ? Optional.empty() : Optional.of(temperature),
+        gen == null ? Optional.empty() : boxed(gen.optInt("top_k", 0, ModelLimits.MAX_VOCAB)),
+        gen == null ? Optional.empty() : boxed(gen.optDouble("top_p", 0, 1)),
+        gen == null ? Optional.empty() : boxed(gen.optDouble("repetition_penalty", 1e-6, MAX_FACTOR)));
   }
 
-  private static Optional<Integer> intOf(JsonNode first, JsonNode second, String key) {
-    for (JsonNode n : new JsonNode[] {first, second}) {
-      if (n != null && n.get(key) != null && n.get(key).isIntegralNumber()) {
-        return Optional.of(n.get(key).asInt());
+  private static Optional<Integer> id(ConfigReader first, ConfigReader second, String key, int min)
+      throws ModelLoadException {
+    for (ConfigReader r : new ConfigReader[] {first, second}) {
+      if (r != null && r.has(key)) {
+        return Optional.of(r.requireInt(key, min, ModelLimits.MAX_VOCAB - 1));
       }
     }
     return Optional.empty();
   }
 
-  private static Optional<Double> doubleOf(JsonNode n, String key) {
-    return n != null && n.get(key) != null && n.get(key).isNumber()
-        ? Optional.of(n.get(key).asDouble()) : Optional.empty();
+  private static Optional<Integer> boxed(java.util.OptionalInt v) {
+    return v.isPresent() ? Optional.of(v.getAsInt()) : Optional.empty();
+  }
+
+  private static Optional<Double> boxed(java.util.OptionalDouble v) {
+    return v.isPresent() ? Optional.of(v.getAsDouble()) : Optional.empty();
   }
 }

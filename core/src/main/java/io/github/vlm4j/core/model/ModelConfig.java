@@ -35,11 +35,7 @@ public final class ModelConfig {
           "missing " + folder.describe(FILE) + "; a model folder needs config.json (model_type, text_config)");
     }
     JsonNode root = folder.readJson(FILE);
-    if (!root.isObject()) {
-      throw new ModelLoadException(
-          ModelLoadException.Reason.MALFORMED_CONFIG,
-          folder.describe(FILE) + " must hold a JSON object, found " + root.getNodeType());
-    }
+    ConfigReader.of(root, folder.describe(FILE)); // must be an object
     return new ModelConfig(root, folder.describe(FILE));
   }
 
@@ -85,7 +81,7 @@ public final class ModelConfig {
 
   /**
    * @param key a key of the root object
-   * @return its integer value, if present and integral
+   * @return its integer value, if present and an int (lenient; loaders use {@link #reader()})
    */
   public OptionalInt rootInt(String key) {
     JsonNode n = root.get(key);
@@ -93,43 +89,68 @@ public final class ModelConfig {
   }
 
   /**
+   * @param key a key of the root object holding a token id
+   * @return its value, if present
+   * @throws ModelLoadException MALFORMED_CONFIG if present but not an id in [0, {@value ModelLimits#MAX_VOCAB})
+   */
+  public OptionalInt rootTokenId(String key) throws ModelLoadException {
+    return reader().optInt(key, 0, ModelLimits.MAX_VOCAB - 1);
+  }
+
+  /**
+   * Reads the decoder's dimensions from {@code text_config} (or the root), each range-checked
+   * against {@link ModelLimits}: {@code hidden_size} [1, {@value ModelLimits#MAX_HIDDEN}], {@code
+   * num_hidden_layers} [1, {@value ModelLimits#MAX_LAYERS}], {@code num_attention_heads} and {@code
+   * num_key_value_heads} [1, {@value ModelLimits#MAX_HEADS}] (the latter dividing the former),
+   * {@code head_dim} [1, {@value ModelLimits#MAX_HEAD_DIM}], {@code vocab_size} [1, {@value
+   * ModelLimits#MAX_VOCAB}], {@code max_position_embeddings} [1, {@value ModelLimits#MAX_POSITIONS}].
+   *
    * @return the decoder's dimensions from {@code text_config}
-   * @throws ModelLoadException MALFORMED_CONFIG naming the missing key
+   * @throws ModelLoadException MALFORMED_CONFIG naming the missing or out-of-range key
    */
   public TextConfig textConfig() throws ModelLoadException {
-    JsonNode t = textNode();
-    int hidden = requireInt(t, "hidden_size");
-    int layers = requireInt(t, "num_hidden_layers");
-    int heads = requireInt(t, "num_attention_heads");
-    int kvHeads = optInt(t, "num_key_value_heads").orElse(heads);
-    int headDim = optInt(t, "head_dim").orElse(heads > 0 ? hidden / heads : 0);
-    int vocab = requireInt(t, "vocab_size");
-    int maxPos = optInt(t, "max_position_embeddings").orElse(Integer.MAX_VALUE);
-    if (hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || vocab <= 0 || maxPos <= 0) {
-      throw new ModelLoadException(
-          ModelLoadException.Reason.MALFORMED_CONFIG,
-          source + ": text config values must be positive, found hidden_size=" + hidden
-              + ", num_hidden_layers=" + layers + ", num_attention_heads=" + heads
-              + ", num_key_value_heads=" + kvHeads + ", head_dim=" + headDim + ", vocab_size=" + vocab);
+    ConfigReader r = text();
+    int hidden = r.requireInt("hidden_size", 1, ModelLimits.MAX_HIDDEN);
+    int layers = r.requireInt("num_hidden_layers", 1, ModelLimits.MAX_LAYERS);
+    int heads = r.requireInt("num_attention_heads", 1, ModelLimits.MAX_HEADS);
+    int kvHeads = r.intOr("num_key_value_heads", 1, heads, heads);
+    if (heads % kvHeads != 0) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, source + ": num_attention_heads "
+          + heads + " is not a multiple of num_key_value_heads " + kvHeads);
     }
+    if (!r.has("head_dim") && hidden / heads < 1) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, source + ": hidden_size " + hidden
+          + " is smaller than num_attention_heads " + heads + " and no head_dim is given");
+    }
+    int headDim = r.intOr("head_dim", 1, ModelLimits.MAX_HEAD_DIM, hidden / heads);
+    int vocab = r.requireInt("vocab_size", 1, ModelLimits.MAX_VOCAB);
+    int maxPos = r.intOr("max_position_embeddings", 1, ModelLimits.MAX_POSITIONS, Integer.MAX_VALUE);
     return new TextConfig(vocab, hidden, layers, heads, kvHeads, headDim, maxPos);
   }
 
-  /** @return end-of-sequence ids declared in the text config or root ({@code eos_token_id}) */
-  public List<Integer> eosTokenIds() {
-    List<Integer> ids = intList(textNode().get("eos_token_id"));
-    return ids.isEmpty() ? intList(root.get("eos_token_id")) : ids;
+  /** @return a strict reader of the text config (messages name {@code text_config.} keys) */
+  private ConfigReader text() throws ModelLoadException {
+    ConfigReader r = ConfigReader.of(root, source);
+    return root.get("text_config") != null && root.get("text_config").isObject() ? r.object("text_config") : r;
   }
 
-  private int requireInt(JsonNode node, String key) throws ModelLoadException {
-    return optInt(node, key).orElseThrow(() -> new ModelLoadException(
-        ModelLoadException.Reason.MALFORMED_CONFIG,
-        source + ": missing integer \"" + key + "\" in " + (node == root ? "the root object" : "text_config")));
+  /** @return a strict reader of the root object */
+  public ConfigReader reader() {
+    try {
+      return ConfigReader.of(root, source);
+    } catch (ModelLoadException e) {
+      throw new IllegalStateException("unreachable: read() checks the root is an object", e);
+    }
   }
 
-  private static Optional<Integer> optInt(JsonNode node, String key) {
-    JsonNode n = node.get(key);
-    return n != null && n.isIntegralNumber() ? Optional.of(n.asInt()) : Optional.empty();
+  /**
+   * @return end-of-sequence ids declared in the text config or root ({@code eos_token_id}), each in
+   *     [0, {@value ModelLimits#MAX_VOCAB})
+   * @throws ModelLoadException MALFORMED_CONFIG for a non-integer or out-of-range id
+   */
+  public List<Integer> eosTokenIds() throws ModelLoadException {
+    List<Integer> ids = text().intList("eos_token_id", 0, ModelLimits.MAX_VOCAB - 1);
+    return ids.isEmpty() ? reader().intList("eos_token_id", 0, ModelLimits.MAX_VOCAB - 1) : ids;
   }
 
   /**

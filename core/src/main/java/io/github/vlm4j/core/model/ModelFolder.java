@@ -1,6 +1,8 @@
 package io.github.vlm4j.core.model;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.vlm4j.core.ModelLoadException;
@@ -16,13 +18,39 @@ import java.util.stream.Stream;
 /**
  * Where a model's files come from: a directory (the usual case) or the classpath (models packaged in
  * a jar). File names are relative, '/'-separated, and may not leave the folder: {@code ..}
- * segments, absolute names and symbolic links pointing outside are rejected, because names come
- * from configs and manifests.
+ * segments, absolute names and symbolic links pointing outside are rejected with {@link
+ * ModelLoadException.Reason#FILE_OUTSIDE_FOLDER}, because names come from configs and manifests.
+ *
+ * <p>JSON files are parsed with bounds (see {@link #MAX_JSON_BYTES} and the constants next to it),
+ * so a hostile config cannot exhaust memory or the stack; a file over a bound is MALFORMED_CONFIG.
  *
  * <p>Immutable and thread-safe.
  */
 public abstract class ModelFolder {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * Largest JSON file read: 128 MiB. The largest real configs are tokenizer.json files of about
+   * 35 MB (Gemma's 262k-token vocabulary); every other config is a few KB.
+   */
+  public static final long MAX_JSON_BYTES = 128L << 20;
+  /** Deepest JSON nesting accepted: 64 (real tokenizer.json files nest about 10 deep). */
+  public static final int MAX_JSON_DEPTH = 64;
+  /**
+   * Longest JSON string accepted: 8 MiB (the longest real strings are chat templates of tens of KB
+   * and Unigram normalizers' base64 {@code precompiled_charsmap} of a few hundred KB).
+   */
+  public static final int MAX_JSON_STRING = 8 << 20;
+  /** Longest JSON number literal accepted, in characters: 64. */
+  public static final int MAX_JSON_NUMBER = 64;
+
+  private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder()
+          .maxDocumentLength(MAX_JSON_BYTES)
+          .maxNestingDepth(MAX_JSON_DEPTH)
+          .maxStringLength(MAX_JSON_STRING)
+          .maxNameLength(MAX_JSON_STRING)
+          .maxNumberLength(MAX_JSON_NUMBER)
+          .build())
+      .build());
 
   ModelFolder() {}
 
@@ -62,52 +90,93 @@ public abstract class ModelFolder {
   /** @return the directory or {@code classpath:prefix}, for messages */
   public abstract String describe();
 
-  /** @param name relative file name @return whether the file exists */
-  public abstract boolean exists(String name);
+  /**
+   * @param name relative file name
+   * @return whether the file exists (as a regular file)
+   * @throws ModelLoadException FILE_OUTSIDE_FOLDER if the name or a link leads outside the folder
+   */
+  public abstract boolean exists(String name) throws ModelLoadException;
 
   /**
    * @param name relative file name
    * @return the file as a path, if the folder is a directory
+   * @throws ModelLoadException FILE_OUTSIDE_FOLDER if the name or a link leads outside the folder
    */
-  public abstract Optional<Path> path(String name);
+  public abstract Optional<Path> path(String name) throws ModelLoadException;
 
   /**
    * @param name relative file name
+   * @param maxBytes largest size accepted
    * @return the file's bytes
-   * @throws ModelLoadException if the file is missing or unreadable
+   * @throws ModelLoadException MISSING_FILE if the file is missing or unreadable, MALFORMED_CONFIG
+   *     if it is larger than {@code maxBytes}, FILE_OUTSIDE_FOLDER if it lies outside the folder
    */
-  public abstract byte[] readBytes(String name) throws ModelLoadException;
+  public abstract byte[] readBytes(String name, long maxBytes) throws ModelLoadException;
+
+  /**
+   * @param name relative file name
+   * @return the file's bytes (at most 2 GB)
+   * @throws ModelLoadException MISSING_FILE if the file is missing or unreadable,
+   *     FILE_OUTSIDE_FOLDER if it lies outside the folder
+   */
+  public byte[] readBytes(String name) throws ModelLoadException {
+    return readBytes(name, Integer.MAX_VALUE - 8);
+  }
 
   /**
    * @param subfolder a relative folder, e.g. {@code onnx}
    * @return the file names directly inside it (empty if unknown, e.g. on the classpath)
+   * @throws ModelLoadException FILE_OUTSIDE_FOLDER if the name or a link leads outside the folder
    */
-  public abstract List<String> list(String subfolder);
+  public abstract List<String> list(String subfolder) throws ModelLoadException;
 
   /**
+   * Reads a JSON file within the bounds of {@link #MAX_JSON_BYTES}, {@link #MAX_JSON_DEPTH}, {@link
+   * #MAX_JSON_STRING} and {@link #MAX_JSON_NUMBER}.
+   *
    * @param name relative file name
    * @return the parsed JSON
    * @throws ModelLoadException MISSING_FILE or MALFORMED_CONFIG, naming the file
    */
   public JsonNode readJson(String name) throws ModelLoadException {
-    byte[] bytes = readBytes(name);
+    return parseJson(readBytes(name, MAX_JSON_BYTES), describe(name));
+  }
+
+  /**
+   * Parses JSON bytes within the same bounds as {@link #readJson(String)}.
+   *
+   * @param bytes the file's content
+   * @param source the file's name, for messages
+   * @return the parsed JSON (never null or missing)
+   * @throws ModelLoadException MALFORMED_CONFIG naming the file, line and column
+   */
+  public static JsonNode parseJson(byte[] bytes, String source) throws ModelLoadException {
+    if (bytes.length > MAX_JSON_BYTES) {
+      throw tooLarge(source, bytes.length);
+    }
     try {
       JsonNode node = JSON.readTree(bytes);
       if (node == null || node.isMissingNode()) {
         throw new ModelLoadException(
-            ModelLoadException.Reason.MALFORMED_CONFIG, describe(name) + " is empty; expected JSON");
+            ModelLoadException.Reason.MALFORMED_CONFIG, source + " is empty; expected JSON");
       }
       return node;
     } catch (JsonProcessingException e) {
+      var at = e.getLocation();
       throw new ModelLoadException(
           ModelLoadException.Reason.MALFORMED_CONFIG,
-          describe(name) + " is not valid JSON: " + e.getOriginalMessage()
-              + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")",
+          source + " is not valid JSON: " + e.getOriginalMessage()
+              + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"),
           e);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       throw new ModelLoadException(
-          ModelLoadException.Reason.MALFORMED_CONFIG, "cannot parse " + describe(name) + ": " + e, e);
+          ModelLoadException.Reason.MALFORMED_CONFIG, "cannot parse " + source + ": " + e, e);
     }
+  }
+
+  private static ModelLoadException tooLarge(String source, long size) {
+    return new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+        source + " has " + size + " bytes; at most " + MAX_JSON_BYTES + " are read");
   }
 
   /**
@@ -119,22 +188,46 @@ public abstract class ModelFolder {
     return exists(name) ? Optional.of(readJson(name)) : Optional.empty();
   }
 
-  /** @param name relative file name @return the file's full name for messages */
+  /** @param name relative file name @return the file's full name for messages (never throws) */
   public String describe(String name) {
-    return path(name).map(Path::toString).orElse(describe() + name);
+    try {
+      return path(name).map(Path::toString).orElse(describe() + name);
+    } catch (ModelLoadException e) {
+      return describe() + "/" + name;
+    }
   }
 
-  static void checkRelative(String name) {
-    if (name.isEmpty() || name.startsWith("/") || name.contains("\\") || name.contains(":")) {
-      throw new IllegalArgumentException(
-          "model file names must be relative '/'-separated paths inside the folder, got '" + name + "'");
+  /**
+   * Checks a file name taken from a config or manifest: relative, '/'-separated, no {@code ..}
+   * segment, no drive or backslash, no control characters.
+   *
+   * @param name the file name
+   * @param source where the name was read, for messages (e.g. {@code /m/vlm4j.json "projector.file"})
+   * @throws ModelLoadException FILE_OUTSIDE_FOLDER
+   */
+  public static void checkRelative(String name, String source) throws ModelLoadException {
+    boolean bad = name.isEmpty() || name.startsWith("/") || name.contains("\\") || name.contains(":")
+        || name.chars().anyMatch(c -> c < 0x20);
+    for (String seg : name.split("/", -1)) {
+      bad |= seg.equals("..");
     }
-    for (String seg : name.split("/")) {
-      if (seg.equals("..")) {
-        throw new IllegalArgumentException(
-            "model file name '" + name + "' leaves the model folder ('..' is not allowed)");
-      }
+    if (bad) {
+      throw new ModelLoadException(ModelLoadException.Reason.FILE_OUTSIDE_FOLDER,
+          source + ": model file names must be relative '/'-separated paths inside the folder without '..', got '"
+              + name.replaceAll("\\p{Cntrl}", "?") + "'");
     }
+  }
+
+  /** Reads at most {@code maxBytes} (refusing more) without trusting a declared size. */
+  private static byte[] readBounded(InputStream in, long maxBytes, String source)
+      throws IOException, ModelLoadException {
+    int cap = (int) Math.min(maxBytes, Integer.MAX_VALUE - 8);
+    byte[] bytes = in.readNBytes(cap);
+    if (bytes.length == cap && in.read() >= 0) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          source + " is larger than " + cap + " bytes, the most read for this file");
+    }
+    return bytes;
   }
 
   private static final class DirectoryFolder extends ModelFolder {
@@ -144,21 +237,28 @@ public abstract class ModelFolder {
       this.root = root;
     }
 
-    private Path resolve(String name) {
-      checkRelative(name);
+    private Path resolve(String name) throws ModelLoadException {
+      checkRelative(name, "model folder " + root);
       Path p = root.resolve(name).normalize();
       if (!p.startsWith(root)) {
-        throw new IllegalArgumentException("model file name '" + name + "' leaves " + root);
+        throw new ModelLoadException(ModelLoadException.Reason.FILE_OUTSIDE_FOLDER,
+            "model file name '" + name + "' leaves " + root);
       }
       if (Files.exists(p)) {
+        Path real;
         try {
-          if (!p.toRealPath().startsWith(root)) {
-            throw new IllegalArgumentException(
-                "model file '" + name + "' is a link to " + p.toRealPath() + ", outside " + root);
-          }
+          real = p.toRealPath();
         } catch (IOException e) {
-          throw new IllegalArgumentException("cannot resolve model file " + p + ": " + e, e);
+          throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE,
+              "cannot resolve model file " + p + ": " + e, e);
         }
+        if (!real.startsWith(root)) {
+          throw new ModelLoadException(ModelLoadException.Reason.FILE_OUTSIDE_FOLDER,
+              "model file " + p + " is a symbolic link to " + real + ", outside the model folder " + root);
+        }
+      } else if (Files.isSymbolicLink(p)) {
+        throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE,
+            "model file " + p + " is a dangling symbolic link");
       }
       return p;
     }
@@ -169,31 +269,31 @@ public abstract class ModelFolder {
     }
 
     @Override
-    public boolean exists(String name) {
+    public boolean exists(String name) throws ModelLoadException {
       return Files.isRegularFile(resolve(name));
     }
 
     @Override
-    public Optional<Path> path(String name) {
+    public Optional<Path> path(String name) throws ModelLoadException {
       return Optional.of(resolve(name));
     }
 
     @Override
-    public byte[] readBytes(String name) throws ModelLoadException {
+    public byte[] readBytes(String name, long maxBytes) throws ModelLoadException {
       Path p = resolve(name);
       if (!Files.isRegularFile(p)) {
         throw new ModelLoadException(
             ModelLoadException.Reason.MISSING_FILE, "missing file " + p + " in model folder " + root);
       }
-      try {
-        return Files.readAllBytes(p);
+      try (InputStream in = Files.newInputStream(p)) {
+        return readBounded(in, maxBytes, p.toString());
       } catch (IOException e) {
         throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE, "cannot read " + p + ": " + e, e);
       }
     }
 
     @Override
-    public List<String> list(String subfolder) {
+    public List<String> list(String subfolder) throws ModelLoadException {
       Path dir = resolve(subfolder);
       if (!Files.isDirectory(dir)) {
         return List.of();
@@ -221,8 +321,8 @@ public abstract class ModelFolder {
     }
 
     @Override
-    public boolean exists(String name) {
-      checkRelative(name);
+    public boolean exists(String name) throws ModelLoadException {
+      checkRelative(name, describe());
       return loader.getResource(prefix + name) != null;
     }
 
@@ -232,14 +332,14 @@ public abstract class ModelFolder {
     }
 
     @Override
-    public byte[] readBytes(String name) throws ModelLoadException {
-      checkRelative(name);
+    public byte[] readBytes(String name, long maxBytes) throws ModelLoadException {
+      checkRelative(name, describe());
       try (InputStream in = loader.getResourceAsStream(prefix + name)) {
         if (in == null) {
           throw new ModelLoadException(
               ModelLoadException.Reason.MISSING_FILE, "missing resource " + describe() + name);
         }
-        return in.readAllBytes();
+        return readBounded(in, maxBytes, describe() + name);
       } catch (IOException e) {
         throw new ModelLoadException(
             ModelLoadException.Reason.MISSING_FILE, "cannot read " + describe() + name + ": " + e, e);

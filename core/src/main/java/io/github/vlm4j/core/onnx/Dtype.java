@@ -58,9 +58,12 @@ public enum Dtype {
    *
    * @param name the name, case-insensitive
    * @return the dtype
-   * @throws IllegalArgumentException naming the accepted values
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION naming the accepted values
    */
   public static Dtype parse(String name) {
+    if (name == null) {
+      throw unknown("null");
+    }
     String n = name.trim().toLowerCase(Locale.ROOT);
     if (n.equals("quantized")) {
       return Q8;
@@ -70,8 +73,12 @@ public enum Dtype {
         return d;
       }
     }
-    throw new IllegalArgumentException(
-        "unknown dtype '" + name + "'; expected one of "
-            + Arrays.stream(values()).map(Dtype::label).collect(Collectors.joining(", ")));
+    throw unknown("'" + (name.length() > 40 ? name.substring(0, 37) + "..." : name) + "'");
+  }
+
+  private static io.github.vlm4j.core.VlmInputException unknown(String found) {
+    return new io.github.vlm4j.core.VlmInputException(io.github.vlm4j.core.VlmInputException.Reason.INVALID_OPTION,
+        "unknown dtype " + found + "; expected one of "
+            + Arrays.stream(values()).map(Dtype::label).collect(Collectors.joining(", ")) + " (or quantized = q8)");
   }
 }

@@ -27,14 +27,14 @@ public final class OrtRuntime {
    * Must be called before the first model is loaded (before anything in the process uses ONNX
    * Runtime).
    *
-   * @param intraOpThreads threads of the pool; 0 lets ONNX Runtime choose (physical cores)
+   * @param intraOpThreads threads of the pool in [0, {@link SessionSettings#MAX_THREADS}]; 0 lets
+   *     ONNX Runtime choose (physical cores)
    * @param allowSpinning whether idle pool threads spin
    * @throws IllegalStateException if the environment already exists
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for a thread count out of range
    */
   public static void configureGlobalThreadPool(int intraOpThreads, boolean allowSpinning) {
-    if (intraOpThreads < 0) {
-      throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
-    }
+    SessionSettings.checkThreads("intraOpThreads", intraOpThreads);
     synchronized (OrtRuntime.class) {
       if (environment != null) {
         throw new IllegalStateException("the ONNX Runtime environment already exists (a model was loaded or ONNX"

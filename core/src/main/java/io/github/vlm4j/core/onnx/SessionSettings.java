@@ -67,17 +67,62 @@ public record SessionSettings(
    */
   public static final String QDQ_MATMULNBITS_ACCURACY_LEVEL = "session.qdq_matmulnbits_accuracy_level";
 
-  /** Validates the values. */
+  /**
+   * Most intra-op threads per session (or in the global pool): {@code max(256, 4 ×
+   * availableProcessors)}. More threads than cores only adds contention; each native thread costs
+   * about 1 MB of stack, and every graph of a model has its own pool, so {@code 100000} would start
+   * hundreds of thousands of threads.
+   */
+  public static final int MAX_THREADS = Math.max(256, 4 * Runtime.getRuntime().availableProcessors());
+  /** Highest CUDA device id accepted: 1023. */
+  public static final int MAX_CUDA_DEVICE = 1023;
+  /** Longest session config key or value accepted, in characters: 4,096. */
+  public static final int MAX_CONFIG_TEXT = 4096;
+
+  /**
+   * Validates the values: {@code intraOpThreads} in [0, {@link #MAX_THREADS}] (0 = ONNX Runtime's
+   * choice, one per physical core), {@code cudaDeviceId} in [0, {@value #MAX_CUDA_DEVICE}], config
+   * keys and values non-null, keys non-blank, both at most {@value #MAX_CONFIG_TEXT} characters.
+   *
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION naming the option, range and value
+   */
   public SessionSettings {
+    java.util.Objects.requireNonNull(configEntries, "configEntries");
+    configEntries.forEach(SessionSettings::checkConfigEntry);
     configEntries = java.util.Map.copyOf(configEntries);
-    if (intraOpThreads < 0) {
-      throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
+    checkThreads("intraOpThreads", intraOpThreads);
+    if (cudaDeviceId < 0 || cudaDeviceId > MAX_CUDA_DEVICE) {
+      throw invalid("cudaDeviceId must be in [0, " + MAX_CUDA_DEVICE + "], got " + cudaDeviceId);
     }
-    if (cudaDeviceId < 0) {
-      throw new IllegalArgumentException("cudaDeviceId must be >= 0, got " + cudaDeviceId);
+    if (optimizationLevel == null || executionProvider == null) {
+      throw invalid("optimizationLevel and executionProvider must not be null");
     }
-    java.util.Objects.requireNonNull(optimizationLevel, "optimizationLevel");
-    java.util.Objects.requireNonNull(executionProvider, "executionProvider");
+  }
+
+  /**
+   * @param option the option's name, for the message
+   * @param n a thread count
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION unless in [0, {@link #MAX_THREADS}]
+   */
+  public static void checkThreads(String option, int n) {
+    if (n < 0 || n > MAX_THREADS) {
+      throw invalid(option + " must be in [0, " + MAX_THREADS + "] (0 = ONNX Runtime's choice), got " + n);
+    }
+  }
+
+  private static void checkConfigEntry(String key, String value) {
+    if (key == null || value == null || key.isBlank()) {
+      throw invalid("session config entries need a non-blank key and a non-null value, got " + key + " = " + value);
+    }
+    if (key.length() > MAX_CONFIG_TEXT || value.length() > MAX_CONFIG_TEXT) {
+      throw invalid("session config keys and values must have at most " + MAX_CONFIG_TEXT + " characters, got "
+          + key.length() + " and " + value.length());
+    }
+  }
+
+  private static io.github.vlm4j.core.VlmInputException invalid(String message) {
+    return new io.github.vlm4j.core.VlmInputException(io.github.vlm4j.core.VlmInputException.Reason.INVALID_OPTION,
+        message);
   }
 
   /** @return a builder starting from {@link #DEFAULT} */
@@ -169,32 +214,52 @@ public record SessionSettings(
       configEntries.putAll(s.configEntries);
     }
 
-    /** @param key ONNX Runtime session config key @param value its value @return this */
+    /**
+     * @param key ONNX Runtime session config key (non-blank, at most {@value #MAX_CONFIG_TEXT} characters)
+     * @param value its value (non-null, at most {@value #MAX_CONFIG_TEXT} characters)
+     * @return this
+     * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION otherwise
+     */
     public Builder configEntry(String key, String value) {
-      configEntries.put(java.util.Objects.requireNonNull(key), java.util.Objects.requireNonNull(value));
+      checkConfigEntry(key, value);
+      configEntries.put(key, value);
       return this;
     }
 
-    /** @param n threads per operator, 0 for ONNX Runtime's default @return this */
+    /**
+     * @param n threads per operator in [0, {@link #MAX_THREADS}], 0 for ONNX Runtime's default
+     * @return this
+     * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION otherwise
+     */
     public Builder intraOpThreads(int n) {
+      checkThreads("intraOpThreads", n);
       intraOpThreads = n;
       return this;
     }
 
-    /** @param level graph optimisation level @return this */
+    /** @param level graph optimisation level (non-null) @return this */
     public Builder optimizationLevel(OptimizationLevel level) {
+      if (level == null) {
+        throw invalid("optimizationLevel must not be null");
+      }
       optimizationLevel = level;
       return this;
     }
 
-    /** @param provider execution provider @return this */
+    /** @param provider execution provider (non-null) @return this */
     public Builder executionProvider(ExecutionProvider provider) {
+      if (provider == null) {
+        throw invalid("executionProvider must not be null");
+      }
       executionProvider = provider;
       return this;
     }
 
-    /** Selects CUDA on the given device. @param deviceId CUDA device @return this */
+    /** Selects CUDA on the given device. @param deviceId CUDA device in [0, {@value #MAX_CUDA_DEVICE}] @return this */
     public Builder cuda(int deviceId) {
+      if (deviceId < 0 || deviceId > MAX_CUDA_DEVICE) {
+        throw invalid("cudaDeviceId must be in [0, " + MAX_CUDA_DEVICE + "], got " + deviceId);
+      }
       executionProvider = ExecutionProvider.CUDA;
       cudaDeviceId = deviceId;
       return this;

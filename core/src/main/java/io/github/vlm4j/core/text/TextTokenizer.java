@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.vlm4j.core.ModelClosedException;
 import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ConfigReader;
 import io.github.vlm4j.core.model.ModelFolder;
+import io.github.vlm4j.core.model.ModelLimits;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -88,14 +90,26 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   /**
-   * Loads {@code tokenizer.json} from a model folder.
+   * Loads {@code tokenizer.json} from a model folder, accepting ids below {@link ModelLimits#MAX_VOCAB}.
    *
    * @param folder the model folder
    * @return the tokenizer; the caller owns it
    * @throws ModelLoadException MISSING_FILE or TOKENIZER
    */
   public static TextTokenizer load(ModelFolder folder) throws ModelLoadException {
-    return load(folder.readBytes(FILE), folder.describe(FILE));
+    return load(folder, ModelLimits.MAX_VOCAB);
+  }
+
+  /**
+   * Loads {@code tokenizer.json} from a model folder.
+   *
+   * @param folder the model folder
+   * @param vocabSize ids must be below this (the decoder's {@code vocab_size})
+   * @return the tokenizer; the caller owns it
+   * @throws ModelLoadException MISSING_FILE, or TOKENIZER naming the offending entry
+   */
+  public static TextTokenizer load(ModelFolder folder, int vocabSize) throws ModelLoadException {
+    return load(folder.readBytes(FILE, ModelFolder.MAX_JSON_BYTES), folder.describe(FILE), vocabSize);
   }
 
   /**
@@ -105,31 +119,36 @@ public final class TextTokenizer implements AutoCloseable {
    * @throws ModelLoadException TOKENIZER if the file cannot be parsed
    */
   public static TextTokenizer load(byte[] tokenizerJson, String source) throws ModelLoadException {
+    return load(tokenizerJson, source, ModelLimits.MAX_VOCAB);
+  }
+
+  /**
+   * Loads a tokenizer after checking the file in Java, before the native tokenizer sees it: at most
+   * {@link ModelFolder#MAX_JSON_BYTES}, JSON within {@link ModelFolder#parseJson}'s bounds, a {@code
+   * model} object whose {@code vocab} ids (or Unigram entries) lie in {@code [0, vocabSize)}, and
+   * {@code added_tokens} entries with an id in that range, non-empty {@code content} and boolean flags.
+   *
+   * @param tokenizerJson the bytes of a {@code tokenizer.json}
+   * @param source where they came from, for messages
+   * @param vocabSize ids must be below this, at most {@link ModelLimits#MAX_VOCAB}
+   * @return the tokenizer; the caller owns it
+   * @throws ModelLoadException TOKENIZER naming the file and the offending entry
+   */
+  public static TextTokenizer load(byte[] tokenizerJson, String source, int vocabSize) throws ModelLoadException {
     optOutOfDjlNetworkAccess();
+    int bound = Math.min(Math.max(vocabSize, 1), ModelLimits.MAX_VOCAB);
     JsonNode root;
     try {
-      root = JSON.readTree(tokenizerJson);
-    } catch (IOException e) {
-      throw new ModelLoadException(ModelLoadException.Reason.TOKENIZER, source + " is not valid JSON: " + e.getMessage(), e);
+      root = ModelFolder.parseJson(tokenizerJson, source);
+    } catch (ModelLoadException e) {
+      throw new ModelLoadException(ModelLoadException.Reason.TOKENIZER, e.getMessage(), e);
     }
-    if (root == null || !root.isObject() || !root.path("model").isObject()) {
+    if (!root.isObject() || !root.path("model").isObject()) {
       throw new ModelLoadException(
           ModelLoadException.Reason.TOKENIZER, source + " has no \"model\" object; expected a HuggingFace tokenizer.json");
     }
-    List<AddedToken> added = new ArrayList<>();
-    for (JsonNode a : root.path("added_tokens")) {
-      added.add(new AddedToken(a.path("id").asInt(), a.path("content").asText(), a.path("special").asBoolean(false),
-          a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false), a.path("single_word").asBoolean(false)));
-    }
-    Map<String, Integer> vocab = new HashMap<>();
-    JsonNode v = root.path("model").path("vocab");
-    if (v.isObject()) {
-      v.fields().forEachRemaining(e -> vocab.put(e.getKey(), e.getValue().asInt()));
-    } else if (v.isArray()) { // Unigram: [[piece, score], ...]
-      for (int i = 0; i < v.size(); i++) {
-        vocab.put(v.get(i).get(0).asText(), i);
-      }
-    }
+    List<AddedToken> added = addedTokens(root.get("added_tokens"), source, bound);
+    Map<String, Integer> vocab = vocab(root.path("model").path("vocab"), source, bound);
     ObjectNode plainJson = ((ObjectNode) root).deepCopy();
     plainJson.putArray("added_tokens");
     Map<String, String> options = Map.of(
@@ -146,6 +165,68 @@ public final class TextTokenizer implements AutoCloseable {
       }
       throw new ModelLoadException(ModelLoadException.Reason.TOKENIZER, "cannot load " + source + ": " + e.getMessage(), e);
     }
+  }
+
+  private static List<AddedToken> addedTokens(JsonNode list, String source, int bound) throws ModelLoadException {
+    List<AddedToken> added = new ArrayList<>();
+    if (list == null || list.isNull()) {
+      return added;
+    }
+    if (!list.isArray()) {
+      throw tokenizerError(source + ": \"added_tokens\" must be an array, found " + list.getNodeType());
+    }
+    for (int i = 0; i < list.size(); i++) {
+      JsonNode a = list.get(i);
+      String where = source + " added_tokens[" + i + "]";
+      try {
+        ConfigReader r = ConfigReader.of(a, where);
+        int id = r.requireInt("id", 0, bound - 1);
+        String content = r.requireText("content");
+        added.add(new AddedToken(id, content, r.boolOr("special", false), r.boolOr("lstrip", false),
+            r.boolOr("rstrip", false), r.boolOr("single_word", false)));
+      } catch (ModelLoadException e) {
+        throw tokenizerError(e.getMessage());
+      }
+    }
+    return added;
+  }
+
+  private static Map<String, Integer> vocab(JsonNode v, String source, int bound) throws ModelLoadException {
+    Map<String, Integer> vocab = new HashMap<>();
+    if (v.isObject()) {
+      for (var it = v.fields(); it.hasNext(); ) {
+        var e = it.next();
+        JsonNode id = e.getValue();
+        if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= bound) {
+          throw tokenizerError(source + ": model.vocab[\"" + abbreviate(e.getKey()) + "\"] must be an id in [0, "
+              + bound + "), found " + abbreviate(id.toString()));
+        }
+        vocab.put(e.getKey(), id.intValue());
+      }
+    } else if (v.isArray()) { // Unigram: [[piece, score], ...]
+      if (v.size() > bound) {
+        throw tokenizerError(source + ": model.vocab has " + v.size() + " entries; at most " + bound + " are accepted");
+      }
+      for (int i = 0; i < v.size(); i++) {
+        JsonNode entry = v.get(i);
+        if (!entry.isArray() || entry.size() != 2 || !entry.get(0).isTextual() || !entry.get(1).isNumber()) {
+          throw tokenizerError(source + ": model.vocab[" + i + "] must be [piece, score], found "
+              + abbreviate(entry.toString()));
+        }
+        vocab.put(entry.get(0).textValue(), i);
+      }
+    } else if (!v.isMissingNode() && !v.isNull()) {
+      throw tokenizerError(source + ": model.vocab must be an object or an array, found " + v.getNodeType());
+    }
+    return vocab;
+  }
+
+  private static ModelLoadException tokenizerError(String message) {
+    return new ModelLoadException(ModelLoadException.Reason.TOKENIZER, message);
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 60 ? s.substring(0, 57) + "..." : s;
   }
 
   /**

@@ -29,30 +29,67 @@ public record GenerationConfig(
 
   /** Default new-token limit. */
   public static final int DEFAULT_MAX_NEW_TOKENS = 128;
+  /** Largest {@code maxNewTokens}: 2^20 = 1,048,576 (the longest context windows; the window also caps it). */
+  public static final int MAX_NEW_TOKENS = 1 << 20;
+  /**
+   * Smallest sampling temperature: 1e-6. Down to it, dividing any logit of magnitude below 3e32 by
+   * the temperature stays finite in float, so softmax (which subtracts the maximum) is exact: the
+   * distribution tends to greedy as the temperature falls, as it should. Below it the scaled logits
+   * overflow to infinity and the distribution is undefined, so smaller values are refused rather than
+   * silently changed (use greedy decoding, temperature 0, for the limit).
+   */
+  public static final double MIN_TEMPERATURE = 1e-6;
+  /** Largest temperature and repetition penalty: 1e6 (beyond it the distribution is uniform anyway). */
+  public static final double MAX_FACTOR = 1e6;
+  /** Most stop strings: 1,024, each at most 1,024 characters (each is searched for after every token). */
+  public static final int MAX_STOP_STRINGS = 1024;
 
-  /** Validates every value. */
+  /**
+   * Validates every value: {@code maxNewTokens} in [1, {@value #MAX_NEW_TOKENS}]; {@code temperature}
+   * finite, in [{@value #MIN_TEMPERATURE}, {@value #MAX_FACTOR}] when sampling (ignored otherwise,
+   * but still finite and >= 0); {@code topK} >= 0; {@code topP} in (0, 1]; {@code repetitionPenalty}
+   * in [{@value #MIN_TEMPERATURE}, {@value #MAX_FACTOR}]; at most {@value #MAX_STOP_STRINGS} non-empty
+   * stop strings of at most 1,024 characters; no null elements. Any seed is accepted.
+   *
+   * @throws VlmInputException INVALID_OPTION naming the option, the accepted range and the value
+   */
   public GenerationConfig {
+    Objects.requireNonNull(seed, "seed");
+    Objects.requireNonNull(stopStrings, "stopStrings");
+    Objects.requireNonNull(eosTokenIds, "eosTokenIds");
+    Objects.requireNonNull(extraProcessors, "extraProcessors");
+    if (stopStrings.stream().anyMatch(Objects::isNull) || eosTokenIds.stream().anyMatch(Objects::isNull)
+        || extraProcessors.stream().anyMatch(Objects::isNull)) {
+      throw invalid("stop strings, eos ids and processors must not contain null");
+    }
     stopStrings = List.copyOf(stopStrings);
     eosTokenIds = List.copyOf(eosTokenIds);
     extraProcessors = List.copyOf(extraProcessors);
-    Objects.requireNonNull(seed, "seed");
-    if (maxNewTokens < 1) {
-      throw invalid("maxNewTokens must be >= 1, got " + maxNewTokens);
+    if (maxNewTokens < 1 || maxNewTokens > MAX_NEW_TOKENS) {
+      throw invalid("maxNewTokens must be in [1, " + MAX_NEW_TOKENS + "], got " + maxNewTokens);
     }
-    if (!(temperature >= 0) || (doSample && temperature == 0)) {
-      throw invalid("temperature must be > 0 when sampling (>= 0 otherwise), got " + temperature);
+    if (!Double.isFinite(temperature) || temperature < 0
+        || (doSample && (temperature < MIN_TEMPERATURE || temperature > MAX_FACTOR))) {
+      throw invalid("temperature must be in [" + MIN_TEMPERATURE + ", " + MAX_FACTOR
+          + "] when sampling (0 means greedy), got " + temperature);
     }
     if (topK < 0) {
-      throw invalid("topK must be >= 0, got " + topK);
+      throw invalid("topK must be >= 0 (0 = off), got " + topK);
     }
     if (!(topP > 0 && topP <= 1)) {
-      throw invalid("topP must be in (0, 1], got " + topP);
+      throw invalid("topP must be in (0, 1] (1 = off), got " + topP);
     }
-    if (!(repetitionPenalty > 0)) {
-      throw invalid("repetitionPenalty must be > 0, got " + repetitionPenalty);
+    if (!(repetitionPenalty >= MIN_TEMPERATURE && repetitionPenalty <= MAX_FACTOR)) {
+      throw invalid("repetitionPenalty must be in [" + MIN_TEMPERATURE + ", " + MAX_FACTOR + "] (1 = off), got "
+          + repetitionPenalty);
     }
-    if (stopStrings.stream().anyMatch(String::isEmpty)) {
-      throw invalid("stop strings must not be empty");
+    if (stopStrings.size() > MAX_STOP_STRINGS) {
+      throw invalid("at most " + MAX_STOP_STRINGS + " stop strings are accepted, got " + stopStrings.size());
+    }
+    for (String stop : stopStrings) {
+      if (stop.isEmpty() || stop.length() > 1024) {
+        throw invalid("stop strings must have 1 to 1024 characters, got one of " + stop.length());
+      }
     }
   }
 
@@ -142,8 +179,17 @@ public record GenerationConfig(
       return this;
     }
 
-    /** Sets the temperature; a value > 0 also turns sampling on, 0 means greedy. @param t temperature @return this */
+    /**
+     * Sets the temperature; a value > 0 also turns sampling on, 0 means greedy.
+     *
+     * @param t 0, or in [{@value GenerationConfig#MIN_TEMPERATURE}, {@value GenerationConfig#MAX_FACTOR}]
+     * @return this
+     * @throws VlmInputException INVALID_OPTION for another value
+     */
     public Builder temperature(double t) {
+      if (t != 0 && !(t >= MIN_TEMPERATURE && t <= MAX_FACTOR)) {
+        throw invalid("temperature must be 0 (greedy) or in [" + MIN_TEMPERATURE + ", " + MAX_FACTOR + "], got " + t);
+      }
       doSample = t > 0;
       temperature = t == 0 ? 1.0 : t;
       return this;
@@ -175,12 +221,14 @@ public record GenerationConfig(
 
     /** @param stops stop strings @return this */
     public Builder stopStrings(List<String> stops) {
+      Objects.requireNonNull(stops, "stops");
       stopStrings = new ArrayList<>(stops);
       return this;
     }
 
     /** @param ids end-of-sequence ids overriding the model's @return this */
     public Builder eosTokenIds(List<Integer> ids) {
+      Objects.requireNonNull(ids, "ids");
       eosTokenIds = new ArrayList<>(ids);
       return this;
     }
