@@ -26,7 +26,7 @@ public final class DecodeBudget {
   /** @param capacityBytes bytes that concurrent decodes may hold together, > 0 */
   public DecodeBudget(long capacityBytes) {
     if (capacityBytes <= 0) {
-      throw new IllegalArgumentException("a decode budget must be positive, got " + capacityBytes + " bytes");
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "a decode budget must be positive, got " + capacityBytes + " bytes");
     }
     this.capacity = capacityBytes;
   }

@@ -690,7 +690,7 @@ public final class ImageDecoder {
     /** @param v largest accepted width*height, > 0 @return this */
     public Builder maxPixels(long v) {
       if (v <= 0) {
-        throw new IllegalArgumentException("maxPixels must be positive, got " + v);
+        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxPixels must be positive, got " + v);
       }
       maxPixels = v;
       return this;
@@ -699,7 +699,7 @@ public final class ImageDecoder {
     /** @param v most scans (SOS markers) accepted in a JPEG, >= 1 @return this */
     public Builder maxJpegScans(int v) {
       if (v < 1) {
-        throw new IllegalArgumentException("maxJpegScans must be at least 1, got " + v);
+        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxJpegScans must be at least 1, got " + v);
       }
       maxJpegScans = v;
       return this;
@@ -708,7 +708,7 @@ public final class ImageDecoder {
     /** @param v longest wall-clock time of one decode, positive @return this */
     public Builder maxDecodeTime(Duration v) {
       if (v == null || v.isNegative() || v.isZero()) {
-        throw new IllegalArgumentException("maxDecodeTime must be positive, got " + v);
+        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxDecodeTime must be positive, got " + v);
       }
       maxDecodeTime = v;
       return this;
@@ -717,7 +717,7 @@ public final class ImageDecoder {
     /** @param v longest wait for decode budget held by other decodes, not negative @return this */
     public Builder maxBudgetWait(Duration v) {
       if (v == null || v.isNegative()) {
-        throw new IllegalArgumentException("maxBudgetWait must not be negative, got " + v);
+        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxBudgetWait must not be negative, got " + v);
       }
       maxBudgetWait = v;
       return this;

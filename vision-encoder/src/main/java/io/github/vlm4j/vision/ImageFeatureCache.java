@@ -1,5 +1,6 @@
 package io.github.vlm4j.vision;
 
+import io.github.vlm4j.core.VlmInputException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -23,7 +24,7 @@ public final class ImageFeatureCache {
   /** @param capacityBytes largest total size of cached features; 0 disables caching */
   public ImageFeatureCache(long capacityBytes) {
     if (capacityBytes < 0) {
-      throw new IllegalArgumentException("capacityBytes must be >= 0, got " + capacityBytes);
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "capacityBytes must be >= 0, got " + capacityBytes);
     }
     this.capacityBytes = capacityBytes;
   }
