@@ -15,6 +15,7 @@ final class GuardedImageInputStream extends ImageInputStreamImpl {
   private final DecodeGuard guard;
   private final int chunk;
   private int singleReads;
+  private int readsPastEnd;
 
   GuardedImageInputStream(byte[] data, int offset, int length, DecodeGuard guard, int chunk) {
     this.data = data;
@@ -31,7 +32,7 @@ final class GuardedImageInputStream extends ImageInputStreamImpl {
     }
     bitOffset = 0;
     if (streamPos >= length) {
-      return -1;
+      return pastEnd();
     }
     return data[offset + (int) streamPos++] & 0xFF;
   }
@@ -47,13 +48,30 @@ final class GuardedImageInputStream extends ImageInputStreamImpl {
       return 0;
     }
     if (streamPos >= length) {
-      return -1;
+      return pastEnd();
     }
     int n = (int) Math.min(Math.min(len, chunk), length - streamPos);
     System.arraycopy(data, offset + (int) streamPos, b, off, n);
     streamPos += n;
     return n;
   }
+
+  /**
+   * End of data. A reader that keeps reading there (a truncated image whose header declares much
+   * more data, e.g. a lossless WebP bit reader that swallows each EOF) is stopped: a corrupt image,
+   * thrown unchecked so that a reader cannot swallow it as it would an {@code EOFException}.
+   */
+  private int pastEnd() {
+    if (++readsPastEnd > MAX_READS_PAST_END) {
+      throw new io.github.vlm4j.core.VlmInputException(io.github.vlm4j.core.VlmInputException.Reason.IMAGE_CORRUPT,
+          "the image is truncated: its decoder read past the end of the " + length + " bytes "
+              + MAX_READS_PAST_END + " times");
+    }
+    return -1;
+  }
+
+  /** Reads at the end a legitimate reader needs at most (it stops at the first few). */
+  static final int MAX_READS_PAST_END = 1024;
 
   @Override
   public long length() {
