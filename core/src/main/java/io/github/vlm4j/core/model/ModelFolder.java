@@ -50,7 +50,8 @@ public abstract class ModelFolder {
           .maxNameLength(MAX_JSON_STRING)
           .maxNumberLength(MAX_JSON_NUMBER)
           .build())
-      .build());
+      .build())
+      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   ModelFolder() {}
 
@@ -159,6 +160,10 @@ public abstract class ModelFolder {
       if (node == null || node.isMissingNode()) {
         throw new ModelLoadException(
             ModelLoadException.Reason.MALFORMED_CONFIG, source + " is empty; expected JSON");
+      }
+      if (!node.isObject()) {
+        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+            source + " must hold a JSON object, found " + node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
       }
       return node;
     } catch (JsonProcessingException e) {
