@@ -42,7 +42,7 @@ import org.junit.jupiter.api.AfterAll;
  * other first character adds the whole chunk as a text part (opening a user message if needed).
  */
 class PromptFuzzTest {
-  private static final FuzzRun RUN = new FuzzRun("prompts", 10);
+  private static final FuzzRun RUN = new FuzzRun("prompts", 20);
   private static final String[] MODELS = {"vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular"};
 
   /** Models loaded lazily inside the first input, after Jazzer installed its agent. */
@@ -152,9 +152,10 @@ class PromptFuzzTest {
       "{{ 7*7 }}", "{% for x in range(10) %}", "{% endfor %}", "{% raw %}", "{% set x = ", "messages", "|string",
       "|length", "|trim", "loop.index", "<end_of_utterance>", "<|im_start|>", "<|im_end|>", "<|endoftext|>",
       "<image>", "<fake_token_around_image>", "<global-img>", "<row_1_col_1>", "Assistant:", "USER: ",
-      "ASSISTANT:", "\uE000", "\uE001", "\uE002", "\uE003", "\uD83D\uDE00", "\u0301", "\r\n"})
+      "ASSISTANT:", "\uE000", "\uE001", "\uE002", "\uE003", "\uD83D\uDE00", "\u0301"})
   @FuzzTest(maxDuration = "60s")
   void tokenize(byte[] bytes) {
+    Models.SPECIAL_IDS.getClass(); // one-time model loading outside the per-input watchdog
     RUN.run(() -> {
       Case c = parse(bytes, Models.PNG);
       VisionLanguageModel model = Models.LOADED[c.model()];
