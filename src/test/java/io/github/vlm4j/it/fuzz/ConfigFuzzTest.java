@@ -2,6 +2,7 @@ package io.github.vlm4j.it.fuzz;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.model.GenerationDefaults;
 import io.github.vlm4j.core.model.ModelConfig;
 import io.github.vlm4j.core.model.ModelFolder;
@@ -122,7 +123,14 @@ class ConfigFuzzTest {
       if (tokenizer.vocabSize() > text.vocabSize()) {
         return; // the builder refuses this with GRAPH_MISMATCH
       }
-      ImagePreprocessor p = type.equals("idefics3") ? new Idefics3Preprocessor(pre) : new FixedSizePreprocessor(pre);
+      ImagePreprocessor p;
+      try {
+        p = type.equals("idefics3") ? new Idefics3Preprocessor(pre) : new FixedSizePreprocessor(pre);
+      } catch (IllegalArgumentException e) {
+        // The families refuse these configs before constructing the preprocessor (Idefics3Family:
+        // max_image_size check) or wrap the constructor's refusal (LlavaFamily, ModularFamily).
+        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, e.getMessage(), e);
+      }
       String prompt = template.renderText(List.of(Message.user("Describe <image> {{ 1 }}")), true);
       tokenizer.encode(prompt);
       p.preprocess(Base.IMAGE, null);
