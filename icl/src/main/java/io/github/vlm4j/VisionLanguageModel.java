@@ -292,7 +292,12 @@ public final class VisionLanguageModel implements AutoCloseable {
   public float[] imageEmbedding(ImageInput image, RequestOptions options) {
     lifecycle.acquire();
     try {
-      var rgb = imageDecoder.decode(image);
+      io.github.vlm4j.vision.RgbImage rgb;
+      try {
+        rgb = imageDecoder.decode(image, lifecycle::isClosed);
+      } catch (java.util.concurrent.CancellationException e) {
+        throw new io.github.vlm4j.core.ModelClosedException("the model was closed while decoding the image");
+      }
       Boolean splitting = options.imageSplitting().orElse(null);
       String split = options.imageSplitting().map(String::valueOf).orElse("default");
       // preprocessing only on a cache miss
@@ -535,7 +540,9 @@ public final class VisionLanguageModel implements AutoCloseable {
   /**
    * Closes the model: new calls fail with {@link io.github.vlm4j.core.ModelClosedException}; running
    * requests stop at their next step (they fail with the same exception); then every open session
-   * and every native resource is released. Idempotent.
+   * and every native resource is released. Called from a callback of a running request (on that
+   * request's thread), it returns once the other requests have stopped, and the resources are
+   * released when that request returns. Idempotent.
    */
   @Override
   public void close() {
@@ -545,7 +552,10 @@ public final class VisionLanguageModel implements AutoCloseable {
     for (GenerationSession s : sessions) {
       s.abortBecauseModelCloses();
     }
-    lifecycle.awaitIdle();
+    lifecycle.whenIdle(this::releaseResources);
+  }
+
+  private void releaseResources() {
     for (GenerationSession s : new ArrayList<>(sessions)) {
       s.close();
     }

@@ -37,7 +37,12 @@ public class VlmInputException extends IllegalArgumentException {
     /** A candidate label set that cannot be scored (empty, duplicates, blank labels). */
     INVALID_LABELS,
     /** A labelled demo pool that cannot be read (no label folders, no images, unknown labels). */
-    INVALID_DEMO_POOL
+    INVALID_DEMO_POOL,
+    /**
+     * An image path that names no readable regular file: missing, a directory, a FIFO, a device or
+     * another special file, or unreadable.
+     */
+    IMAGE_NOT_FOUND
   }
 
   private final Reason reason;

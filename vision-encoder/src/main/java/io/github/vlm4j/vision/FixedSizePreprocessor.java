@@ -37,7 +37,8 @@ public final class FixedSizePreprocessor implements ImagePreprocessor {
         w = cfg.sizeWidth();
         h = cfg.sizeHeight();
       } else {
-        int[] s = PixelOps.edgeResizeSize(img.width(), img.height(), cfg.shortestEdge(), cfg.longestEdge());
+        int[] s = PixelOps.checkedEdgeResizeSize(img.width(), img.height(), cfg.shortestEdge(), cfg.longestEdge(),
+            ImageDecoder.DEFAULT_MAX_PIXELS);
         w = s[0];
         h = s[1];
       }
@@ -50,8 +51,9 @@ public final class FixedSizePreprocessor implements ImagePreprocessor {
     if (cfg.doCenterCrop() && (h != frameH || w != frameW)) {
       chw = centerCrop(chw, h, w, frameH, frameW);
     } else if (h != frameH || w != frameW) {
-      throw new IllegalStateException("preprocessing produced " + w + "x" + h + " but the encoder expects "
-          + frameW + "x" + frameH);
+      throw new io.github.vlm4j.core.VlmInputException(io.github.vlm4j.core.VlmInputException.Reason.IMAGE_FORMAT_UNSUPPORTED,
+          "this model does not resize (do_resize is false) and expects " + frameW + "x" + frameH
+              + " images, got " + w + "x" + h);
     }
     return new PreprocessedImage(chw, 1, frameH, frameW, 0, 0);
   }

@@ -34,7 +34,8 @@ public final class Idefics3Preprocessor implements ImagePreprocessor {
   public PreprocessedImage preprocess(RgbImage image, Boolean splitOverride) {
     RgbImage img = image;
     if (cfg.doResize()) {
-      int[] s = PixelOps.edgeResizeSize(img.width(), img.height(), cfg.shortestEdge(), cfg.longestEdge());
+      int[] s = PixelOps.checkedEdgeResizeSize(img.width(), img.height(), cfg.shortestEdge(), cfg.longestEdge(),
+            ImageDecoder.DEFAULT_MAX_PIXELS);
       img = Resampler.resize(img, s[0], s[1], cfg.resample());
     }
     float[] x = PixelOps.toNormalizedChw(img, cfg.doRescale(), cfg.rescaleFactor(), cfg.doNormalize(),

@@ -126,7 +126,9 @@ public final class PixelOps {
   /**
    * transformers.js {@code get_resize_output_image_size} for {@code {shortest_edge, longest_edge}}:
    * scale to the shortest edge (if given), then down to the longest edge (if given), then
-   * {@code floor(Number(x.toFixed(2)))}.
+   * {@code floor(Number(x.toFixed(2)))}, then at least 1 pixel per side (transformers.js would
+   * pass 0 to sharp and fail for an image such as 1x10000; Python transformers' Idefics3 processor
+   * and Pillow clamp to 1, which is followed here).
    *
    * @param w source width
    * @param h source height
@@ -139,7 +141,39 @@ public final class PixelOps {
     double nw = w * shortFactor;
     double nh = h * shortFactor;
     double longFactor = longestEdge > 0 ? Math.min(longestEdge / nw, longestEdge / nh) : 1;
-    return new int[] {toFixed2Floor(nw * longFactor), toFixed2Floor(nh * longFactor)};
+    return new int[] {Math.max(1, toFixed2Floor(nw * longFactor)), Math.max(1, toFixed2Floor(nh * longFactor))};
+  }
+
+  /**
+   * {@link #edgeResizeSize}, refusing a target larger than {@code maxPixels}: scaling the shortest
+   * edge up (e.g. to 336) makes a 1x10000 image 336x3360000, which no encoder can use.
+   *
+   * @param w source width
+   * @param h source height
+   * @param shortestEdge target shortest edge, or 0 if not set
+   * @param longestEdge cap on the longest edge, or 0 if not set
+   * @param maxPixels largest accepted target width*height
+   * @return {@code {width, height}}
+   * @throws io.github.vlm4j.core.VlmInputException IMAGE_TOO_LARGE naming the aspect ratio
+   */
+  public static int[] checkedEdgeResizeSize(int w, int h, int shortestEdge, int longestEdge, long maxPixels) {
+    double shortFactor = shortestEdge > 0 ? Math.max((double) shortestEdge / w, (double) shortestEdge / h) : 1;
+    double nw = w * shortFactor;
+    double nh = h * shortFactor;
+    double longFactor = longestEdge > 0 ? Math.min(longestEdge / nw, longestEdge / nh) : 1;
+    double pixels = nw * longFactor * nh * longFactor;
+    if (!(pixels <= maxPixels)) {
+      throw new io.github.vlm4j.core.VlmInputException(io.github.vlm4j.core.VlmInputException.Reason.IMAGE_TOO_LARGE,
+          "an image of " + w + "x" + h + " (aspect ratio " + aspect(w, h) + ") would be resized to about "
+              + Math.round(nw * longFactor) + "x" + Math.round(nh * longFactor) + " for this model, more than "
+              + maxPixels + " pixels; crop it to a less extreme aspect ratio");
+    }
+    return edgeResizeSize(w, h, shortestEdge, longestEdge);
+  }
+
+  private static String aspect(int w, int h) {
+    return w >= h ? String.format(java.util.Locale.ROOT, "%.1f:1", (double) w / h)
+        : String.format(java.util.Locale.ROOT, "1:%.1f", (double) h / w);
   }
 
   /** JavaScript's {@code Math.floor(Number(x.toFixed(2)))}: round half up on the exact value. */

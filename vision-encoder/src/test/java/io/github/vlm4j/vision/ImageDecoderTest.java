@@ -38,6 +38,35 @@ class ImageDecoderTest {
     return out.toByteArray();
   }
 
+  static byte[] write(BufferedImage img, String format) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    if (!ImageIO.write(img, format, out)) {
+      throw new IOException("no JDK writer for " + format);
+    }
+    return out.toByteArray();
+  }
+
+  /** A PNG with an RGB 8-bit IHDR of {@code w x h}, one IDAT chunk holding {@code idat}, and IEND. */
+  static byte[] pngWithIdat(int w, int h, byte[] idat) {
+    byte[] head = pngHeader(w, h);
+    ByteBuffer b = ByteBuffer.allocate(head.length + 12 + idat.length + 12);
+    b.put(head);
+    b.put(chunk("IDAT", idat));
+    b.put(chunk("IEND", new byte[0]));
+    return b.array();
+  }
+
+  static byte[] chunk(String type, byte[] data) {
+    ByteBuffer c = ByteBuffer.allocate(12 + data.length);
+    byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+    c.putInt(data.length).put(t).put(data);
+    CRC32 crc = new CRC32();
+    crc.update(t);
+    crc.update(data);
+    c.putInt((int) crc.getValue());
+    return c.array();
+  }
+
   static byte[] jpeg(BufferedImage img) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ImageIO.write(img, "jpg", out);

@@ -4,7 +4,11 @@ import io.github.vlm4j.core.VlmInputException;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -16,7 +20,7 @@ import java.util.Optional;
  * <p>Immutable; the byte array passed to {@link #of(byte[])} must not be modified afterwards.
  */
 public final class ImageInput {
-  /** Streams longer than this are refused when read by {@link #of(InputStream)}. */
+  /** Streams and files longer than this are refused when read ({@link #of(InputStream)}, {@link #readEncodedBytes()}). */
   public static final long MAX_ENCODED_BYTES = 256L << 20;
 
   private final Path path;
@@ -31,7 +35,11 @@ public final class ImageInput {
     this.description = description;
   }
 
-  /** @param path an image file (read when the request runs) @return the input */
+  /**
+   * @param path an image file, read when the request runs by {@link #readEncodedBytes()}: only a
+   *     regular file (a symbolic link to one is fine) is read
+   * @return the input
+   */
   public static ImageInput of(Path path) {
     Objects.requireNonNull(path, "path");
     return new ImageInput(path, null, null, path.toString());
@@ -79,6 +87,60 @@ public final class ImageInput {
   /** @return the encoded bytes, if this input holds bytes (not copied) */
   public Optional<byte[]> encodedBytes() {
     return Optional.ofNullable(bytes);
+  }
+
+  /**
+   * The encoded bytes: those given to {@link #of(byte[])} or {@link #of(InputStream)}, or the file
+   * of {@link #of(Path)} read now. Only a regular file is opened (its type is checked after
+   * following links and before opening, so a FIFO cannot block the open and a device cannot be
+   * read); at most {@link #MAX_ENCODED_BYTES} + 1 bytes are read whatever size the file claims.
+   * A file replaced by a special file between the check and the open is not detected.
+   *
+   * @return the encoded bytes (not copied for byte inputs)
+   * @throws VlmInputException IMAGE_NOT_FOUND if the path is missing, unreadable or not a regular
+   *     file; IMAGE_TOO_LARGE if it is longer than {@link #MAX_ENCODED_BYTES}
+   * @throws IllegalStateException if this input is a decoded {@link BufferedImage}
+   */
+  public byte[] readEncodedBytes() {
+    if (bytes != null) {
+      return bytes;
+    }
+    if (path == null) {
+      throw new IllegalStateException("a BufferedImage input has no encoded bytes");
+    }
+    BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(path, BasicFileAttributes.class);
+    } catch (NoSuchFileException e) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_NOT_FOUND, "image file " + path + " does not exist", e);
+    } catch (IOException | SecurityException e) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_NOT_FOUND,
+          "cannot read the attributes of image file " + path + ": " + e, e);
+    }
+    if (!attrs.isRegularFile()) {
+      String kind = attrs.isDirectory() ? "a directory" : "a special file (FIFO, device or socket)";
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_NOT_FOUND,
+          "image path " + path + " is " + kind + ", not a regular file");
+    }
+    if (attrs.size() > MAX_ENCODED_BYTES) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_TOO_LARGE,
+          "image file " + path + " has " + attrs.size() + " bytes; at most " + MAX_ENCODED_BYTES + " are accepted");
+    }
+    byte[] data;
+    try (InputStream in = Files.newInputStream(path)) {
+      data = in.readNBytes((int) MAX_ENCODED_BYTES + 1);
+    } catch (NoSuchFileException e) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_NOT_FOUND, "image file " + path + " does not exist", e);
+    } catch (AccessDeniedException e) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_NOT_FOUND, "image file " + path + " is not readable", e);
+    } catch (IOException | SecurityException e) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_NOT_FOUND, "cannot read image file " + path + ": " + e, e);
+    }
+    if (data.length > MAX_ENCODED_BYTES) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_TOO_LARGE,
+          "image file " + path + " is longer than " + MAX_ENCODED_BYTES + " bytes");
+    }
+    return data;
   }
 
   /** @return the decoded image, if this input is one */
