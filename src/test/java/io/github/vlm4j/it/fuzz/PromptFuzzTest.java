@@ -29,7 +29,7 @@ import org.junit.jupiter.api.AfterAll;
  *
  * <ol>
  *   <li>only {@link VlmInputException} escapes, within the per-input watchdog;
- *   <li>(with {@code -Dfuzz.checkSpecialIds=true}, the default once the template fix is merged) no
+ *   <li>(on by default since the template fix, main 8939326, is merged; {@code -Dfuzz.checkSpecialIds=false} turns it off) no
  *       special or added token id comes from caller text: each such id occurs as often as in the
  *       prompt of the same message structure with every non-blank text replaced by {@code "a"}.
  * </ol>
@@ -72,9 +72,9 @@ class PromptFuzzTest {
     }
   }
 
-  /** Whether property 2 is checked (off until the template fix, issue 11 item 1, is merged). */
+  /** Whether property 2 is checked (default on: the template fix of issue 11 item 1 is merged). */
   static boolean checkSpecialIds() {
-    return Boolean.parseBoolean(System.getProperty("fuzz.checkSpecialIds", "false"));
+    return Boolean.parseBoolean(System.getProperty("fuzz.checkSpecialIds", "true"));
   }
 
   /** A parsed input: which model, and the messages. */
