@@ -19,17 +19,26 @@ import java.util.stream.Stream;
  * accessors after {@link #stop()}. <b>Ownership:</b> the caller stops it.
  */
 final class MemorySampler {
-  /** One sample. @param seconds since start */
-  record Sample(double seconds, double rssMb, double heapUsedMb, double heapCommittedMb, int threads, int fds) {}
+  /**
+   * One sample.
+   *
+   * @param seconds since start
+   * @param requests requests completed by then
+   * @param directMb memory of live direct {@code ByteBuffer}s (freed only when the GC collects them)
+   */
+  record Sample(double seconds, long requests, double rssMb, double heapUsedMb, double heapCommittedMb, double directMb,
+      int threads, int fds) {}
 
   private final long intervalMillis;
+  private final java.util.function.LongSupplier requests;
   private final List<Sample> samples = new ArrayList<>();
   private final long t0 = System.nanoTime();
   private Thread thread;
   private volatile boolean running;
 
-  MemorySampler(java.time.Duration interval) {
+  MemorySampler(java.time.Duration interval, java.util.function.LongSupplier requests) {
     this.intervalMillis = interval.toMillis();
+    this.requests = requests;
   }
 
   void start() {
@@ -63,8 +72,8 @@ final class MemorySampler {
   /** Takes one sample now (also from other threads). */
   synchronized Sample sample() {
     MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-    Sample s = new Sample((System.nanoTime() - t0) / 1e9, rssKb() / 1024.0, heap.getUsed() / 1048576.0,
-        heap.getCommitted() / 1048576.0, ManagementFactory.getThreadMXBean().getThreadCount(), openFds());
+    Sample s = new Sample((System.nanoTime() - t0) / 1e9, requests.getAsLong(), rssKb() / 1024.0, heap.getUsed() / 1048576.0,
+        heap.getCommitted() / 1048576.0, directBytes() / 1048576.0, ManagementFactory.getThreadMXBean().getThreadCount(), openFds());
     samples.add(s);
     return s;
   }
@@ -76,6 +85,12 @@ final class MemorySampler {
   /** @return seconds since this sampler was created */
   double elapsedSeconds() {
     return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private static long directBytes() {
+    return ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+        .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed)
+        .sum();
   }
 
   /** @return {@code VmRSS} in kB, or -1 where {@code /proc} is missing */
@@ -106,17 +121,28 @@ final class MemorySampler {
    * @return the least-squares slope of {@code value} in units per minute, NaN with fewer than 3 samples
    */
   static double slopePerMinute(List<Sample> samples, double from, java.util.function.ToDoubleFunction<Sample> value) {
+    return slope(samples, from, s -> s.seconds() / 60, value);
+  }
+
+  /**
+   * @param from seconds since start; earlier samples are left out
+   * @param x the abscissa
+   * @param value what to fit
+   * @return the least-squares slope of {@code value} over {@code x}, NaN with fewer than 3 samples
+   */
+  static double slope(List<Sample> samples, double from, java.util.function.ToDoubleFunction<Sample> x,
+      java.util.function.ToDoubleFunction<Sample> value) {
     List<Sample> used = samples.stream().filter(s -> s.seconds() >= from).toList();
     int n = used.size();
     if (n < 3) {
       return Double.NaN;
     }
-    double mx = used.stream().mapToDouble(s -> s.seconds() / 60).average().orElseThrow();
+    double mx = used.stream().mapToDouble(x).average().orElseThrow();
     double my = used.stream().mapToDouble(value).average().orElseThrow();
     double sxy = 0;
     double sxx = 0;
     for (Sample s : used) {
-      double dx = s.seconds() / 60 - mx;
+      double dx = x.applyAsDouble(s) - mx;
       sxy += dx * (value.applyAsDouble(s) - my);
       sxx += dx * dx;
     }

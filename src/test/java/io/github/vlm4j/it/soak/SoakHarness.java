@@ -108,7 +108,7 @@ public final class SoakHarness {
   }
 
   private SoakReport soak() throws ModelLoadException, InterruptedException {
-    MemorySampler memory = new MemorySampler(options.sampleEvery());
+    double rssBeforeLoad = MemorySampler.rssKb() / 1024.0;
     long tLoad = System.nanoTime();
     try {
       for (String name : options.models()) {
@@ -132,6 +132,10 @@ public final class SoakHarness {
       throw e;
     }
     double referenceSeconds = (System.nanoTime() - tLoad) / 1e9;
+    double rssAfterReferences = MemorySampler.rssKb() / 1024.0;
+    // sample times count from here: the warm-up starts with the workers
+    MemorySampler memory = new MemorySampler(options.sampleEvery(),
+        () -> stats.withPrefix("requests.").values().stream().mapToLong(Long::longValue).sum());
     Thread watchdog = new Thread(this::watch, "soak-watchdog");
     watchdog.setDaemon(true);
     memory.start();
@@ -140,6 +144,7 @@ public final class SoakHarness {
     String nmtDiff = null;
     double rssBeforeTrim = Double.NaN;
     double rssAfterTrim = Double.NaN;
+    String gcEffect = null;
     long start = System.nanoTime();
     for (int i = 0; i < options.threads(); i++) {
       Worker w = new Worker(i, new Random(options.seed() * 1_000_003L + i));
@@ -163,10 +168,19 @@ public final class SoakHarness {
       }
     }
     memory.stop();
+    List<MemorySampler.Sample> runSamples = memory.samples();
     if (options.diagnostics()) {
       if (nmt) {
         nmtDiff = MemorySampler.jcmd("VM.native_memory", "summary.diff", "scale=MB");
       }
+      // what of the growth is garbage: direct buffers wait for the GC to collect their owners;
+      // free C-heap memory waits for malloc_trim
+      MemorySampler.Sample beforeGc = memory.sample();
+      System.gc();
+      Thread.sleep(2000);   // the cleaners free the collected direct buffers' memory
+      MemorySampler.Sample afterGc = memory.sample();
+      gcEffect = String.format(java.util.Locale.ROOT, "RSS %.1f -> %.1f MB, direct buffers %.1f -> %.1f MB",
+          beforeGc.rssMb(), afterGc.rssMb(), beforeGc.directMb(), afterGc.directMb());
       rssBeforeTrim = MemorySampler.rssKb() / 1024.0;
       MemorySampler.jcmd("System.trim_native_heap");
       rssAfterTrim = MemorySampler.rssKb() / 1024.0;
@@ -180,8 +194,9 @@ public final class SoakHarness {
     closeUnderRequests();
     interrupter.shutdownNow();
     stopping = true;
-    return new SoakReport(options, referenceSeconds, runNanos / 1e9, stats, memory.samples(),
-        options.warmup().toSeconds(), nmtBaseline, nmtDiff, rssBeforeTrim, rssAfterTrim, cacheStats);
+    return new SoakReport(options, referenceSeconds, rssBeforeLoad, rssAfterReferences, runNanos / 1e9, stats,
+        runSamples, options.warmup().toSeconds(), nmtBaseline, nmtDiff, gcEffect, rssBeforeTrim, rssAfterTrim,
+        cacheStats);
   }
 
   private static void sleepUntil(long nanoTime) throws InterruptedException {

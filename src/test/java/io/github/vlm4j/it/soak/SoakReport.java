@@ -18,27 +18,34 @@ import java.util.TreeMap;
 public final class SoakReport {
   private final SoakOptions options;
   private final double referenceSeconds;
+  private final double rssBeforeLoadMb;
+  private final double rssAfterReferencesMb;
   private final double runSeconds;
   private final SoakStats stats;
   private final List<MemorySampler.Sample> samples;
   private final double warmupSeconds;
   private final String nmtBaseline;
   private final String nmtDiff;
+  private final String gcEffect;
   private final double rssBeforeTrimMb;
   private final double rssAfterTrimMb;
   private final Map<String, Long> cacheStats;
 
-  SoakReport(SoakOptions options, double referenceSeconds, double runSeconds, SoakStats stats,
-      List<MemorySampler.Sample> samples, double warmupSeconds, String nmtBaseline, String nmtDiff,
+  SoakReport(SoakOptions options, double referenceSeconds, double rssBeforeLoadMb, double rssAfterReferencesMb,
+      double runSeconds, SoakStats stats,
+      List<MemorySampler.Sample> samples, double warmupSeconds, String nmtBaseline, String nmtDiff, String gcEffect,
       double rssBeforeTrimMb, double rssAfterTrimMb, Map<String, Long> cacheStats) {
     this.options = options;
     this.referenceSeconds = referenceSeconds;
+    this.rssBeforeLoadMb = rssBeforeLoadMb;
+    this.rssAfterReferencesMb = rssAfterReferencesMb;
     this.runSeconds = runSeconds;
     this.stats = stats;
     this.samples = List.copyOf(samples);
     this.warmupSeconds = warmupSeconds;
     this.nmtBaseline = nmtBaseline;
     this.nmtDiff = nmtDiff;
+    this.gcEffect = gcEffect;
     this.rssBeforeTrimMb = rssBeforeTrimMb;
     this.rssAfterTrimMb = rssAfterTrimMb;
     this.cacheStats = new TreeMap<>(cacheStats);
@@ -103,6 +110,19 @@ public final class SoakReport {
     return MemorySampler.slopePerMinute(samples, warmupSeconds, MemorySampler.Sample::rssMb);
   }
 
+  /** @return the RSS slope after the warm-up, MB per 1000 completed requests (NaN without requests) */
+  public double rssSlopeMbPerThousandRequests() {
+    return 1000 * MemorySampler.slope(samples, warmupSeconds, s -> s.requests(), MemorySampler.Sample::rssMb);
+  }
+
+  /**
+   * @return the slope of RSS minus the committed Java heap after the warm-up, MB per minute: the
+   *     growth outside the heap (native memory, metaspace, code, thread stacks)
+   */
+  public double nonHeapRssSlopeMbPerMinute() {
+    return MemorySampler.slopePerMinute(samples, warmupSeconds, s -> s.rssMb() - s.heapCommittedMb());
+  }
+
   /** @return the slope of heap in use after the warm-up, MB per minute */
   public double heapSlopeMbPerMinute() {
     return MemorySampler.slopePerMinute(samples, warmupSeconds, MemorySampler.Sample::heapUsedMb);
@@ -137,13 +157,23 @@ public final class SoakReport {
             + " closed under running requests: %d of %d%n", mismatches(), errors(), errorsByType(), untypedErrors(),
         hangs(), knownCancelRace(), closedUnderRequests(), options.threads()));
     b.append(String.format(Locale.ROOT, "RSS MB: start %.1f, after warm-up %.1f, end %.1f, max %.1f; slope after warm-up"
-            + " %.2f MB/min over %d samples (%.1f min)%n", first.rssMb(), warm.rssMb(), last.rssMb(), maxRss,
-        rssSlopeMbPerMinute(), afterWarmup, (last.seconds() - warm.seconds()) / 60));
+            + " %.2f MB/min (%.3f MB per 1000 requests) over %d samples (%.1f min, %d requests)%n", first.rssMb(),
+        warm.rssMb(), last.rssMb(), maxRss, rssSlopeMbPerMinute(), rssSlopeMbPerThousandRequests(), afterWarmup,
+        (last.seconds() - warm.seconds()) / 60, last.requests() - warm.requests()));
+    b.append(String.format(Locale.ROOT, "RSS MB before loading the models %.1f, after the single-thread references"
+        + " %.1f; RSS minus committed heap: start %.1f, end %.1f, slope after warm-up %.2f MB/min%n", rssBeforeLoadMb,
+        rssAfterReferencesMb, first.rssMb() - first.heapCommittedMb(), last.rssMb() - last.heapCommittedMb(),
+        nonHeapRssSlopeMbPerMinute()));
     b.append(String.format(Locale.ROOT, "heap used MB: start %.1f, end %.1f, slope after warm-up %.2f MB/min; committed"
-            + " end %.1f; threads %d -> %d; open fds %d -> %d%n", first.heapUsedMb(), last.heapUsedMb(),
-        heapSlopeMbPerMinute(), last.heapCommittedMb(), first.threads(), last.threads(), first.fds(), last.fds()));
+            + " end %.1f; direct buffers MB %.1f -> %.1f (max %.1f); threads %d -> %d; open fds %d -> %d%n",
+        first.heapUsedMb(), last.heapUsedMb(), heapSlopeMbPerMinute(), last.heapCommittedMb(), first.directMb(),
+        last.directMb(), samples.stream().mapToDouble(MemorySampler.Sample::directMb).max().orElse(Double.NaN),
+        first.threads(), last.threads(), first.fds(), last.fds()));
+    if (gcEffect != null) {
+      b.append("after the workers stopped, System.gc(): ").append(gcEffect).append(System.lineSeparator());
+    }
     if (!Double.isNaN(rssAfterTrimMb)) {
-      b.append(String.format(Locale.ROOT, "RSS after the workers stopped: %.1f MB; after malloc_trim (jcmd"
+      b.append(String.format(Locale.ROOT, "then malloc_trim: RSS %.1f MB; after malloc_trim (jcmd"
           + " System.trim_native_heap): %.1f MB%n", rssBeforeTrimMb, rssAfterTrimMb));
     }
     b.append("RSS series (s:MB):");
@@ -172,10 +202,11 @@ public final class SoakReport {
     options.reportFile().ifPresent(f -> {
       try {
         Files.writeString(f, text);
-        StringBuilder csv = new StringBuilder("seconds,rss_mb,heap_used_mb,heap_committed_mb,threads,fds\n");
+        StringBuilder csv = new StringBuilder(
+            "seconds,requests,rss_mb,heap_used_mb,heap_committed_mb,direct_mb,threads,fds\n");
         for (MemorySampler.Sample m : samples) {
-          csv.append(String.format(Locale.ROOT, "%.1f,%.1f,%.1f,%.1f,%d,%d%n", m.seconds(), m.rssMb(), m.heapUsedMb(),
-              m.heapCommittedMb(), m.threads(), m.fds()));
+          csv.append(String.format(Locale.ROOT, "%.1f,%d,%.1f,%.1f,%.1f,%.1f,%d,%d%n", m.seconds(), m.requests(),
+              m.rssMb(), m.heapUsedMb(), m.heapCommittedMb(), m.directMb(), m.threads(), m.fds()));
         }
         Files.writeString(f.resolveSibling(f.getFileName() + ".csv"), csv);
       } catch (IOException e) {
