@@ -44,6 +44,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
 
 /**
  * One request or conversation on a {@link VisionLanguageModel}: renders the chat, decodes and
@@ -51,17 +52,23 @@ import java.util.concurrent.CancellationException;
  * into the prompt, runs the decoder prefill and the generation loop. Owns the KV cache of its
  * current generation.
  *
- * <p><b>Thread-safety:</b> not thread-safe — use one session per thread; {@link #cancel()} alone may
- * be called from any thread. <b>Ownership:</b> the caller owns the session and must close it.
+ * <p><b>Thread-safety:</b> not thread-safe — use one session per thread; {@link #cancel()} and
+ * {@link #close()} may be called from any thread, including from a {@link TokenStreamer} callback of
+ * the running request. <b>Ownership:</b> the caller owns the session and must close it.
  */
 public final class GenerationSession implements AutoCloseable {
   private final VisionLanguageModel model;
   private final Object stateLock = new Object();
+  /** The current request's decoder state; guarded by {@code stateLock}. */
   private DecoderState state;
+  /** The thread running a request on this session, or null; guarded by {@code stateLock}. */
+  private Thread runner;
+  /** A {@link #cancel()} that found no running request: it applies to the next one; guarded by {@code stateLock}. */
+  private boolean cancelPending;
+  /** Set (under {@code stateLock}) only while a request runs; cleared when it ends. */
   private volatile boolean cancelRequested;
   private volatile boolean modelClosing;
   private volatile boolean closed;
-  private boolean running;
 
   GenerationSession(VisionLanguageModel model) {
     this.model = model;
@@ -144,18 +151,30 @@ public final class GenerationSession implements AutoCloseable {
       throw new ModelClosedException("this session is closed");
     }
     model.lifecycle().acquire();
+    boolean started = false;
     try {
       synchronized (stateLock) {
-        if (running) {
+        if (runner != null) {
           throw new IllegalStateException("a GenerationSession runs one request at a time; use one session per thread");
         }
-        running = true;
+        runner = Thread.currentThread();
+        cancelRequested = cancelPending;
+        cancelPending = false;
+        started = true;
       }
       return body.get();
     } finally {
-      synchronized (stateLock) {
-        running = false;
-        stateLock.notifyAll();
+      boolean closedWhileRunning = false;
+      if (started) {
+        synchronized (stateLock) {
+          runner = null;
+          cancelRequested = false;   // a cancel() of this request never reaches the next one
+          closedWhileRunning = closed;
+          stateLock.notifyAll();
+        }
+      }
+      if (closedWhileRunning) {
+        releaseState();   // close() was called on this thread (from a callback): finish it now
       }
       model.lifecycle().release();
     }
@@ -209,7 +228,19 @@ public final class GenerationSession implements AutoCloseable {
   }
 
   static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options) {
+    return prepare(model, messages, options, () -> false);
+  }
+
+  /**
+   * Checks the text size, decodes and preprocesses the images (stopping when {@code stop} says so),
+   * and tokenizes the prompt.
+   *
+   * @throws CancellationException if {@code stop} returned true
+   */
+  static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options,
+      BooleanSupplier stop) {
     ModelParts parts = model.parts();
+    checkTextFits(model, messages);
     if (options.adapter().isPresent()) {
       parts.adapters().acquire(options.adapter().get()).close(); // fail fast on unknown names
     }
@@ -223,6 +254,9 @@ public final class GenerationSession implements AutoCloseable {
     List<ImageLayout> layouts = new ArrayList<>();
     PreprocessedImage[] pixels = new PreprocessedImage[inputs.size()];
     for (int i = 0; i < inputs.size(); i++) {
+      if (stop.getAsBoolean()) {
+        throw new CancellationException("stopped while decoding images");
+      }
       RgbImage rgb = model.imageDecoder().decode(inputs.get(i));
       decoded.add(rgb);
       ImageLayout layout = null;
@@ -240,8 +274,32 @@ public final class GenerationSession implements AutoCloseable {
       }
       layouts.add(layout);
     }
-    TokenizedPrompt prompt = tokenize(model, messages, layouts, true);
+    TokenizedPrompt prompt = tokenize(model, messages, layouts, true, stop);
     return new Prepared(prompt, decoded, layouts, pixels, model, split);
+  }
+
+  /**
+   * A token stands for at most {@link io.github.vlm4j.core.text.TextTokenizer#longestTokenChars()}
+   * characters, so text longer than that times the context window cannot fit: it is refused before
+   * rendering and tokenizing (which would cost memory and time proportional to its length).
+   */
+  static void checkTextFits(VisionLanguageModel model, List<Message> messages) {
+    long chars = 0;
+    for (Message m : messages) {
+      for (var part : m.content()) {
+        if (part instanceof TextPart t) {
+          chars += t.text().length();
+        }
+      }
+    }
+    int window = model.textConfig().maxPositions();
+    long limit = (long) window * Math.max(16, model.tokenizer().longestTokenChars());
+    if (chars > limit) {
+      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
+          "the messages hold " + chars + " characters of text; the context window is " + window
+              + " tokens and no token of this tokenizer is longer than " + model.tokenizer().longestTokenChars()
+              + " characters, so at most " + limit + " characters can fit; shorten the text");
+    }
   }
 
   static String splitKey(RequestOptions options) {
@@ -251,8 +309,18 @@ public final class GenerationSession implements AutoCloseable {
   /** Renders and tokenizes {@code messages} with the image expansions of {@code images}. */
   static TokenizedPrompt tokenize(VisionLanguageModel model, List<Message> messages, List<ImageLayout> images,
       boolean addGenerationPrompt) {
+    return tokenize(model, messages, images, addGenerationPrompt, () -> false);
+  }
+
+  /**
+   * Renders and tokenizes {@code messages}, refusing text that cannot fit the context window before
+   * any of it is tokenized, and stopping when {@code stop} says so.
+   */
+  static TokenizedPrompt tokenize(VisionLanguageModel model, List<Message> messages, List<ImageLayout> images,
+      boolean addGenerationPrompt, BooleanSupplier stop) {
     ModelParts parts = model.parts();
-    ChatTemplate.Rendered rendered = parts.template().render(messages, addGenerationPrompt);
+    checkTextFits(model, messages);
+    ChatTemplate.Rendered rendered = parts.template().render(messages, addGenerationPrompt, stop);
     PromptAssembler assembler = parts.assembler();
     List<PromptPiece> pieces = assembler.pieces(rendered);
     List<PromptPiece> expanded = PromptAssembler.expand(pieces, k -> parts.expansion().expand(k, images.get(k)));
@@ -272,7 +340,7 @@ public final class GenerationSession implements AutoCloseable {
       int reservedTokens) {
     long t0 = System.nanoTime();
     ModelParts parts = model.parts();
-    Prepared p = prepare(model, messages, options);
+    Prepared p = prepare(model, messages, options, this::stopRequested);
     checkBudget(p.prompt(), options, reservedTokens);
     long tPre = System.nanoTime();
     DecoderState st = newState();
@@ -453,9 +521,6 @@ public final class GenerationSession implements AutoCloseable {
           ms(pf.tPrefill() - pf.tVision()),
           o.firstTokenNanos() == 0 ? ms(tEnd - pf.t0()) : ms(o.firstTokenNanos() - pf.t0()), o.stepMs(),
           ms(tEnd - pf.t0()));
-      if (o.finishReason() == FinishReason.CANCELLED) {
-        cancelRequested = false;
-      }
       return new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
           new Usage(promptLen, pf.prepared().prompt().imageTokenCount(), o.tokenIds().length, timings));
     } catch (InferenceException e) {
@@ -466,7 +531,10 @@ public final class GenerationSession implements AutoCloseable {
         return cancelled(pf, t0);
       }
       throw e;
-    } catch (Cancelled c) {
+    } catch (Cancelled | CancellationException c) {
+      if (modelClosing) {
+        throw new ModelClosedException("the model was closed while this request was running");
+      }
       return cancelled(pf, t0);
     }
   }
@@ -475,15 +543,16 @@ public final class GenerationSession implements AutoCloseable {
       FewShotPrompt fewShot) {
     try {
       return scoreUnlessCancelled(messages, labels, options, fewShot);
-    } catch (Cancelled c) {
-      cancelRequested = false;
+    } catch (Cancelled | CancellationException c) {
+      if (modelClosing) {
+        throw new ModelClosedException("the model was closed while this request was running");
+      }
       throw new CancellationException("classify was cancelled");
     } catch (InferenceException e) {
       if (modelClosing) {
         throw new ModelClosedException("the model was closed while this request was running");
       }
       if (cancelRequested) {
-        cancelRequested = false;
         throw new CancellationException("classify was cancelled");
       }
       throw e;
@@ -606,7 +675,6 @@ public final class GenerationSession implements AutoCloseable {
   }
 
   private GenerationResult cancelled(Prefilled pf, long t0) {
-    cancelRequested = false;
     int promptLen = pf == null ? 0 : pf.prepared().prompt().length();
     int imageTokens = pf == null ? 0 : pf.prepared().prompt().imageTokenCount();
     double total = ms(System.nanoTime() - t0);
@@ -654,40 +722,59 @@ public final class GenerationSession implements AutoCloseable {
   }
 
   /**
-   * Stops the generation running in this session (from any thread): it ends at its next step with
-   * {@link FinishReason#CANCELLED}. If none is running, the next one ends at once.
+   * Stops the request running in this session, from any thread: a generation ends at its next step
+   * (or during image decoding or template rendering) with {@link FinishReason#CANCELLED}, a
+   * {@code classify} with {@link CancellationException}. If no request is running, the next request
+   * on this session ends at once instead. Each call affects exactly one request; a request that was
+   * cancelled never leaves a signal behind for the one after it.
+   *
+   * @return true if a running request was signalled, false if the signal waits for the next request
    */
-  public void cancel() {
-    cancelRequested = true;
+  public boolean cancel() {
     synchronized (stateLock) {
-      if (running && state != null) {
+      if (runner == null) {
+        cancelPending = true;
+        return false;
+      }
+      cancelRequested = true;
+      if (state != null) {
         state.terminate();
       }
+      return true;
     }
   }
 
   void abortBecauseModelCloses() {
     modelClosing = true;
     synchronized (stateLock) {
-      if (running && state != null) {
+      if (runner != null && state != null) {
         state.terminate();
       }
     }
   }
 
   /**
-   * Frees this session's KV cache. If a generation is running on another thread, it is cancelled and
-   * awaited first. Idempotent.
+   * Frees this session's KV cache. If a request is running on another thread, it is cancelled and
+   * awaited first. Called on the thread of the running request (from a {@link TokenStreamer}
+   * callback), it cancels that request and returns at once; the cache is freed when the request
+   * returns. Idempotent.
    */
   @Override
   public void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
     synchronized (stateLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (runner == Thread.currentThread()) {
+        cancelRequested = true;
+        if (state != null) {
+          state.terminate();
+        }
+        return;   // exclusive() finishes the close when the request unwinds
+      }
       boolean interrupted = false;
-      while (running) {
+      while (runner != null) {
         cancelRequested = true;
         if (state != null) {
           state.terminate();
@@ -701,6 +788,12 @@ public final class GenerationSession implements AutoCloseable {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
+    }
+    releaseState();
+  }
+
+  private void releaseState() {
+    synchronized (stateLock) {
       if (state != null) {
         state.close();
         state = null;

@@ -535,7 +535,9 @@ public final class VisionLanguageModel implements AutoCloseable {
   /**
    * Closes the model: new calls fail with {@link io.github.vlm4j.core.ModelClosedException}; running
    * requests stop at their next step (they fail with the same exception); then every open session
-   * and every native resource is released. Idempotent.
+   * and every native resource is released. Called from a callback of a running request (on that
+   * request's thread), it returns once the other requests have stopped, and the resources are
+   * released when that request returns. Idempotent.
    */
   @Override
   public void close() {
@@ -545,7 +547,10 @@ public final class VisionLanguageModel implements AutoCloseable {
     for (GenerationSession s : sessions) {
       s.abortBecauseModelCloses();
     }
-    lifecycle.awaitIdle();
+    lifecycle.whenIdle(this::releaseResources);
+  }
+
+  private void releaseResources() {
     for (GenerationSession s : new ArrayList<>(sessions)) {
       s.close();
     }

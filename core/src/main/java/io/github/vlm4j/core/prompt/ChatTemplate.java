@@ -17,39 +17,82 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
 
 /**
  * A model's own Jinja chat template ({@code tokenizer_config.json["chat_template"]}), rendered with
  * jinjava configured like HuggingFace transformers ({@code trim_blocks}, {@code lstrip_blocks}).
  *
- * <p>{@link #render} marks where the caller's text ended up in the output, so the prompt builder
- * can tokenize user text as text and only template text may produce special tokens. Images are
- * passed to the template as {@code {"type": "image"}} parts, text as {@code {"type": "text",
- * "text": ...}}; every message's {@code content} is a list, as VLM templates expect.
+ * <p><b>Caller text is data, never template source.</b> jinjava's nested interpretation is off, so
+ * text such as <code>{{ 7*7 }}</code> in a message stays those characters. {@link #render} finds
+ * where each caller text part ended up <em>by construction</em>: the template is rendered once with a
+ * unique placeholder in place of each text part, and once with the real texts; the second output
+ * must equal the first with every placeholder replaced by its text (or by that text with surrounding
+ * whitespace removed, for templates that {@code trim} it). Caller text is marked as such and is never
+ * split at special tokens by {@link PromptAssembler}. A template that transforms caller text in any
+ * other way (slices, upper-cases, or branches on its content) cannot be tracked and is refused with
+ * {@link VlmInputException.Reason#INVALID_PROMPT} rather than risk treating caller text as template
+ * text.
+ *
+ * <p><b>Bounded rendering.</b> Each render visits at most {@value #MAX_RENDER_NODES} template nodes,
+ * runs at most {@value #MAX_RENDER_MILLIS} ms, writes at most {@value #MAX_OUTPUT_CHARS} characters and
+ * checks the caller's cancellation signal at every node; a template longer than {@value
+ * #MAX_TEMPLATE_CHARS} characters is refused at load.
+ *
+ * <p>Images are passed to the template as {@code {"type": "image"}} parts, text as {@code {"type":
+ * "text", "text": ...}}; every message's {@code content} is a list, as VLM templates expect.
  *
  * <p>Immutable and thread-safe.
  */
 public final class ChatTemplate {
   /** The file that holds the template in HuggingFace layouts. */
   public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
+  /** Longest accepted template source (real chat templates are under 50,000 characters). */
+  public static final int MAX_TEMPLATE_CHARS = 1 << 20;
+  /** Most template nodes one render may visit (loops count every iteration). */
+  public static final int MAX_RENDER_NODES = 2_000_000;
+  /** Longest one render may run, in milliseconds. */
+  public static final long MAX_RENDER_MILLIS = 10_000;
+  /** Longest rendered prompt, in characters. */
+  public static final int MAX_OUTPUT_CHARS = 64 << 20;
 
   private static final SecureRandom NONCES = new SecureRandom();
+  /** The budget of the render running on this thread (jinjava calls the node hook on the caller's thread). */
+  private static final ThreadLocal<RenderBudget> BUDGET = new ThreadLocal<>();
 
   private final String template;
   private final Map<String, Object> specialTokens;
   private final Jinjava jinjava;
 
   /**
-   * @param template the Jinja source
+   * @param template the Jinja source (trusted: it comes from the model folder)
    * @param specialTokens variables such as {@code bos_token}, {@code eos_token} passed to the template
+   * @throws IllegalArgumentException if the template is longer than {@link #MAX_TEMPLATE_CHARS}
    */
   public ChatTemplate(String template, Map<String, String> specialTokens) {
     this.template = Objects.requireNonNull(template, "template");
+    if (template.length() > MAX_TEMPLATE_CHARS) {
+      throw new IllegalArgumentException("a chat template has at most " + MAX_TEMPLATE_CHARS
+          + " characters, this one has " + template.length());
+    }
     this.specialTokens = Map.copyOf(specialTokens);
     JinjavaConfig config = JinjavaConfig.newBuilder()
         .withTrimBlocks(true)
         .withLstripBlocks(true)
         .withFailOnUnknownTokens(false)
+        .withNestedInterpretationEnabled(false)   // values are never re-parsed as templates
+        .withMaxOutputSize(MAX_OUTPUT_CHARS)
+        .withMaxStringLength(MAX_OUTPUT_CHARS)
+        .withMaxListSize(1_000_000)
+        .withMaxMapSize(1_000_000)
+        .withMaxMacroRecursionDepth(64)
+        .withNodePreProcessor((node, interpreter) -> {
+          RenderBudget budget = BUDGET.get();
+          if (budget != null) {
+            budget.visit();
+          }
+        })
         .withLegacyOverrides(LegacyOverrides.newBuilder()
             .withUseNaturalOperatorPrecedence(true)
             .withParseWhitespaceControlStrictly(true)
@@ -86,14 +129,19 @@ public final class ChatTemplate {
       source = t.asText();
     } else if (t != null && t.isArray()) {
       for (JsonNode entry : t) {
-        if ("default".equals(entry.path("name").asText())) {
-          source = entry.path("template").asText(null);
+        if ("default".equals(entry.path("name").asText()) && entry.path("template").isTextual()) {
+          source = entry.path("template").asText();
         }
       }
     }
     if (source == null || source.isBlank()) {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
           folder.describe(TOKENIZER_CONFIG) + " has no \"chat_template\" string (or no template named \"default\")");
+    }
+    if (source.length() > MAX_TEMPLATE_CHARS) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(TOKENIZER_CONFIG) + " has a chat template of " + source.length()
+              + " characters; at most " + MAX_TEMPLATE_CHARS + " are accepted");
     }
     Map<String, String> special = new HashMap<>();
     for (String key : List.of("bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token")) {
@@ -142,35 +190,52 @@ public final class ChatTemplate {
   public record Segment(String text, boolean fromCaller) {}
 
   /**
-   * Renders messages.
+   * Renders messages (not cancellable; see {@link #render(List, boolean, BooleanSupplier)}).
    *
    * @param messages the conversation
    * @param addGenerationPrompt append the cue for the assistant's reply
    * @return the rendered prompt with caller text marked
-   * @throws VlmInputException INVALID_PROMPT if there are no messages or the template rejects them
+   * @throws VlmInputException INVALID_PROMPT if there are no messages, the template rejects them or
+   *     transforms caller text untrackably; PROMPT_TOO_LONG if the output exceeds its bound
    */
   public Rendered render(List<Message> messages, boolean addGenerationPrompt) {
+    return render(messages, addGenerationPrompt, () -> false);
+  }
+
+  /**
+   * Renders messages, checking {@code cancelled} at every template node.
+   *
+   * @param messages the conversation
+   * @param addGenerationPrompt append the cue for the assistant's reply
+   * @param cancelled polled during rendering; when it returns true the render stops
+   * @return the rendered prompt with caller text marked
+   * @throws VlmInputException INVALID_PROMPT if there are no messages, the template rejects them,
+   *     exceeds its node or time budget, or transforms caller text untrackably; PROMPT_TOO_LONG if the
+   *     output exceeds {@link #MAX_OUTPUT_CHARS}
+   * @throws CancellationException if {@code cancelled} returned true
+   */
+  public Rendered render(List<Message> messages, boolean addGenerationPrompt, BooleanSupplier cancelled) {
     if (messages.isEmpty()) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, "a prompt needs at least one message");
     }
     String nonce;
-    String open;
-    String close;
     do {
       nonce = Long.toUnsignedString(NONCES.nextLong(), 36);
-      open = "\uE000" + nonce + "\uE001";
-      close = "\uE002" + nonce + "\uE003";
     } while (containsAny(messages, nonce));
+    String open = "\uE000" + nonce + ":";
+    String close = "\uE001";
     List<String> texts = new ArrayList<>();
-    String marked = renderRaw(messages, addGenerationPrompt, texts, open, close);
-    String plain = renderRaw(messages, addGenerationPrompt, null, null, null);
+    String withPlaceholders = renderRaw(messages, addGenerationPrompt, texts, open, close, cancelled);
+    String plain = renderRaw(messages, addGenerationPrompt, null, null, null, cancelled);
     int images = (int) messages.stream().flatMap(m -> m.content().stream()).filter(ImagePart.class::isInstance).count();
-    List<Segment> segments = splitMarked(marked, open, close);
-    if (segments != null && joined(segments).equals(plain)) {
-      return new Rendered(merge(segments), images);
+    List<Segment> segments = CallerTextLocator.locate(withPlaceholders, open, close, texts, plain);
+    if (segments == null) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
+          "this model's chat template changes message text in a way vlm4j cannot track (more than trimming"
+              + " whitespace, or it branches on the text); refusing the prompt rather than risk reading message"
+              + " text as template text");
     }
-    // The template transformed caller text (e.g. "| trim"): locate each text in the plain output.
-    return new Rendered(merge(locate(plain, texts)), images);
+    return new Rendered(merge(segments), images);
   }
 
   /**
@@ -182,8 +247,12 @@ public final class ChatTemplate {
     return render(messages, addGenerationPrompt).text();
   }
 
+  /**
+   * Renders with text part k replaced by {@code open + k + close} (when {@code texts} is given, the
+   * texts are collected there in order), or with the real texts.
+   */
   private String renderRaw(List<Message> messages, boolean addGenerationPrompt, List<String> texts,
-      String open, String close) {
+      String open, String close, BooleanSupplier cancelled) {
     List<Map<String, Object>> msgs = new ArrayList<>();
     for (Message m : messages) {
       List<Map<String, Object>> content = new ArrayList<>();
@@ -191,9 +260,11 @@ public final class ChatTemplate {
         Map<String, Object> part = new LinkedHashMap<>();
         if (p instanceof TextPart t) {
           part.put("type", "text");
-          part.put("text", open == null ? t.text() : open + t.text() + close);
           if (texts != null) {
+            part.put("text", open + texts.size() + close);
             texts.add(t.text());
+          } else {
+            part.put("text", t.text());
           }
         } else {
           part.put("type", "image");
@@ -209,20 +280,38 @@ public final class ChatTemplate {
     ctx.put("messages", msgs);
     ctx.put("add_generation_prompt", addGenerationPrompt);
     RenderResult r;
+    RenderBudget budget = new RenderBudget(cancelled);
+    BUDGET.set(budget);
     try {
       r = jinjava.renderForResult(template, ctx);
     } catch (TemplateRaised e) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
           "the chat template rejected the messages: " + e.getMessage(), e);
+    } catch (RenderStopped e) {
+      throw e.toPublic();
+    } catch (RuntimeException | StackOverflowError e) {
+      RenderStopped stop = find(e, RenderStopped.class);
+      if (stop != null) {
+        throw stop.toPublic();
+      }
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
+          "the chat template failed: " + e, e);
+    } finally {
+      BUDGET.remove();
     }
     for (TemplateError e : r.getErrors()) {
-      Throwable cause = e.getException();
-      while (cause != null && !(cause instanceof TemplateRaised)) {
-        cause = cause.getCause();
+      RenderStopped stop = find(e.getException(), RenderStopped.class);
+      if (stop != null) {
+        throw stop.toPublic();
       }
-      if (cause != null) {
+      TemplateRaised raised = find(e.getException(), TemplateRaised.class);
+      if (raised != null) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
-            "the chat template rejected the messages: " + cause.getMessage(), cause);
+            "the chat template rejected the messages: " + raised.getMessage(), raised);
+      }
+      if (e.getReason() == TemplateError.ErrorReason.OUTPUT_TOO_BIG) {
+        throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
+            "the rendered prompt is longer than " + MAX_OUTPUT_CHARS + " characters");
       }
       if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
@@ -232,67 +321,18 @@ public final class ChatTemplate {
     return r.getOutput();
   }
 
+  private static <T extends Throwable> T find(Throwable t, Class<T> type) {
+    for (int depth = 0; t != null && depth < 32; depth++, t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+
   private static boolean containsAny(List<Message> messages, String nonce) {
     return messages.stream().flatMap(m -> m.content().stream())
         .anyMatch(p -> p instanceof TextPart t && t.text().contains(nonce));
-  }
-
-  private static List<Segment> splitMarked(String s, String open, String close) {
-    List<Segment> out = new ArrayList<>();
-    int i = 0;
-    while (i < s.length()) {
-      int o = s.indexOf(open, i);
-      int c = s.indexOf(close, i);
-      if (o < 0) {
-        if (c >= 0) {
-          return null;
-        }
-        out.add(new Segment(s.substring(i), false));
-        break;
-      }
-      if (c >= 0 && c < o) {
-        return null;
-      }
-      out.add(new Segment(s.substring(i, o), false));
-      int end = s.indexOf(close, o + open.length());
-      if (end < 0) {
-        return null;
-      }
-      String inner = s.substring(o + open.length(), end);
-      if (inner.contains(open)) {
-        return null;
-      }
-      out.add(new Segment(inner, true));
-      i = end + close.length();
-    }
-    return out;
-  }
-
-  private static List<Segment> locate(String plain, List<String> texts) {
-    List<Segment> out = new ArrayList<>();
-    int cursor = 0;
-    for (String t : texts) {
-      for (String candidate : new String[] {t, t.strip()}) {
-        if (candidate.isEmpty()) {
-          break;
-        }
-        int at = plain.indexOf(candidate, cursor);
-        if (at >= 0) {
-          out.add(new Segment(plain.substring(cursor, at), false));
-          out.add(new Segment(candidate, true));
-          cursor = at + candidate.length();
-          break;
-        }
-      }
-    }
-    out.add(new Segment(plain.substring(cursor), false));
-    return out;
-  }
-
-  private static String joined(List<Segment> segments) {
-    StringBuilder sb = new StringBuilder();
-    segments.forEach(s -> sb.append(s.text()));
-    return sb.toString();
   }
 
   private static List<Segment> merge(List<Segment> in) {
@@ -309,6 +349,55 @@ public final class ChatTemplate {
       }
     }
     return out;
+  }
+
+  /** Node, time and cancellation budget of one render; used by one thread. */
+  private static final class RenderBudget {
+    private final BooleanSupplier cancelled;
+    private final long deadline = System.nanoTime() + MAX_RENDER_MILLIS * 1_000_000L;
+    private int nodes;
+
+    RenderBudget(BooleanSupplier cancelled) {
+      this.cancelled = cancelled;
+    }
+
+    void visit() {
+      if (++nodes > MAX_RENDER_NODES) {
+        throw new RenderStopped(RenderStopped.Why.NODES);
+      }
+      if ((nodes & 63) == 0 || nodes < 64) {
+        if (cancelled.getAsBoolean()) {
+          throw new RenderStopped(RenderStopped.Why.CANCELLED);
+        }
+        if (System.nanoTime() - deadline > 0) {
+          throw new RenderStopped(RenderStopped.Why.TIME);
+        }
+      }
+    }
+  }
+
+  /** Thrown inside jinjava by the node hook; turned into the public exception after the render. */
+  private static final class RenderStopped extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    enum Why { NODES, TIME, CANCELLED }
+
+    private final Why why;
+
+    RenderStopped(Why why) {
+      super(why.name(), null, false, false);
+      this.why = why;
+    }
+
+    RuntimeException toPublic() {
+      return switch (why) {
+        case CANCELLED -> new CancellationException("rendering the chat template was cancelled");
+        case NODES -> new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
+            "the chat template visited more than " + MAX_RENDER_NODES + " nodes for this prompt; refused");
+        case TIME -> new VlmInputException(VlmInputException.Reason.INVALID_PROMPT,
+            "the chat template ran longer than " + MAX_RENDER_MILLIS + " ms for this prompt; refused");
+      };
+    }
   }
 
   /**

@@ -47,6 +47,7 @@ public final class TextTokenizer implements AutoCloseable {
   private final int[] suffix;
   private final Object lock = new Object();
   private boolean closed;
+  private volatile int longestToken;
 
   private TextTokenizer(HuggingFaceTokenizer full, HuggingFaceTokenizer plain, List<AddedToken> added,
       Map<String, Integer> vocab) {
@@ -236,6 +237,28 @@ public final class TextTokenizer implements AutoCloseable {
   /** @return ids the post-processor puts after a sequence, possibly empty */
   public int[] postProcessorSuffix() {
     return suffix.clone();
+  }
+
+  /**
+   * The longest token of the vocabulary, in characters (at least 1). No token stands for more
+   * characters than this, so a text of {@code n} characters needs at least {@code n / longestTokenChars()}
+   * tokens — unless the tokenizer's normalizer deletes characters. Used to refuse over-long prompts
+   * before tokenizing them.
+   *
+   * @return the length of the longest vocabulary or added token
+   */
+  public int longestTokenChars() {
+    int longest = longestToken;
+    if (longest == 0) {
+      longest = 1;
+      for (String t : idToToken) {
+        if (t != null) {
+          longest = Math.max(longest, t.length());
+        }
+      }
+      longestToken = longest;
+    }
+    return longest;
   }
 
   private void checkOpen() {
