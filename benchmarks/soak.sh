@@ -6,8 +6,8 @@
 # and the RSS slope after the warm-up is fitted (MB/min and MB per 1000 requests).
 #
 #   bash benchmarks/soak.sh [--minutes 20] [--caches on|off] [--threads 16] [--seed 11]
-#                           [--warmup-minutes 5] [--sample-seconds 10] [--strict-cancel-race]
-#                           [--allocator glibc|arena2|jemalloc] [--nmt] [--xmx 1g] [--out DIR] [--no-build]
+#                           [--warmup-minutes 5] [--sample-seconds 10] [--lenient-cancel-race]
+#                           [--cpu-arena true|false] [--allocator glibc|arena2|jemalloc] [--nmt] [--xmx 1g] [--out DIR] [--no-build]
 #
 #   --allocator arena2     MALLOC_ARENA_MAX=2 (glibc keeps at most 2 malloc arenas instead of 8 per core)
 #   --allocator jemalloc   LD_PRELOAD of libjemalloc.so.2 (apt-get install -y libjemalloc2)
@@ -15,6 +15,7 @@
 #                          memory diff between the end of the warm-up and the end of the run
 #   --xmx 1g               the heap: -Xms = -Xmx with -XX:+AlwaysPreTouch, so that RSS growth is growth
 #                          outside the Java heap (the report also gives RSS minus committed heap)
+#   --lenient-cancel-race  only count "Exiting due to terminate flag" after a cancel (code before the fix)
 #   --no-build             skip the Maven build (for several soaks at once from one checkout: build once)
 #   JAVA_OPTS              extra JVM options (e.g. -XX:TrimNativeHeapInterval=5000)
 #
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     --xmx) xmx=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --caches) caches=$2; args+=("$1" "$2"); shift 2 ;;
-    --strict-cancel-race|--no-diagnostics) args+=("$1"); shift ;;
+    --lenient-cancel-race|--no-diagnostics) args+=("$1"); shift ;;
     --*) args+=("$1" "$2"); shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac

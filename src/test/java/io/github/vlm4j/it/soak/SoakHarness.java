@@ -116,6 +116,9 @@ public final class SoakHarness {
         if (!options.caches()) {
           b.imageCacheBytes(0).prefixCacheBytes(0);
         }
+        if (!options.cpuArena()) {
+          b.sessionSettings(io.github.vlm4j.core.onnx.SessionSettings.builder().cpuMemoryArena(false).build());
+        }
         VisionLanguageModel model = b.build();
         try {
           workloads.add(new ModelWorkload(name, model, options.goldensPerModel(), options.seed()));
@@ -435,8 +438,10 @@ public final class SoakHarness {
 
     /**
      * Cancels the session's request from another thread after a random delay. A cancelled request
-     * must have produced a prefix of the single-thread ids; the next request must succeed. A cancel
-     * that lands after the request ended stays pending (documented: the next request ends at once).
+     * must have produced a prefix of the single-thread ids. Then, as {@link GenerationSession#cancel()}
+     * documents: a cancel that reached a running request (cancelled or not) leaves nothing behind,
+     * so the next request must succeed; a cancel that found no running request makes the next
+     * request end at once (cancelled), and the one after it must succeed.
      */
     private void cancel(ModelWorkload w) throws Exception {
       GenerationSession s = session(w);
@@ -444,7 +449,8 @@ public final class SoakHarness {
       ModelWorkload.Classify c = scoring ? pick(w.classifies) : null;
       ModelWorkload.Generate g = w.endless;
       current = "cancel " + (scoring ? c.name() : g.name());
-      Future<?> canceller = interrupter.schedule(s::cancel, rnd.nextInt(MAX_INTERRUPT_DELAY_MICROS), TimeUnit.MICROSECONDS);
+      Future<Boolean> canceller = interrupter.schedule(() -> s.cancel(), rnd.nextInt(MAX_INTERRUPT_DELAY_MICROS),
+          TimeUnit.MICROSECONDS);
       boolean cancelled;
       if (scoring) {
         try {
@@ -467,23 +473,27 @@ public final class SoakHarness {
       }
       if (cancelled) {
         stats.count("cancel.effective");
-        // the cancel() call may still be running: the race of issue #11 item 4 hits this request
+        // the cancel() call may still be returning: the race of issue #11 item 4 hit this request
         followUp(s, w, false);
         await(canceller);
-      } else {
-        boolean ran = !canceller.cancel(false);
-        if (ran) {
-          await(canceller);
-          stats.count("cancel.afterCompletion");
-        } else {
-          stats.count("cancel.notReached");
-        }
-        followUp(s, w, ran);
+        return;
       }
+      boolean pending = false;
+      if (canceller.cancel(false)) {
+        stats.count("cancel.notReached");
+      } else {
+        Boolean reachedRunning = await(canceller);
+        pending = Boolean.FALSE.equals(reachedRunning);
+        stats.count(pending ? "cancel.afterCompletion" : "cancel.tooLateInRequest");
+      }
+      followUp(s, w, pending);
     }
 
-    /** The request after a cancellation: must succeed (once at most cancelled at once by a pending cancel). */
-    private void followUp(GenerationSession s, ModelWorkload w, boolean pendingCancelAllowed) {
+    /**
+     * The request after a cancellation: must succeed; with {@code pendingCancel} it must instead end at
+     * once as cancelled, and the one after it must succeed.
+     */
+    private void followUp(GenerationSession s, ModelWorkload w, boolean pendingCancel) {
       ModelWorkload.Generate g = pick(w.goldens);
       current = "after a cancel: " + g.name();
       GenerationResult r;
@@ -500,25 +510,30 @@ public final class SoakHarness {
         }
         return;
       }
-      if (r.finishReason() == FinishReason.CANCELLED) {
-        if (!pendingCancelAllowed) {
-          stats.problem(SoakStats.MISMATCH, "the request after a cancelled one (" + g.name() + ") was cancelled too");
-          return;
+      if (pendingCancel) {
+        if (r.finishReason() != FinishReason.CANCELLED) {
+          stats.problem(SoakStats.MISMATCH, "a cancel() that found no running request did not end the next one ("
+              + g.name() + " ended " + r.finishReason() + ")");
+        } else {
+          stats.count("cancel.pendingConsumed");
         }
-        stats.count("cancel.pendingConsumed");
         r = g.run(s, TokenStreamer.none());
+      } else if (r.finishReason() == FinishReason.CANCELLED) {
+        stats.problem(SoakStats.MISMATCH, "the request after a cancellation (" + g.name() + ") was cancelled too");
+        return;
       }
       check(g, r);
     }
 
-    private void await(Future<?> f) throws InterruptedException, ExecutionException {
+    private <T> T await(Future<T> f) throws InterruptedException, ExecutionException {
       try {
-        f.get(options.requestLimit().toSeconds(), TimeUnit.SECONDS);
+        return f.get(options.requestLimit().toSeconds(), TimeUnit.SECONDS);
       } catch (TimeoutException e) {
         stats.problem(SoakStats.HANG, "cancel()/close() did not return within " + options.requestLimit().toSeconds() + " s");
       } catch (CancellationException e) {
         // not run
       }
+      return null;
     }
 
     /** Closes a fresh session from another thread while (or before) it runs a request. */

@@ -5,16 +5,17 @@ import java.util.Map;
 /**
  * Runs one soak from the command line ({@code benchmarks/soak.sh} calls it): {@code --minutes M}
  * {@code --caches on|off} {@code --threads N} {@code --seed S} {@code --warmup-minutes W} {@code
- * --sample-seconds S} {@code --goldens-per-model K} {@code --strict-cancel-race} {@code --report FILE}
- * {@code --no-diagnostics}. Each option sets the {@code soak.*} system property of {@link
+ * --sample-seconds S} {@code --goldens-per-model K} {@code --lenient-cancel-race} {@code --report FILE}
+ * {@code --no-diagnostics} {@code --cpu-arena true|false}. Each option sets the {@code soak.*} system property of {@link
  * SoakOptions#fromSystemProperties()}. Exit status 0 when there were no mismatches, unexpected errors
  * or hangs, 1 otherwise, 2 for a bad command line.
  */
 public final class SoakMain {
-  private static final Map<String, String> PROPERTIES = Map.of("--minutes", "soak.minutes", "--caches", "soak.caches",
-      "--threads", "soak.threads", "--seed", "soak.seed", "--warmup-minutes", "soak.warmupMinutes",
-      "--sample-seconds", "soak.sampleSeconds", "--goldens-per-model", "soak.goldensPerModel", "--report", "soak.report",
-      "--request-limit-seconds", "soak.requestLimitSeconds");
+  private static final Map<String, String> PROPERTIES = Map.ofEntries(Map.entry("--minutes", "soak.minutes"),
+      Map.entry("--caches", "soak.caches"), Map.entry("--threads", "soak.threads"), Map.entry("--seed", "soak.seed"),
+      Map.entry("--warmup-minutes", "soak.warmupMinutes"), Map.entry("--sample-seconds", "soak.sampleSeconds"),
+      Map.entry("--goldens-per-model", "soak.goldensPerModel"), Map.entry("--report", "soak.report"),
+      Map.entry("--request-limit-seconds", "soak.requestLimitSeconds"), Map.entry("--cpu-arena", "soak.cpuArena"));
 
   private SoakMain() {}
 
@@ -25,15 +26,15 @@ public final class SoakMain {
   public static void main(String[] args) throws Exception {
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
-      if (a.equals("--strict-cancel-race")) {
-        System.setProperty("soak.strictCancelRace", "true");
+      if (a.equals("--lenient-cancel-race")) {
+        System.setProperty("soak.strictCancelRace", "false");
       } else if (a.equals("--no-diagnostics")) {
         System.setProperty("soak.diagnostics", "false");
       } else if (PROPERTIES.containsKey(a) && i + 1 < args.length) {
         System.setProperty(PROPERTIES.get(a), args[++i]);
       } else {
         System.err.println("unknown or incomplete option " + a + "; options: " + PROPERTIES.keySet()
-            + " --strict-cancel-race --no-diagnostics");
+            + " --lenient-cancel-race --no-diagnostics");
         System.exit(2);
       }
     }

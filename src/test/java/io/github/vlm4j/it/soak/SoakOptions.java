@@ -17,18 +17,21 @@ import java.util.Optional;
  * @param seed seeds every worker's request mix, so a run's sequence of requests per thread is reproducible
  * @param caches whether the image-feature and demo-prefix caches keep their defaults ({@code false}: both 0 bytes)
  * @param goldensPerModel how many golden cases of each model's goldens.json enter the mix (0 = all)
- * @param strictCancelRace count an {@code InferenceException} on the request after a cancelled one as a
- *     failure ({@code true}) or only report it as "known cancel race" ({@code false}, until the race
- *     of issue #11 item 4 is fixed)
+ * @param strictCancelRace count an {@code InferenceException} "Exiting due to terminate flag" on the
+ *     request after a cancelled one as an error ({@code true}, the default since the race of issue #11
+ *     item 4 was fixed) or only report it as "known cancel race" ({@code false}, for comparing with
+ *     code from before that fix)
  * @param models the reference model folders' names under {@code src/test/resources/models}
  * @param reportFile where to write the report (also printed), if present
  * @param diagnostics after the workers stop, ask the JVM to trim the C heap ({@code jcmd
  *     System.trim_native_heap}) and sample RSS again, and with {@code -XX:NativeMemoryTracking} take a
  *     baseline at the end of the warm-up and a summary diff at the end
+ * @param cpuArena whether ONNX Runtime's CPU memory arena is on (the default; {@code false} to tell its
+ *     growth from other native memory)
  */
 public record SoakOptions(int threads, Duration duration, Duration warmup, Duration sampleEvery, Duration requestLimit,
     long seed, boolean caches, int goldensPerModel, boolean strictCancelRace, List<String> models,
-    Optional<Path> reportFile, boolean diagnostics) {
+    Optional<Path> reportFile, boolean diagnostics, boolean cpuArena) {
 
   /** The committed tiny reference models. */
   public static final List<String> TINY_MODELS = List.of("vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular");
@@ -53,7 +56,7 @@ public record SoakOptions(int threads, Duration duration, Duration warmup, Durat
    * Reads the options from system properties ({@code soak.threads}, {@code soak.minutes} or {@code
    * soak.seconds}, {@code soak.warmupMinutes}, {@code soak.sampleSeconds}, {@code soak.requestLimitSeconds},
    * {@code soak.seed}, {@code soak.caches} = on|off, {@code soak.goldensPerModel}, {@code
-   * soak.strictCancelRace}, {@code soak.report}, {@code soak.diagnostics}); defaults are those of a long run (16 threads,
+   * soak.strictCancelRace}, {@code soak.report}, {@code soak.diagnostics}, {@code soak.cpuArena}); defaults are those of a long run (16 threads,
    * 20 minutes, 5 minutes warm-up, every golden case).
    *
    * @return the options
@@ -75,9 +78,10 @@ public record SoakOptions(int threads, Duration duration, Duration warmup, Durat
         Long.getLong("soak.seed", 11L),
         caches.equals("on"),
         Integer.getInteger("soak.goldensPerModel", 0),
-        Boolean.parseBoolean(System.getProperty("soak.strictCancelRace", "false")),
+        Boolean.parseBoolean(System.getProperty("soak.strictCancelRace", "true")),
         TINY_MODELS,
         Optional.ofNullable(System.getProperty("soak.report")).map(Path::of),
-        Boolean.parseBoolean(System.getProperty("soak.diagnostics", "true")));
+        Boolean.parseBoolean(System.getProperty("soak.diagnostics", "true")),
+        Boolean.parseBoolean(System.getProperty("soak.cpuArena", "true")));
   }
 }

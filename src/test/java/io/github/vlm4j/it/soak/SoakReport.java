@@ -145,9 +145,9 @@ public final class SoakReport {
     MemorySampler.Sample last = samples.get(samples.size() - 1);
     double maxRss = samples.stream().mapToDouble(MemorySampler.Sample::rssMb).max().orElse(Double.NaN);
     long afterWarmup = samples.stream().filter(s -> s.seconds() >= warmupSeconds).count();
-    b.append(String.format(Locale.ROOT, "soak: %d threads on %s, caches %s, seed %d, %.0f s of requests (warm-up %.0f s),"
+    b.append(String.format(Locale.ROOT, "soak: %d threads on %s, caches %s, ONNX Runtime CPU arena %s, seed %d, %.0f s of requests (warm-up %.0f s),"
             + " references computed in %.1f s%n", options.threads(), options.models(), options.caches() ? "on" : "off",
-        options.seed(), runSeconds, warmupSeconds, referenceSeconds));
+        options.cpuArena() ? "on" : "off", options.seed(), runSeconds, warmupSeconds, referenceSeconds));
     b.append(String.format(Locale.ROOT, "requests: %d (%.2f/s) %s%n", requests(), requests() / runSeconds,
         requestsByKind()));
     b.append("outcomes: ").append(stats.withPrefix("cancel.")).append(' ').append(stats.withPrefix("sessionClose."))
