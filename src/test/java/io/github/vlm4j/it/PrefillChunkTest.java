@@ -75,6 +75,6 @@ class PrefillChunkTest {
     var b = VisionLanguageModel.builder(Fixtures.model("vlm4j-tiny-idefics3"));
     VlmInputException e = assertThrows(VlmInputException.class, () -> b.prefillChunkTokens(0));
     assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
-    assertTrue(e.getMessage().contains("prefillChunkTokens must be >= 1, got 0"), e.getMessage());
+    assertTrue(e.getMessage().contains("prefillChunkTokens must be in [1, 8192], got 0"), e.getMessage());
   }
 }
