@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.github.vlm4j.Demo;
 import io.github.vlm4j.FewShotPrompt;
 import io.github.vlm4j.GenerationSession;
 import io.github.vlm4j.LabelScores;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.ModelLoadException;
-import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
@@ -147,13 +145,6 @@ class EvalParityTest {
 
   /** The case's episode as a typed few-shot prompt: one image per demo, the default question. */
   static FewShotPrompt fewShot(Fixtures.EvalCase ec) {
-    FewShotPrompt.Builder b = FewShotPrompt.builder()
-        .style(ec.meta().get("style").asText().equals("turns") ? FewShotPrompt.Style.TURNS
-            : FewShotPrompt.Style.SINGLE_TURN);
-    JsonNode demoLabels = ec.meta().get("demo_labels");
-    for (int i = 0; i < demoLabels.size(); i++) {
-      b.demo(Demo.of(ImageInput.of(ec.images().get(i)), demoLabels.get(i).asText()));
-    }
-    return b.query(ImageInput.of(ec.images().get(demoLabels.size()))).build();
+    return Fixtures.fewShot(ec);
   }
 }

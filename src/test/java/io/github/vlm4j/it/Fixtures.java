@@ -125,4 +125,19 @@ public final class Fixtures {
     }
     return out;
   }
+
+  /**
+   * @param ec a held-out ICL episode
+   * @return its demos (one image and label each) and query image as a typed few-shot prompt
+   */
+  public static io.github.vlm4j.FewShotPrompt fewShot(EvalCase ec) {
+    io.github.vlm4j.FewShotPrompt.Builder b = io.github.vlm4j.FewShotPrompt.builder()
+        .style(ec.meta().get("style").asText().equals("turns") ? io.github.vlm4j.FewShotPrompt.Style.TURNS
+            : io.github.vlm4j.FewShotPrompt.Style.SINGLE_TURN);
+    JsonNode demoLabels = ec.meta().get("demo_labels");
+    for (int i = 0; i < demoLabels.size(); i++) {
+      b.demo(io.github.vlm4j.Demo.of(ImageInput.of(ec.images().get(i)), demoLabels.get(i).asText()));
+    }
+    return b.query(ImageInput.of(ec.images().get(demoLabels.size()))).build();
+  }
 }

@@ -41,6 +41,23 @@ class HostileRequestTest {
 
   static final List<Message> SHORT = List.of(Message.user("What shapes are there?"));
 
+  /** A streamer that runs {@code action} when the second token arrives (on the generating thread). */
+  static TokenStreamer onSecondToken(Runnable action) {
+    return new TokenStreamer() {
+      int n;
+
+      @Override
+      public void onText(String delta) {}
+
+      @Override
+      public void onToken(int id) {
+        if (++n == 2) {
+          action.run();
+        }
+      }
+    };
+  }
+
   static GenerationConfig endless(int max) {
     return GenerationConfig.builder().maxNewTokens(max).eosTokenIds(List.of(Integer.MAX_VALUE)).build();
   }
@@ -115,19 +132,7 @@ class HostileRequestTest {
   void closingTheSessionFromItsOwnStreamerDoesNotDeadlock() {
     GenerationSession s = model.newSession();
     GenerationResult r = assertTimeoutPreemptively(Duration.ofSeconds(60), () ->
-        s.generate(SHORT, endless(200), RequestOptions.DEFAULT, new TokenStreamer() {
-          int n;
-
-          @Override
-          public void onText(String delta) {}
-
-          @Override
-          public void onToken(int id) {
-            if (++n == 2) {
-              s.close();
-            }
-          }
-        }));
+        s.generate(SHORT, endless(200), RequestOptions.DEFAULT, onSecondToken(s::close)));
     assertEquals(FinishReason.CANCELLED, r.finishReason());
     assertEquals(2, r.tokenIds().length);
     assertThrows(ModelClosedException.class,
@@ -141,20 +146,10 @@ class HostileRequestTest {
     AtomicBoolean closedInCallback = new AtomicBoolean();
     assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
       assertThrows(ModelClosedException.class, () -> own.generate(SHORT, endless(200), RequestOptions.DEFAULT,
-          new TokenStreamer() {
-            int n;
-
-            @Override
-            public void onText(String delta) {}
-
-            @Override
-            public void onToken(int id) {
-              if (++n == 2) {
-                own.close();
-                closedInCallback.set(true);
-              }
-            }
-          }));
+          onSecondToken(() -> {
+            own.close();
+            closedInCallback.set(true);
+          })));
     });
     assertTrue(closedInCallback.get());
     assertThrows(ModelClosedException.class, own::newSession);

@@ -152,14 +152,7 @@ final class ModelWorkload {
 
   /** The few-shot prompt of a held-out ICL episode: its demos (image, label) and its query image. */
   static FewShotPrompt fewShot(Fixtures.EvalCase ec) {
-    FewShotPrompt.Builder b = FewShotPrompt.builder()
-        .style(ec.meta().get("style").asText().equals("turns") ? FewShotPrompt.Style.TURNS
-            : FewShotPrompt.Style.SINGLE_TURN);
-    JsonNode demoLabels = ec.meta().get("demo_labels");
-    for (int i = 0; i < demoLabels.size(); i++) {
-      b.demo(Demo.of(ImageInput.of(ec.images().get(i)), demoLabels.get(i).asText()));
-    }
-    return b.query(ImageInput.of(ec.images().get(demoLabels.size()))).build();
+    return Fixtures.fewShot(ec);
   }
 
   /**
