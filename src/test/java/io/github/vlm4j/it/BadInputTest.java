@@ -18,11 +18,9 @@ import io.github.vlm4j.decoder.generation.GenerationConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,18 +30,7 @@ class BadInputTest {
   static final Path IMAGE = IDEFICS.resolve("goldens/scene_shapes_0.png");
 
   static Path copy(Path dir) throws IOException {
-    Path dst = dir.resolve("model");
-    try (Stream<Path> s = Files.walk(IDEFICS)) {
-      for (Path p : (Iterable<Path>) s::iterator) {
-        Path t = dst.resolve(IDEFICS.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
-        }
-      }
-    }
-    return dst;
+    return Fixtures.copyModel("vlm4j-tiny-idefics3", dir.resolve("model"));
   }
 
   static void editConfig(Path model, Consumer<ObjectNode> edit) throws IOException {

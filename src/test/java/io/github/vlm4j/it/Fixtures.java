@@ -140,4 +140,26 @@ public final class Fixtures {
     }
     return b.query(ImageInput.of(ec.images().get(demoLabels.size()))).build();
   }
+
+  /**
+   * Copies a committed reference model so a test can damage the copy.
+   *
+   * @param name e.g. {@code vlm4j-tiny-idefics3}
+   * @param dst the folder to create
+   * @return {@code dst}
+   */
+  public static Path copyModel(String name, Path dst) throws IOException {
+    Path src = model(name);
+    try (java.util.stream.Stream<Path> s = Files.walk(src)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        Path t = dst.resolve(src.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
+    return dst;
+  }
 }

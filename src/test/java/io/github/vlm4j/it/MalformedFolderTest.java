@@ -17,9 +17,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,19 +35,7 @@ class MalformedFolderTest {
   static final BigInteger WRAPS_TO_128 = BigInteger.ONE.shiftLeft(32).add(BigInteger.valueOf(128));
 
   static Path copy(String name, Path dir) throws IOException {
-    Path src = Fixtures.model(name);
-    Path dst = dir.resolve(name);
-    try (Stream<Path> s = Files.walk(src)) {
-      for (Path p : (Iterable<Path>) s::iterator) {
-        Path t = dst.resolve(src.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
-        }
-      }
-    }
-    return dst;
+    return Fixtures.copyModel(name, dir.resolve(name));
   }
 
   static void edit(Path model, String file, Consumer<ObjectNode> change) throws IOException {
