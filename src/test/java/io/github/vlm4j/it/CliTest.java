@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The {@code vlm4j} command line: golden ids through {@code --json}, streaming, one-line errors. */
+/** The {@code vlm4j} command line: golden prompt and generated ids through {@code --json}, streaming, one-line errors. */
 class CliTest {
   static final String MODEL = "vlm4j-tiny-idefics3";
 
@@ -83,6 +83,9 @@ class CliTest {
             c.get("name").asText() + (builtin ? " (built-in model)" : ""));
         assertEquals(c.get("text").asText(), j.get("text").asText());
         assertEquals(c.get("prompt_length").asInt(), j.get("promptTokenCount").asInt());
+        assertTrue(j.has("promptTokenIds"), r.out());
+        assertArrayEquals(Fixtures.ints(c.get("prompt_ids")), Fixtures.ints(j.get("promptTokenIds")),
+            c.get("name").asText() + ": the prompt's token ids");
         assertEquals(c.get("image_token_count").asInt(), j.get("imageTokenCount").asInt());
         assertTrue(j.has("finishReason") && j.get("timingsMs").has("timeToFirstToken"));
         checked++;

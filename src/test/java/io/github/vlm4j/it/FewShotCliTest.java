@@ -1,6 +1,7 @@
 package io.github.vlm4j.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -100,5 +101,92 @@ class FewShotCliTest {
     assertEquals(1, r.exit());
     assertTrue(r.err().contains("INVALID_DEMO_POOL") && r.err().contains("without a label folder"), r.err());
     assertEquals(1, r.err().strip().split("\n").length, r.err());
+  }
+
+  /** Without {@code --out} the reports go to a new temporary folder whose path is printed. */
+  @Test
+  void fewshotEvalWithoutOutWritesIntoANewTemporaryFolder(@TempDir Path tmp) throws Exception {
+    Path pool = onePictureFolders(tmp.resolve("pool"), "ok", 2, 0);
+    Path queries = onePictureFolders(tmp.resolve("queries"), "ok", 2, 2);
+    Path cwd = Path.of("").toAbsolutePath();
+    List<Path> before = list(cwd);
+    CliTest.Run r = CliTest.cli("fewshot-eval", "--model", MODEL.toString(), "--pool", pool.toString(),
+        "--queries", queries.toString(), "--no-image-splitting");
+    assertEquals(0, r.exit(), r.err());
+    assertEquals(before, list(cwd), "nothing is written to the working directory");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("report: (\\S+report\\.html)").matcher(r.out());
+    assertTrue(m.find(), r.out());
+    Path dir = Path.of(m.group(1)).getParent();
+    try {
+      assertTrue(dir.getFileName().toString().startsWith("vlm4j-fewshot-eval-"), dir.toString());
+      assertFalse(dir.toRealPath().startsWith(cwd.toRealPath()), dir + " is not under the working directory");
+      assertEquals(2, Fixtures.json(dir.resolve("report.json")).get("total").asInt());
+      assertTrue(Files.isRegularFile(dir.resolve("report.html")));
+    } finally {
+      for (String f : new String[] {"report.json", "report.html"}) {
+        Files.deleteIfExists(dir.resolve(f));
+      }
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  /**
+   * report.html: every bar's text ("100.0% of 31") fits inside the chart (it used to be cut to "of 3"
+   * by the SVG's fixed width), and the page shows the settings of the run.
+   */
+  @Test
+  void reportHtmlShowsWholeBarTextsAndTheSettings(@TempDir Path tmp) throws Exception {
+    // One label: every query is predicted right, so the bar is full and its text the longest.
+    Path pool = onePictureFolders(tmp.resolve("pool"), "ok", 2, 0);
+    Path queries = onePictureFolders(tmp.resolve("queries"), "ok", 31, 2);
+    Path out = tmp.resolve("report");
+    CliTest.Run r = CliTest.cli("fewshot-eval", "--model", MODEL.toString(), "--pool", pool.toString(),
+        "--queries", queries.toString(), "--no-image-splitting", "--style", "single_turn", "--out", out.toString());
+    assertEquals(0, r.exit(), r.err());
+    String html = Files.readString(out.resolve("report.html"));
+    java.util.regex.Matcher svg = java.util.regex.Pattern.compile("<svg[^>]*>").matcher(html);
+    assertTrue(svg.find(), html);
+    double width = Double.parseDouble(attribute(svg.group(), "width"));
+    String fontSize = attribute(svg.group(), "font-size");
+    double font = fontSize == null ? 16 : Double.parseDouble(fontSize);
+    java.util.regex.Matcher text = java.util.regex.Pattern.compile("<text x=\"(\\d+(?:\\.\\d+)?)\"[^>]*>([^<]*)</text>")
+        .matcher(html.substring(svg.start()));
+    List<String> texts = new ArrayList<>();
+    while (text.find()) {
+      texts.add(text.group(2));
+      // 0.55 em is the advance of a sans-serif digit: a text ending past the width is cut.
+      double end = Double.parseDouble(text.group(1)) + text.group(2).length() * 0.55 * font;
+      assertTrue(end <= width, "\"" + text.group(2) + "\" ends at " + end + " px in a chart " + width + " px wide");
+    }
+    assertTrue(texts.contains("100.0% of 31"), texts.toString());
+    String page = html.replaceAll("<[^>]+>", " ").replaceAll("\\s+", " ");
+    for (String setting : new String[] {"image splitting off", "shots (demos per label) 1", "style SINGLE_TURN",
+        "model " + MODEL, "dtype fp32"}) {
+      assertTrue(page.contains(setting), "report.html should show '" + setting + "': " + page);
+    }
+  }
+
+  /** @return the value of an XML attribute in a start tag, or null */
+  static String attribute(String tag, String name) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s" + java.util.regex.Pattern.quote(name)
+        + "=\"([^\"]*)\"").matcher(tag);
+    return m.find() ? m.group(1) : null;
+  }
+
+  /** Copies {@code n} inspection pictures (from the {@code skip}-th on) into {@code dir/label/}. */
+  static Path onePictureFolders(Path dir, String label, int n, int skip) throws Exception {
+    List<Fixtures.EvalCase> parts = Fixtures.evalCases("inspection");
+    Path d = Files.createDirectories(dir.resolve(label));
+    for (int i = 0; i < n; i++) {
+      Fixtures.EvalCase c = parts.get(skip + i);
+      Files.copy(c.images().get(0), d.resolve(c.id() + ".png"));
+    }
+    return dir;
+  }
+
+  static List<Path> list(Path dir) throws Exception {
+    try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+      return s.sorted().toList();
+    }
   }
 }

@@ -16,6 +16,7 @@ public final class AdaptersCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    model.validate();
     try (VisionLanguageModel m = model.load()) {
       if (m.adapters().isEmpty()) {
         System.out.println("no adapters (" + m.modelType() + " model; its projector is fused into the vision encoder)");

@@ -5,7 +5,7 @@ import io.github.vlm4j.core.ModelClosedException;
 import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.VlmInputException;
 
-/** Maps exceptions to one stderr line and an exit code. */
+/** Maps exceptions to one stderr line and an exit code (the table of {@link Vlm4jCommand#EXIT_CODES}). */
 final class Errors {
   private Errors() {}
 
@@ -18,6 +18,10 @@ final class Errors {
       return Vlm4jCommand.EXIT_MODEL;
     }
     if (e instanceof VlmInputException v) {
+      if (isUsage(v.reason())) {
+        System.err.println("vlm4j: bad usage (" + v.reason() + "): " + v.getMessage());
+        return Vlm4jCommand.EXIT_USAGE;
+      }
       System.err.println("vlm4j: invalid input (" + v.reason() + "): " + v.getMessage());
       return Vlm4jCommand.EXIT_INPUT;
     }
@@ -31,5 +35,14 @@ final class Errors {
     }
     System.err.println("vlm4j: unexpected error: " + e);
     return Vlm4jCommand.EXIT_RUNTIME;
+  }
+
+  /**
+   * @param reason a library input error's reason
+   * @return whether it is about an option the user chose on the command line (an option the model
+   *     cannot honour, an adapter it does not have) rather than about the data
+   */
+  static boolean isUsage(VlmInputException.Reason reason) {
+    return reason == VlmInputException.Reason.INVALID_OPTION || reason == VlmInputException.Reason.UNKNOWN_ADAPTER;
   }
 }

@@ -60,6 +60,7 @@ public final class FewShotCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    model.validate();
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try {
       List<Demo> demoList = parseDemos(demos);

@@ -13,7 +13,6 @@ import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.prompt.ImageInput;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,7 +24,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code vlm4j fewshot-eval}: a labelled query set answered from a labelled demo pool (k nearest
@@ -52,20 +53,23 @@ public final class FewShotEvalCommand implements Callable<Integer> {
       description = "Demos per label, the most similar to each query (default: ${DEFAULT-VALUE}).")
   int shots;
 
-  @Option(names = "--out", paramLabel = "DIR", defaultValue = "fewshot-eval",
-      description = "Where report.json and report.html go (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Where report.json and report.html go (created if missing). Default: a new temporary folder"
+          + " vlm4j-fewshot-eval-* whose path is printed; nothing is written to the working directory.")
   Path out;
 
   @Option(names = "--json", description = "Print the report JSON on stdout too.")
   boolean json;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() {
+    model.validate();
+    Flags.check(spec, "--shots", shots >= 1, ">= 1", shots);
     PrintStream stdout = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try {
-      if (shots < 1) {
-        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "--shots must be >= 1, got " + shots);
-      }
       RequestOptions options = fewShot.requestOptions();
       List<DemoPool.Entry> queries = DemoPool.readFolder(queriesDir);
       long t0 = System.nanoTime();
@@ -108,6 +112,8 @@ public final class FewShotEvalCommand implements Callable<Integer> {
         root.put("model", m.source());
         root.put("pool", pool.toString()).put("queries", queriesDir.toString()).put("shotsPerLabel", shots);
         root.put("style", fewShot.style.name());
+        root.put("dtype", model.dtype.label());
+        root.put("imageSplitting", fewShot.noImageSplitting ? "off" : "model default");
         root.put("accuracy", (double) correct / queries.size()).put("correct", correct).put("total", queries.size());
         ArrayNode ls = root.putArray("labels");
         labels.forEach(ls::add);
@@ -127,12 +133,12 @@ public final class FewShotEvalCommand implements Callable<Integer> {
         root.putObject("caches").put("imageHits", cs.imageHits()).put("imageMisses", cs.imageMisses())
             .put("prefixHits", cs.prefixHits()).put("prefixMisses", cs.prefixMisses());
         root.set("perQuery", perQuery);
-        Files.createDirectories(out);
-        mapper.writeValue(out.resolve("report.json").toFile(), root);
-        Files.writeString(out.resolve("report.html"), html(root, labels, confusion), StandardCharsets.UTF_8);
+        Path dir = out != null ? Files.createDirectories(out) : Files.createTempDirectory("vlm4j-fewshot-eval-");
+        mapper.writeValue(dir.resolve("report.json").toFile(), root);
+        Files.writeString(dir.resolve("report.html"), html(root, labels, confusion), StandardCharsets.UTF_8);
         stdout.printf(Locale.ROOT, "accuracy %.3f (%d/%d), %d-shot per label, median %.1f ms per query; report: %s%n",
             (double) correct / queries.size(), correct, queries.size(), shots, sorted[sorted.length / 2],
-            out.resolve("report.html"));
+            dir.resolve("report.html"));
         if (json) {
           stdout.println(mapper.writeValueAsString(root));
         }
@@ -154,19 +160,42 @@ public final class FewShotEvalCommand implements Callable<Integer> {
     return Math.round(v * 1000) / 1000.0;
   }
 
-  /** A self-contained page: summary, confusion matrix (shaded), per-label accuracy bars (SVG). */
-  static String html(ObjectNode root, List<String> labels, int[][] confusion) throws IOException {
+  /** Font size of the chart's text, in px. */
+  static final int CHART_FONT_PX = 14;
+  /**
+   * Widest advance of one character of the chart's text, in em: sans-serif digits are about 0.55 em,
+   * the widest letters about 0.9 em; 0.75 em over a whole label is a safe upper bound.
+   */
+  static final double CHART_CHAR_EM = 0.75;
+
+  /**
+   * A self-contained page: the settings, the summary, the confusion matrix (shaded) and the per-label
+   * accuracy bars (SVG). The SVG is as wide as its longest label and value text need (computed from
+   * {@link #CHART_FONT_PX} and {@link #CHART_CHAR_EM}), so "100.0% of 31" is never cut.
+   */
+  static String html(ObjectNode root, List<String> labels, int[][] confusion) {
     StringBuilder h = new StringBuilder();
     h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>vlm4j few-shot evaluation</title>")
         .append("<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #999;padding:4px 8px;")
-        .append("text-align:right}table{border-collapse:collapse}</style></head><body>")
+        .append("text-align:right}table{border-collapse:collapse}table.settings td,table.settings th{text-align:left}")
+        .append("</style></head><body>")
         .append("<h1>Few-shot evaluation</h1><p>")
-        .append(esc(String.format(Locale.ROOT, "accuracy %.1f%% (%d of %d), %d demo(s) per label, style %s",
+        .append(esc(String.format(Locale.ROOT, "accuracy %.1f%% (%d of %d); median %s ms per query",
             100 * root.get("accuracy").asDouble(), root.get("correct").asInt(), root.get("total").asInt(),
-            root.get("shotsPerLabel").asInt(), root.get("style").asText())))
-        .append("<br>model ").append(esc(root.get("model").asText())).append("<br>median ")
-        .append(root.get("timingsMs").get("perQueryMedian").asDouble()).append(" ms per query</p>")
-        .append("<h2>Confusion matrix</h2><table><tr><th>true \\ predicted</th>");
+            root.get("timingsMs").get("perQueryMedian").asText())))
+        .append("</p><h2>Settings</h2><table class=\"settings\">");
+    String[][] settings = {
+        {"model", root.get("model").asText()},
+        {"dtype", root.get("dtype").asText()},
+        {"image splitting", root.get("imageSplitting").asText()},
+        {"shots (demos per label)", root.get("shotsPerLabel").asText()},
+        {"style", root.get("style").asText()},
+        {"demo pool", root.get("pool").asText()},
+        {"queries", root.get("queries").asText()}};
+    for (String[] row : settings) {
+      h.append("<tr><th>").append(esc(row[0])).append("</th><td>").append(esc(row[1])).append("</td></tr>");
+    }
+    h.append("</table><h2>Confusion matrix</h2><table><tr><th>true \\ predicted</th>");
     for (String l : labels) {
       h.append("<th>").append(esc(l)).append("</th>");
     }
@@ -183,20 +212,37 @@ public final class FewShotEvalCommand implements Callable<Integer> {
       h.append("</tr>");
     }
     h.append("</table><h2>Accuracy per label</h2>");
-    int barH = 24;
-    h.append("<svg width=\"520\" height=\"").append(labels.size() * (barH + 6) + 10).append("\">");
+    List<String> values = new ArrayList<>();
+    double[] acc = new double[labels.size()];
     for (int i = 0; i < labels.size(); i++) {
       int rowTotal = Arrays.stream(confusion[i]).sum();
-      double acc = rowTotal == 0 ? 0 : (double) confusion[i][i] / rowTotal;
+      acc[i] = rowTotal == 0 ? 0 : (double) confusion[i][i] / rowTotal;
+      values.add(String.format(Locale.ROOT, "%.1f%% of %d", 100 * acc[i], rowTotal));
+    }
+    int barH = 24;
+    int barMax = 300;
+    int barX = textWidth(labels) + 10;
+    int width = barX + barMax + 6 + textWidth(values) + 10;
+    h.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(width).append("\" height=\"")
+        .append(labels.size() * (barH + 6) + 10).append("\" font-family=\"sans-serif\" font-size=\"")
+        .append(CHART_FONT_PX).append("\">");
+    for (int i = 0; i < labels.size(); i++) {
       int y = 5 + i * (barH + 6);
+      long bar = Math.round(barMax * acc[i]);
       h.append("<text x=\"0\" y=\"").append(y + 17).append("\">").append(esc(labels.get(i))).append("</text>")
-          .append("<rect x=\"120\" y=\"").append(y).append("\" width=\"").append(Math.round(300 * acc))
+          .append("<rect x=\"").append(barX).append("\" y=\"").append(y).append("\" width=\"").append(bar)
           .append("\" height=\"").append(barH).append("\" fill=\"#3a7\"/>")
-          .append("<text x=\"").append(130 + Math.round(300 * acc)).append("\" y=\"").append(y + 17).append("\">")
-          .append(String.format(Locale.ROOT, "%.1f%% of %d", 100 * acc, rowTotal)).append("</text>");
+          .append("<text x=\"").append(barX + bar + 6).append("\" y=\"").append(y + 17).append("\">")
+          .append(esc(values.get(i))).append("</text>");
     }
     h.append("</svg></body></html>\n");
     return h.toString();
+  }
+
+  /** @param texts chart texts @return an upper bound of the widest one's width in px */
+  private static int textWidth(List<String> texts) {
+    int chars = texts.stream().mapToInt(String::length).max().orElse(0);
+    return (int) Math.ceil(chars * CHART_CHAR_EM * CHART_FONT_PX);
   }
 
   private static String esc(String s) {

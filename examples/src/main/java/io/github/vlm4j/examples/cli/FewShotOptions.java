@@ -11,10 +11,13 @@ final class FewShotOptions {
   String question;
 
   @Option(names = "--style", paramLabel = "S", defaultValue = "TURNS",
-      description = "Demo layout: TURNS (one user/assistant exchange per demo) or SINGLE_TURN (default: ${DEFAULT-VALUE}).")
+      description = "Demo layout, case-insensitive: TURNS (one user/assistant exchange per demo) or SINGLE_TURN"
+          + " (all demos and the query in one user turn) (default: ${DEFAULT-VALUE}).")
   FewShotPrompt.Style style;
 
-  @Option(names = "--no-image-splitting", description = "Do not tile images (one frame per image).")
+  @Option(names = "--no-image-splitting",
+      description = "Do not tile images (one frame per image). Only for models that split images (Idefics3/SmolVLM);"
+          + " on others it is a usage error.")
   boolean noImageSplitting;
 
   @Option(names = "--adapter", paramLabel = "NAME", description = "Use this cross-modal adapter (modular models).")

@@ -20,7 +20,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code vlm4j generate}: one prompt with images in, text out (streamed, or one JSON object). */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -38,50 +40,61 @@ public final class GenerateCommand implements Callable<Integer> {
   String prompt;
 
   @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128",
-      description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
+      description = "Most tokens to generate, 1 to 1048576 (default: ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
-  @Option(names = "--no-image-splitting", description = "Do not tile images (one frame per image).")
+  @Option(names = "--no-image-splitting",
+      description = "Do not tile images (one frame per image). Only for models that split images (Idefics3/SmolVLM);"
+          + " on others it is a usage error.")
   boolean noImageSplitting;
 
   @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
-      description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+      description = "Sampling temperature: 0 = greedy decoding, or 1e-6 to 1e6 to sample (default: ${DEFAULT-VALUE}).")
   double temperature;
 
-  @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "Top-k when sampling (0 = off).")
-  int topK;
+  @Option(names = "--top-k", paramLabel = "K",
+      description = "Sample from the K most likely tokens (0 = off). Needs --temperature.")
+  Integer topK;
 
-  @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "Top-p when sampling (1 = off).")
-  double topP;
+  @Option(names = "--top-p", paramLabel = "P",
+      description = "Sample from the smallest set of tokens whose probability reaches P, in (0, 1] (1 = off)."
+          + " Needs --temperature.")
+  Double topP;
 
-  @Option(names = "--repetition-penalty", paramLabel = "R", defaultValue = "1", description = "Repetition penalty (1 = off).")
-  double repetitionPenalty;
-
-  @Option(names = "--seed", paramLabel = "S", description = "Seed for sampling.")
+  @Option(names = "--seed", paramLabel = "S", description = "Seed for sampling (any long). Needs --temperature.")
   Long seed;
 
-  @Option(names = "--stop", paramLabel = "STRING", description = "Stop when this text appears (repeatable).")
+  @Option(names = "--repetition-penalty", paramLabel = "R", defaultValue = "1",
+      description = "Repetition penalty, 1e-6 to 1e6 (default: ${DEFAULT-VALUE} = off); applies to greedy decoding too.")
+  double repetitionPenalty;
+
+  @Option(names = "--stop", paramLabel = "STRING",
+      description = "Stop when this text appears (repeatable; 1 to 1024 characters each, at most 1024).")
   List<String> stops = new ArrayList<>();
 
   @Option(names = "--adapter", paramLabel = "NAME", description = "Use this cross-modal adapter (modular models).")
   String adapter;
 
-  @Option(names = "--json", description = "Print one JSON object (text, ids, counts, finish reason, timings) instead of streaming text.")
+  @Option(names = "--json", description = "Print one JSON object (text, generated and prompt token ids, counts,"
+      + " finish reason, timings) instead of streaming text.")
   boolean json;
+
+  @Spec
+  CommandSpec spec;
 
   static final String MARKER = "<image>";
 
+  /** The accepted range of a sampling temperature and of the repetition penalty. */
+  private static final String FACTOR_RANGE = "[" + Flags.num(GenerationConfig.MIN_TEMPERATURE) + ", "
+      + Flags.num(GenerationConfig.MAX_FACTOR) + "]";
+
   @Override
   public Integer call() {
+    model.validate();
+    GenerationConfig config = config();
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try {
       Message message = buildMessage(prompt, images);
-      GenerationConfig.Builder cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens).temperature(temperature)
-          .topK(topK).topP(topP).repetitionPenalty(repetitionPenalty).stopStrings(stops);
-      if (seed != null) {
-        cfg.seed(seed);
-      }
-      GenerationConfig config = cfg.build();
       RequestOptions options = RequestOptions.DEFAULT;
       if (noImageSplitting) {
         options = options.withImageSplitting(false);
@@ -90,18 +103,65 @@ public final class GenerateCommand implements Callable<Integer> {
         options = options.withAdapter(adapter);
       }
       try (VisionLanguageModel m = model.load()) {
+        List<Message> messages = List.of(message);
+        int[] promptIds = json ? m.tokenize(messages, options).ids() : null;
         TokenStreamer streamer = json ? TokenStreamer.none() : out::print;
-        GenerationResult r = m.generate(List.of(message), config, options, streamer);
+        GenerationResult r = m.generate(messages, config, options, streamer);
         if (json) {
-          out.println(toJson(r, m));
+          out.println(toJson(r, promptIds, m));
         } else {
           out.println();
         }
       }
-      return 0;
+      return Vlm4jCommand.EXIT_OK;
     } catch (Exception e) {
       return Errors.report(e, model.verbose);
     }
+  }
+
+  /**
+   * Checks every generation flag against the library's ranges (so messages name the flag) and that
+   * sampling-only flags come with a temperature.
+   *
+   * @return the generation config the flags select
+   * @throws picocli.CommandLine.ParameterException naming the first wrong flag
+   */
+  GenerationConfig config() {
+    Flags.check(spec, "--max-new-tokens", maxNewTokens >= 1 && maxNewTokens <= GenerationConfig.MAX_NEW_TOKENS,
+        "in [1, " + GenerationConfig.MAX_NEW_TOKENS + "]", maxNewTokens);
+    Flags.check(spec, "--temperature", temperature == 0
+            || (temperature >= GenerationConfig.MIN_TEMPERATURE && temperature <= GenerationConfig.MAX_FACTOR),
+        "0 (greedy) or in " + FACTOR_RANGE, temperature);
+    boolean sampling = temperature > 0;
+    String[] samplingOnly = {"--seed", "--top-k", "--top-p"};
+    Object[] given = {seed, topK, topP};
+    for (int i = 0; i < samplingOnly.length; i++) {
+      if (given[i] != null && !sampling) {
+        throw Flags.usage(spec, samplingOnly[i] + " needs --temperature (sampling); without it decoding is greedy");
+      }
+    }
+    Flags.check(spec, "--top-k", topK == null || topK >= 0, ">= 0 (0 = off)", topK);
+    Flags.check(spec, "--top-p", topP == null || (topP > 0 && topP <= 1), "in (0, 1] (1 = off)", topP);
+    Flags.check(spec, "--repetition-penalty", repetitionPenalty >= GenerationConfig.MIN_TEMPERATURE
+        && repetitionPenalty <= GenerationConfig.MAX_FACTOR, "in " + FACTOR_RANGE + " (1 = off)", repetitionPenalty);
+    Flags.check(spec, "--stop", stops.size() <= GenerationConfig.MAX_STOP_STRINGS,
+        "given at most " + GenerationConfig.MAX_STOP_STRINGS + " times", stops.size() + " times");
+    for (String stop : stops) {
+      Flags.check(spec, "--stop", !stop.isEmpty() && stop.length() <= 1024, "1 to 1024 characters",
+          stop.length() + " characters");
+    }
+    GenerationConfig.Builder cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens).temperature(temperature)
+        .repetitionPenalty(repetitionPenalty).stopStrings(stops);
+    if (topK != null) {
+      cfg.topK(topK);
+    }
+    if (topP != null) {
+      cfg.topP(topP);
+    }
+    if (seed != null) {
+      cfg.seed(seed);
+    }
+    return cfg.build();
   }
 
   /**
@@ -133,13 +193,17 @@ public final class GenerateCommand implements Callable<Integer> {
     return Message.user(parts.toArray());
   }
 
-  static String toJson(GenerationResult r, VisionLanguageModel m) {
+  static String toJson(GenerationResult r, int[] promptIds, VisionLanguageModel m) {
     ObjectMapper mapper = new ObjectMapper();
     ObjectNode o = mapper.createObjectNode();
     o.put("text", r.text());
     ArrayNode ids = o.putArray("generatedTokenIds");
     for (int id : r.tokenIds()) {
       ids.add(id);
+    }
+    ArrayNode prompt = o.putArray("promptTokenIds");
+    for (int id : promptIds) {
+      prompt.add(id);
     }
     o.put("promptTokenCount", r.usage().promptTokens());
     o.put("imageTokenCount", r.usage().imageTokens());
