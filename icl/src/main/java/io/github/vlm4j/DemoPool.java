@@ -55,14 +55,17 @@ public final class DemoPool {
   private final float[][] embeddings;
   private final List<String> labels;
 
-  private DemoPool(VisionLanguageModel model, List<Entry> entries, RequestOptions options) {
+  private DemoPool(VisionLanguageModel model, List<Entry> entries, RequestOptions options, ProgressListener progress) {
     this.model = model;
     this.options = options;
     this.entries = List.copyOf(entries);
     this.embeddings = new float[entries.size()][];
-    for (int i = 0; i < entries.size(); i++) {
+    int n = entries.size();
+    for (int i = 0; i < n; i++) {
+      progress.onProgress(new Progress(Progress.Task.ENCODE_POOL, entries.get(i).name(), i, n));
       embeddings[i] = model.imageEmbedding(entries.get(i).image(), options);
     }
+    progress.onProgress(new Progress(Progress.Task.ENCODE_POOL, "", n, n));
     this.labels = List.copyOf(new TreeSet<>(entries.stream().map(Entry::label).toList()));
   }
 
@@ -76,10 +79,27 @@ public final class DemoPool {
    * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_DEMO_POOL}) for an empty list
    */
   public static DemoPool of(VisionLanguageModel model, List<Entry> entries, RequestOptions options) {
+    return of(model, entries, options, ProgressListener.NONE);
+  }
+
+  /**
+   * Builds a pool from labelled images, reporting each image before it is embedded ({@link
+   * Progress.Task#ENCODE_POOL}) and a final event.
+   *
+   * @param model embeds the images (its image feature cache is used)
+   * @param entries the candidates
+   * @param options preprocessing choice used for embeddings
+   * @param progress called on this thread; an exception from it aborts the build of the pool
+   * @return the pool
+   * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_DEMO_POOL}) for an empty list
+   */
+  public static DemoPool of(VisionLanguageModel model, List<Entry> entries, RequestOptions options,
+      ProgressListener progress) {
     if (entries == null || entries.isEmpty()) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_DEMO_POOL, "a demo pool needs at least one entry");
     }
-    return new DemoPool(model, entries, options);
+    Objects.requireNonNull(progress, "progress");
+    return new DemoPool(model, entries, options, progress);
   }
 
   /**
@@ -95,7 +115,24 @@ public final class DemoPool {
    *     folder, images without a label folder, or no labelled images at all
    */
   public static DemoPool fromFolder(VisionLanguageModel model, Path dir, RequestOptions options) {
-    return of(model, readFolder(dir), options);
+    return fromFolder(model, dir, options, ProgressListener.NONE);
+  }
+
+  /**
+   * Reads a {@code <dir>/<label>/<image file>} folder as {@link #fromFolder(VisionLanguageModel,
+   * Path, RequestOptions)} does, reporting each image before it is embedded.
+   *
+   * @param model embeds the images
+   * @param dir the pool folder
+   * @param options preprocessing choice used for embeddings
+   * @param progress receives {@link Progress.Task#ENCODE_POOL} events on this thread
+   * @return the pool
+   * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_DEMO_POOL}) for a missing
+   *     folder, images without a label folder, or no labelled images at all
+   */
+  public static DemoPool fromFolder(VisionLanguageModel model, Path dir, RequestOptions options,
+      ProgressListener progress) {
+    return of(model, readFolder(dir), options, progress);
   }
 
   /**

@@ -241,9 +241,7 @@ public final class GenerationSession implements AutoCloseable {
       BooleanSupplier stop) {
     ModelParts parts = model.parts();
     checkTextFits(model, messages);
-    if (options.adapter().isPresent()) {
-      parts.adapters().acquire(options.adapter().get()).close(); // fail fast on unknown names
-    }
+    model.checkOptions(options);
     List<ImageInput> inputs = new ArrayList<>();
     for (Message m : messages) {
       inputs.addAll(m.images());

@@ -18,7 +18,14 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
   /** The model's defaults. */
   public static final RequestOptions DEFAULT = new RequestOptions(Optional.empty(), Optional.empty(), OptionalInt.empty());
 
-  /** @param split split images into tiles or not @return a copy with the override */
+  /**
+   * Overrides the model's image splitting. Only models that split images (Idefics3/SmolVLM, see
+   * {@link VisionLanguageModel#supportsImageSplitting()}) accept it; on others a request with it
+   * fails with INVALID_OPTION instead of silently ignoring it.
+   *
+   * @param split split images into tiles or not
+   * @return a copy with the override
+   */
   public RequestOptions withImageSplitting(boolean split) {
     return new RequestOptions(Optional.of(split), adapter, maxImageTokens);
   }

@@ -18,6 +18,7 @@ import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.family.LoadContext;
+import io.github.vlm4j.family.LoadProgress;
 import io.github.vlm4j.family.ModelFamilies;
 import io.github.vlm4j.family.ModelFamily;
 import io.github.vlm4j.family.Adapters;
@@ -28,6 +29,7 @@ import io.github.vlm4j.vision.ImageDecoder;
 import io.github.vlm4j.vision.ImageFeatureCache;
 import io.github.vlm4j.vision.ImageFeatures;
 import io.github.vlm4j.vision.ImageLayout;
+import io.github.vlm4j.vision.PreprocessedImage;
 import io.github.vlm4j.vision.RgbImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -223,8 +225,24 @@ public final class VisionLanguageModel implements AutoCloseable {
    * @see GenerationSession#generate(FewShotPrompt, GenerationConfig, RequestOptions, TokenStreamer)
    */
   public GenerationResult generate(FewShotPrompt prompt, GenerationConfig config, RequestOptions options) {
+    return generate(prompt, config, options, TokenStreamer.none());
+  }
+
+  /**
+   * Answers a few-shot prompt by generation in a fresh session, streaming the text as it comes.
+   * Thread-safe.
+   *
+   * @param prompt demos and query
+   * @param config generation settings
+   * @param options image splitting / adapter / image-token cap
+   * @param streamer receives text pieces on the calling thread
+   * @return the result
+   * @see GenerationSession#generate(FewShotPrompt, GenerationConfig, RequestOptions, TokenStreamer)
+   */
+  public GenerationResult generate(FewShotPrompt prompt, GenerationConfig config, RequestOptions options,
+      TokenStreamer streamer) {
     try (GenerationSession s = newSession()) {
-      return s.generate(prompt, config, options, TokenStreamer.none());
+      return s.generate(prompt, config, options, streamer);
     }
   }
 
@@ -293,6 +311,7 @@ public final class VisionLanguageModel implements AutoCloseable {
   public float[] imageEmbedding(ImageInput image, RequestOptions options) {
     lifecycle.acquire();
     try {
+      checkOptions(options);
       io.github.vlm4j.vision.RgbImage rgb;
       try {
         rgb = imageDecoder.decode(image, lifecycle::isClosed);
@@ -354,6 +373,64 @@ public final class VisionLanguageModel implements AutoCloseable {
       return GenerationSession.prepare(this, messages, options).prompt();
     } finally {
       lifecycle.release();
+    }
+  }
+
+  /** Sends the load's final progress event; a listener that throws closes this model. */
+  private void reportLoaded(LoadProgress loads) {
+    try {
+      loads.finished();
+    } catch (RuntimeException | Error e) {
+      close();
+      throw e;
+    }
+  }
+
+  /**
+   * The pixel values the vision encoder would receive for each image of a conversation (decoded,
+   * EXIF-oriented, resized, split into frames and normalised as this model's preprocessing does),
+   * computed without running any graph — for debugging prompts and comparing runtimes. Thread-safe.
+   *
+   * @param messages the conversation
+   * @param options image splitting choice
+   * @return one entry per image, in prompt order; new arrays the caller owns
+   * @throws VlmInputException for bad images or options, as a request would
+   */
+  public List<PreprocessedImage> preprocessImages(List<Message> messages, RequestOptions options) {
+    lifecycle.acquire();
+    try {
+      GenerationSession.Prepared prepared = GenerationSession.prepare(this, messages, options);
+      List<PreprocessedImage> out = new ArrayList<>(prepared.imageCount());
+      for (int i = 0; i < prepared.imageCount(); i++) {
+        out.add(prepared.pixels(i));
+      }
+      return List.copyOf(out);
+    } finally {
+      lifecycle.release();
+    }
+  }
+
+  /**
+   * @return whether this model splits large images into tiles (Idefics3/SmolVLM), so that {@link
+   *     RequestOptions#withImageSplitting(boolean)} applies to it; models that always encode an
+   *     image as one frame refuse that option
+   */
+  public boolean supportsImageSplitting() {
+    return parts.preprocessor().splitsImages();
+  }
+
+  /**
+   * Refuses request options this model cannot honour: an unknown adapter, or an image-splitting
+   * choice on a model that never splits.
+   */
+  void checkOptions(RequestOptions options) {
+    if (options.imageSplitting().isPresent() && !supportsImageSplitting()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "image splitting is not an option of this "
+          + modelType + " model: it encodes every image as one " + parts.preprocessor().frameWidth() + "×"
+          + parts.preprocessor().frameHeight() + " frame; leave imageSplitting unset (see supportsImageSplitting())");
+    }
+    if (options.adapter().isPresent()) {
+      parts.adapters().acquire(options.adapter().get()).close(); // fail fast on unknown names
     }
   }
 
@@ -614,6 +691,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     private long prefixCacheBytes = DEFAULT_PREFIX_CACHE_BYTES;
     private int prefillChunk = DecoderState.DEFAULT_PREFILL_CHUNK;
     private boolean releaseVisionMemory = true;
+    private ProgressListener progress = ProgressListener.NONE;
 
     private Builder(Path dir, ModelFolder folder) {
       this.dir = dir;
@@ -775,6 +853,22 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Reports the load as it goes: one {@link Progress.Task#LOAD_MODEL} event before the tokenizer
+     * and before each graph is opened (graph loading takes most of the time: ONNX Runtime optimises
+     * each graph), and a final one. Called on the thread running {@link #build()}; an exception from
+     * the listener fails the build, closing what was opened.
+     *
+     * @param listener the listener (default {@link ProgressListener#NONE})
+     * @return this
+     * @throws VlmInputException INVALID_OPTION for null
+     */
+    public Builder progress(ProgressListener listener) {
+      nonNull("progress listener", listener);
+      progress = listener;
+      return this;
+    }
+
+    /**
      * Whether the vision encoder (and projector) give their activation memory back after each
      * image. Default {@code true}: ONNX Runtime otherwise keeps a graph's peak activations in its
      * arena for the model's lifetime — about 200 MiB after one 512×512 frame of SigLIP-B/16 and
@@ -835,15 +929,21 @@ public final class VisionLanguageModel implements AutoCloseable {
         throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
             folder.describe(GenerationDefaults.FILE) + " and config.json state no eos_token_id");
       }
+      LoadProgress loads = new LoadProgress(progress);
+      loads.opening(TextTokenizer.FILE);
       TextTokenizer tokenizer = TextTokenizer.load(folder, text.vocabSize());
       ModelParts parts = null;
+      VisionLanguageModel model;
       try {
-        parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss));
-        VisionLanguageModel model = new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
-            imageDecoder, dtypes, ss, imageCacheBytes, prefixCacheBytes, prefillChunk, releaseVisionMemory,
+        parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss, loads));
+        Map<ModelModule, Dtype> chosen = new EnumMap<>(ModelModule.class);
+        for (ModelModule m : ModelModule.values()) {
+          chosen.put(m, dtypes.getOrDefault(m, Dtype.FP32));
+        }
+        model = new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
+            imageDecoder, Collections.unmodifiableMap(chosen), ss, imageCacheBytes, prefixCacheBytes, prefillChunk, releaseVisionMemory,
             backboneBytes(folder, parts));
         LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
-        return model;
       } catch (ModelLoadException | RuntimeException | Error e) {
         List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : List.of(tokenizer);
         for (AutoCloseable c : opened) {
@@ -855,6 +955,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
         throw e;
       }
+      model.reportLoaded(loads);
+      return model;
     }
   }
 }

@@ -113,7 +113,8 @@ class InjectionSweepTest {
       ImageInput image = ImageInput.of(dir.resolve("goldens").resolve(firstPng(dir)));
       try (VisionLanguageModel model = VisionLanguageModel.load(dir)) {
         List<AddedToken> added = model.tokenizer().addedTokens();
-        RequestOptions opts = RequestOptions.DEFAULT.withImageSplitting(false);
+        RequestOptions opts = model.supportsImageSplitting() ? RequestOptions.DEFAULT.withImageSplitting(false)
+            : RequestOptions.DEFAULT;
         List<int[]> bases = new ArrayList<>();   // the neutral twin depends on the placement only
         for (List<Message> chat : placements("x", image)) {
           bases.add(model.tokenize(neutral(chat), opts).ids());

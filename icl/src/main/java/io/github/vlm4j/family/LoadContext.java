@@ -21,11 +21,28 @@ import java.util.TreeSet;
  * @param tokenizer the tokenizer (owned by the model, not the family)
  * @param dtypes weight precision per graph
  * @param settings ONNX Runtime session settings
+ * @param progress reports each graph as it is opened (through {@link #file(ModelModule)} and {@link
+ *     #graph(String)}); families call one of them right before opening each graph
  */
 public record LoadContext(ModelFolder folder, ModelConfig config, TextConfig text, TextTokenizer tokenizer,
-    Map<ModelModule, Dtype> dtypes, SessionSettings settings) {
+    Map<ModelModule, Dtype> dtypes, SessionSettings settings, LoadProgress progress) {
 
   /**
+   * Reports that a graph named by the family (not by a dtype suffix, e.g. from a manifest) is about
+   * to be opened.
+   *
+   * @param file the graph file, relative to the folder
+   * @return {@code file}
+   */
+  public String graph(String file) {
+    progress.opening(file);
+    return file;
+  }
+
+  /**
+   * @param module a graph
+   * Resolves a graph's file for the chosen dtype and reports it as about to be opened.
+   *
    * @param module a graph
    * @return its file inside the folder for the chosen dtype, e.g. {@code onnx/decoder_model_merged_fp16.onnx}
    * @throws ModelLoadException UNSUPPORTED_DTYPE listing the variants present, if the file is missing
@@ -47,6 +64,7 @@ public record LoadContext(ModelFolder folder, ModelConfig config, TextConfig tex
           "missing " + folder.describe(file) + " (dtype " + d.label() + " of " + module.baseName() + ")"
               + (present.isEmpty() ? "" : "; dtypes present for this graph: " + present));
     }
+    progress.opening(file);
     return file;
   }
 

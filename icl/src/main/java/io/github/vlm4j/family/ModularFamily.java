@@ -85,18 +85,18 @@ public final class ModularFamily implements ModelFamily {
     }
     int hidden = ctx.text().hiddenSize();
     try (Closer closer = new Closer()) {
-      VisionEncoder vision = closer.add(VisionEncoder.open(folder, visionFile,
+      VisionEncoder vision = closer.add(VisionEncoder.open(folder, ctx.graph(visionFile),
           ctx.settings(), preprocessor.frameHeight(), preprocessor.frameWidth()));
       checkDeclaredIo(mr.object("vision_encoder"), folder, visionFile);
       checkDeclaredIo(mr.object("projector"), folder, projectorFile);
-      OnnxProjector projector = closer.add(OnnxProjector.open(folder, projectorFile,
+      OnnxProjector projector = closer.add(OnnxProjector.open(folder, ctx.graph(projectorFile),
           "projector", ctx.settings(), vision.outputSpec(), hidden));
       AdapterRegistry adapters = closer.add(new AdapterRegistry());
       for (int i = 0; i < adapterNames.size(); i++) {
         String name = adapterNames.get(i);
         String file = adapterFiles.get(i);
         checkDeclaredIo(adapterEntries.object(name), folder, file);
-        OnnxProjector adapter = OnnxProjector.open(folder, file, name, ctx.settings(), vision.outputSpec(), hidden);
+        OnnxProjector adapter = OnnxProjector.open(folder, ctx.graph(file), name, ctx.settings(), vision.outputSpec(), hidden);
         io.github.vlm4j.projector.AdapterInfo info;
         try {
           info = Adapters.info(name, adapterDescriptions.get(i), folder, file, adapter.usesQuery());
@@ -107,8 +107,8 @@ public final class ModularFamily implements ModelFamily {
         adapters.register(adapter, info); // owns it from here, even if it throws
 
       }
-      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, embedFile, ctx.settings(), hidden));
-      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, decoderFile, ctx.settings(), ctx.text()));
+      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, ctx.graph(embedFile), ctx.settings(), hidden));
+      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, ctx.graph(decoderFile), ctx.settings(), ctx.text()));
       ImageExpansion expansion = (k, img) -> {
         List<PromptPiece> p = new ArrayList<>(prefix);
         p.add(new PromptPiece.ImageTokens(k, tokens));

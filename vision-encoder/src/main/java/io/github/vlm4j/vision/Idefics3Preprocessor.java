@@ -101,6 +101,12 @@ public final class Idefics3Preprocessor implements ImagePreprocessor {
     return new int[] {h, w};
   }
 
+  /** @return {@code true}: images are split into tiles plus a global frame unless overridden */
+  @Override
+  public boolean splitsImages() {
+    return true;
+  }
+
   @Override
   public int frameHeight() {
     return tile;

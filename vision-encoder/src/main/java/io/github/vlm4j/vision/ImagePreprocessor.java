@@ -9,6 +9,14 @@ public interface ImagePreprocessor {
    */
   PreprocessedImage preprocess(RgbImage image, Boolean splitOverride);
 
+  /**
+   * @return whether this preprocessor can split an image into tiles, i.e. whether a split override
+   *     passed to {@link #preprocess} means anything (default {@code false}: one frame per image)
+   */
+  default boolean splitsImages() {
+    return false;
+  }
+
   /** @return frame height the encoder expects */
   int frameHeight();
 

@@ -1,5 +1,8 @@
 package io.github.vlm4j.core.prompt;
 
+import io.github.vlm4j.core.VlmInputException;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -22,11 +25,13 @@ public record Message(Role role, List<ContentPart> content) {
   }
 
   /**
-   * A user turn from mixed parts: {@link ContentPart}s, {@link ImageInput}s and {@link String}s, in
-   * order.
+   * A user turn from mixed parts, in order: {@link String}s are text; {@link ImageInput}s, {@link
+   * Path}s (image files), {@code byte[]}s (encoded images) and {@link BufferedImage}s are images;
+   * {@link ContentPart}s are taken as they are.
    *
    * @param parts the parts
    * @return the message
+   * @throws VlmInputException INVALID_PROMPT for a null or any other kind of part, naming its type
    */
   public static Message user(Object... parts) {
     return of(Role.USER, parts);
@@ -43,25 +48,41 @@ public record Message(Role role, List<ContentPart> content) {
   }
 
   /**
+   * A turn from mixed parts, converted as {@link #user(Object...)} converts them.
+   *
    * @param role who speaks
-   * @param parts {@link ContentPart}s, {@link ImageInput}s and {@link String}s, in order
+   * @param parts text and image parts, in order
    * @return the message
+   * @throws VlmInputException INVALID_PROMPT for a null or any other kind of part, naming its type
    */
   public static Message of(Role role, Object... parts) {
+    if (parts == null) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, "message parts must not be null");
+    }
     List<ContentPart> out = new ArrayList<>();
-    for (Object p : parts) {
-      if (p instanceof ContentPart c) {
-        out.add(c);
-      } else if (p instanceof ImageInput i) {
-        out.add(new ImagePart(i));
-      } else if (p instanceof String s) {
-        out.add(new TextPart(s));
-      } else {
-        throw new IllegalArgumentException("message parts must be ContentPart, ImageInput or String, got "
-            + (p == null ? "null" : p.getClass().getName()));
-      }
+    for (int i = 0; i < parts.length; i++) {
+      out.add(part(parts[i], i));
     }
     return new Message(role, out);
+  }
+
+  private static ContentPart part(Object p, int index) {
+    if (p instanceof ContentPart c) {
+      return c;
+    } else if (p instanceof String s) {
+      return new TextPart(s);
+    } else if (p instanceof ImageInput i) {
+      return new ImagePart(i);
+    } else if (p instanceof Path path) {
+      return new ImagePart(ImageInput.of(path));
+    } else if (p instanceof byte[] bytes) {
+      return new ImagePart(ImageInput.of(bytes));
+    } else if (p instanceof BufferedImage image) {
+      return new ImagePart(ImageInput.of(image));
+    }
+    throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, "message part " + index
+        + " must be text (String) or an image (ImageInput, Path, byte[] or BufferedImage), found "
+        + (p == null ? "null" : p.getClass().getName()));
   }
 
   /** @return the images of this message, in order */
