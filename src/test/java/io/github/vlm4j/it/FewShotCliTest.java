@@ -141,7 +141,7 @@ class FewShotCliTest {
     Path queries = onePictureFolders(tmp.resolve("queries"), "ok", 31, 2);
     Path out = tmp.resolve("report");
     CliTest.Run r = CliTest.cli("fewshot-eval", "--model", MODEL.toString(), "--pool", pool.toString(),
-        "--queries", queries.toString(), "--no-image-splitting", "--style", "single_turn", "--out", out.toString());
+        "--queries", queries.toString(), "--no-image-splitting", "--style", "SINGLE_TURN", "--out", out.toString());
     assertEquals(0, r.exit(), r.err());
     String html = Files.readString(out.resolve("report.html"));
     java.util.regex.Matcher svg = java.util.regex.Pattern.compile("<svg[^>]*>").matcher(html);

@@ -17,7 +17,7 @@ public final class AdaptersCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     model.validate();
-    try (VisionLanguageModel m = model.load()) {
+    try (ProgressReporter progress = ProgressReporter.forStderr(true); VisionLanguageModel m = model.load(progress)) {
       if (m.adapters().isEmpty()) {
         System.out.println("no adapters (" + m.modelType() + " model; its projector is fused into the vision encoder)");
         return 0;

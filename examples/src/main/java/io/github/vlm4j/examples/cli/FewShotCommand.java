@@ -70,7 +70,9 @@ public final class FewShotCommand implements Callable<Integer> {
       ObjectMapper mapper = new ObjectMapper();
       ObjectNode root = mapper.createObjectNode();
       ArrayNode results = root.putArray("queries");
-      try (VisionLanguageModel m = model.load(); GenerationSession s = m.newSession()) {
+      try (ProgressReporter progress = ProgressReporter.forStderr(false); VisionLanguageModel m = model.load(progress);
+          GenerationSession s = m.newSession()) {
+        Flags.checkImageSplitting(m, fewShot.noImageSplitting);
         FewShotPrompt base = fewShot.promptBuilder().demos(demoList)
             .query(ImageInput.of(queries.get(0))).build();
         for (Path q : queries) {

@@ -9,10 +9,12 @@ import io.github.vlm4j.DemoPool;
 import io.github.vlm4j.FewShotPrompt;
 import io.github.vlm4j.GenerationSession;
 import io.github.vlm4j.LabelScores;
+import io.github.vlm4j.Progress;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.VlmInputException;
-import io.github.vlm4j.core.prompt.ImageInput;
+import io.github.vlm4j.core.prompt.Message;
+import io.github.vlm4j.vision.PreprocessedImage;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -71,17 +74,23 @@ public final class FewShotEvalCommand implements Callable<Integer> {
     PrintStream stdout = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try {
       RequestOptions options = fewShot.requestOptions();
+      // Both folders are checked before the model loads, so that a wrong folder fails at once.
+      List<DemoPool.Entry> poolEntries = DemoPool.readFolder(pool);
       List<DemoPool.Entry> queries = DemoPool.readFolder(queriesDir);
-      long t0 = System.nanoTime();
-      try (VisionLanguageModel m = model.load(); GenerationSession s = m.newSession()) {
-        DemoPool demos = DemoPool.fromFolder(m, pool, options);
-        List<String> labels = demos.labels();
-        for (DemoPool.Entry q : queries) {
-          if (!labels.contains(q.label())) {
-            throw new VlmInputException(VlmInputException.Reason.INVALID_DEMO_POOL,
-                "query " + q.name() + " has label \"" + q.label() + "\" which the pool does not have " + labels);
-          }
+      List<String> poolLabels = List.copyOf(new TreeSet<>(poolEntries.stream().map(DemoPool.Entry::label).toList()));
+      for (DemoPool.Entry q : queries) {
+        if (!poolLabels.contains(q.label())) {
+          throw new VlmInputException(VlmInputException.Reason.INVALID_DEMO_POOL,
+              "query " + q.name() + " has label \"" + q.label() + "\" which the pool does not have " + poolLabels);
         }
+      }
+      long t0 = System.nanoTime();
+      try (ProgressReporter progress = ProgressReporter.forStderr(false); VisionLanguageModel m = model.load(progress);
+          GenerationSession s = m.newSession()) {
+        Flags.checkImageSplitting(m, fewShot.noImageSplitting);
+        String splitting = imageSplitting(m, queries.get(0), options);
+        DemoPool demos = DemoPool.of(m, poolEntries, options, progress);
+        List<String> labels = demos.labels();
         long tPool = System.nanoTime();
         int n = labels.size();
         int[][] confusion = new int[n][n];
@@ -92,6 +101,8 @@ public final class FewShotEvalCommand implements Callable<Integer> {
         ArrayNode perQuery = mapper.createArrayNode();
         for (int i = 0; i < queries.size(); i++) {
           DemoPool.Entry q = queries.get(i);
+          progress.onProgress(new Progress(Progress.Task.EVALUATE, i == 0 ? q.name()
+              : String.format(Locale.ROOT, "%s (accuracy so far %.3f)", q.name(), (double) correct / i), i, queries.size()));
           List<Demo> chosen = demos.nearestPerLabel(q.image(), shots);
           FewShotPrompt p = fewShot.promptBuilder().demos(chosen).query(q.image())
               .build();
@@ -105,15 +116,15 @@ public final class FewShotEvalCommand implements Callable<Integer> {
           ObjectNode r = perQuery.addObject();
           r.put("query", q.name()).put("label", q.label()).put("prediction", pred)
               .put("probability", sc.best().probability()).put("ms", round(ms[i]));
-          progress(i + 1, queries.size(), correct);
         }
-        System.err.println();
+        progress.onProgress(new Progress(Progress.Task.EVALUATE,
+            String.format(Locale.ROOT, "accuracy %.3f", (double) correct / queries.size()), queries.size(), queries.size()));
         double seconds = (System.nanoTime() - t0) / 1e9;
         root.put("model", m.source());
         root.put("pool", pool.toString()).put("queries", queriesDir.toString()).put("shotsPerLabel", shots);
         root.put("style", fewShot.style.name());
         root.put("dtype", model.dtype.label());
-        root.put("imageSplitting", fewShot.noImageSplitting ? "off" : "model default");
+        root.put("imageSplitting", splitting);
         root.put("accuracy", (double) correct / queries.size()).put("correct", correct).put("total", queries.size());
         ArrayNode ls = root.putArray("labels");
         labels.forEach(ls::add);
@@ -149,11 +160,20 @@ public final class FewShotEvalCommand implements Callable<Integer> {
     }
   }
 
-  private static void progress(int done, int total, int correct) {
-    int width = 30;
-    int filled = done * width / total;
-    System.err.printf(Locale.ROOT, "\r[%s%s] %d/%d  accuracy so far %.3f", "#".repeat(filled),
-        " ".repeat(width - filled), done, total, (double) correct / done);
+  /**
+   * @return how images are split in this run, for the report: off by flag, not an option of this
+   *     model, or what the model's default did to the first query
+   */
+  private static String imageSplitting(VisionLanguageModel m, DemoPool.Entry first, RequestOptions options) {
+    if (!m.supportsImageSplitting()) {
+      return "not applicable (this " + m.modelType() + " model encodes every image as one frame)";
+    }
+    if (options.imageSplitting().isPresent()) {
+      return options.imageSplitting().get() ? "on" : "off (--no-image-splitting)";
+    }
+    PreprocessedImage img = m.preprocessImages(List.of(Message.user(first.image(), "?")), options).get(0);
+    return img.rows() > 0 ? "on (the model's default; " + img.rows() + "x" + img.cols() + " tiles and a global frame"
+        + " for " + first.name() + ")" : "off (the model's default)";
   }
 
   private static double round(double v) {

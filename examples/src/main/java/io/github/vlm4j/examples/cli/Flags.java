@@ -1,5 +1,7 @@
 package io.github.vlm4j.examples.cli;
 
+import io.github.vlm4j.VisionLanguageModel;
+import io.github.vlm4j.core.VlmInputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -14,6 +16,21 @@ final class Flags {
    */
   static CommandLine.ParameterException usage(CommandSpec spec, String message) {
     return new CommandLine.ParameterException(spec.commandLine(), message);
+  }
+
+  /**
+   * Refuses {@code --no-image-splitting} on a model that never splits images, naming the flag (the
+   * library would refuse the request too, naming its option).
+   *
+   * @param model the loaded model
+   * @param noImageSplitting whether the flag was given
+   * @throws VlmInputException INVALID_OPTION (exit code 2)
+   */
+  static void checkImageSplitting(VisionLanguageModel model, boolean noImageSplitting) {
+    if (noImageSplitting && !model.supportsImageSplitting()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "--no-image-splitting: this "
+          + model.modelType() + " model never splits images (it encodes every image as one frame); leave the flag out");
+    }
   }
 
   /** @param v a range bound such as 1e-6 @return it without exponent or trailing zeros ("0.000001") */

@@ -79,6 +79,12 @@ public final class GenerateCommand implements Callable<Integer> {
       + " finish reason, timings) instead of streaming text.")
   boolean json;
 
+  @Option(names = "--dump", paramLabel = "DIR",
+      description = "Also write the pixel values the vision encoder gets into DIR (created if missing): one NumPy"
+          + " file image-<i>-frame-<j>.npy per frame (little-endian float32, shape (3, H, W)) and pixels.json"
+          + " (per image: frames, height, width, tile rows and columns, files).")
+  Path dump;
+
   @Spec
   CommandSpec spec;
 
@@ -102,8 +108,12 @@ public final class GenerateCommand implements Callable<Integer> {
       if (adapter != null) {
         options = options.withAdapter(adapter);
       }
-      try (VisionLanguageModel m = model.load()) {
+      try (ProgressReporter progress = ProgressReporter.forStderr(true); VisionLanguageModel m = model.load(progress)) {
+        Flags.checkImageSplitting(m, noImageSplitting);
         List<Message> messages = List.of(message);
+        if (dump != null) {
+          PixelDump.write(dump, m.preprocessImages(messages, options));
+        }
         int[] promptIds = json ? m.tokenize(messages, options).ids() : null;
         TokenStreamer streamer = json ? TokenStreamer.none() : out::print;
         GenerationResult r = m.generate(messages, config, options, streamer);

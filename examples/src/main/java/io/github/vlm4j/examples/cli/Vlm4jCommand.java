@@ -86,7 +86,7 @@ public final class Vlm4jCommand implements Callable<Integer> {
     Dtype dtype;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-        description = "ONNX Runtime threads per graph, 0 to the largest accepted count"
+        description = "ONNX Runtime threads per graph, 0 to max(256, 4 x available cores)"
             + " (default: ${DEFAULT-VALUE} = ONNX Runtime's choice).")
     int threads;
 
@@ -106,11 +106,16 @@ public final class Vlm4jCommand implements Callable<Integer> {
       return model != null ? model.toString() : "built-in vlm4j-tiny-idefics3";
     }
 
-    VisionLanguageModel load() throws ModelLoadException {
+    /**
+     * @param progress shows the load (a first line at once, then each graph)
+     * @return the model
+     */
+    VisionLanguageModel load(ProgressReporter progress) throws ModelLoadException {
+      progress.say("loading " + describe() + " (dtype " + dtype.label() + ")");
       VisionLanguageModel.Builder b = model != null
           ? VisionLanguageModel.builder(model)
           : VisionLanguageModel.builder(ModelFolder.onClasspath(Vlm4jCommand.class.getClassLoader(), BUILTIN));
-      return b.dtype(dtype).threads(threads).build();
+      return b.dtype(dtype).threads(threads).progress(progress).build();
     }
   }
 
