@@ -912,6 +912,7 @@ public final class VisionLanguageModel implements AutoCloseable {
      * @throws VlmInputException INVALID_OPTION if an option does not fit this model
      */
     public VisionLanguageModel build() throws ModelLoadException {
+      long started = System.nanoTime();
       SessionSettings ss = settings.build();
       ImageDecoder imageDecoder = new ImageDecoder(maxImagePixels);
       ModelFolder folder = givenFolder != null ? givenFolder : ModelFolder.of(dir);
@@ -943,7 +944,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         model = new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
             imageDecoder, Collections.unmodifiableMap(chosen), ss, imageCacheBytes, prefixCacheBytes, prefillChunk, releaseVisionMemory,
             backboneBytes(folder, parts));
-        LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
+        LOG.debug("loaded {} ({}) from {} in {} ms", type, family.getClass().getSimpleName(), folder.describe(),
+            (System.nanoTime() - started) / 1_000_000);
       } catch (ModelLoadException | RuntimeException | Error e) {
         List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : List.of(tokenizer);
         for (AutoCloseable c : opened) {
