@@ -18,12 +18,18 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
   /** The model's defaults. */
   public static final RequestOptions DEFAULT = new RequestOptions(Optional.empty(), Optional.empty(), OptionalInt.empty());
 
-  /** @param split split images into tiles or not @return a copy with the override */
+  /**
+   * @param split split images into tiles or not
+   * @return a copy with the override
+   */
   public RequestOptions withImageSplitting(boolean split) {
     return new RequestOptions(Optional.of(split), adapter, maxImageTokens);
   }
 
-  /** @param name adapter name @return a copy using that adapter */
+  /**
+   * @param name adapter name (non-null; checked against the model's adapters when a request runs)
+   * @return a copy using that adapter
+   */
   public RequestOptions withAdapter(String name) {
     return new RequestOptions(imageSplitting, Optional.of(name), maxImageTokens);
   }
@@ -31,6 +37,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
   /**
    * @param cap largest number of image tokens a prompt may have (at least 1)
    * @return a copy with the cap
+   * @throws VlmInputException INVALID_OPTION if {@code cap} is less than 1
    */
   public RequestOptions withMaxImageTokens(int cap) {
     if (cap < 1) {
