@@ -20,6 +20,9 @@ public record Demo(List<ImageInput> images, Optional<String> question, String an
   /**
    * Validates the demo.
    *
+   * @param images the demo's images, at least one (copied)
+   * @param question the question asked about them; empty = {@link FewShotPrompt#question()}
+   * @param answer the answer the model should learn from context (non-blank)
    * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_DEMO}) for a demo without
    *     images or with a blank answer
    */

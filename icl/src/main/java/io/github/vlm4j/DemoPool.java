@@ -38,7 +38,14 @@ public final class DemoPool {
    * @param name where it came from (file name or caller's name)
    */
   public record Entry(ImageInput image, String label, String name) {
-    /** Rejects nulls and blank labels. */
+    /**
+     * Rejects nulls and blank labels.
+     *
+     * @param image the picture
+     * @param label its label (non-blank)
+     * @param name where it came from (file name or caller's name)
+     * @throws VlmInputException INVALID_DEMO_POOL for a null or blank label
+     */
     public Entry {
       Objects.requireNonNull(image, "image");
       Objects.requireNonNull(name, "name");

@@ -161,13 +161,20 @@ public final class FewShotPrompt {
     private String queryQuestion;
     private Style style = Style.TURNS;
 
-    /** @param text placed before the first demo @return this */
+    /**
+     * @param text placed before the first demo
+     * @return this
+     */
     public Builder instruction(String text) {
       this.instruction = Objects.requireNonNull(text, "instruction");
       return this;
     }
 
-    /** @param text default question of demos and query (default {@value #DEFAULT_QUESTION}) @return this */
+    /**
+     * @param text default question of demos and query (default {@value #DEFAULT_QUESTION})
+     * @return this
+     * @throws VlmInputException INVALID_PROMPT if {@code text} is null or blank
+     */
     public Builder question(String text) {
       if (text == null || text.isBlank()) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, "the few-shot question must not be blank");
@@ -176,32 +183,48 @@ public final class FewShotPrompt {
       return this;
     }
 
-    /** @param demo a demonstration @return this */
+    /**
+     * @param demo a demonstration
+     * @return this
+     */
     public Builder demo(Demo demo) {
       demos.add(Objects.requireNonNull(demo, "demo"));
       return this;
     }
 
-    /** @param list demonstrations, appended in order @return this */
+    /**
+     * @param list demonstrations, appended in order
+     * @return this
+     */
     public Builder demos(List<Demo> list) {
       list.forEach(this::demo);
       return this;
     }
 
-    /** @param images the query's images @return this */
+    /**
+     * @param images the query's images, asked the default question
+     * @return this
+     */
     public Builder query(ImageInput... images) {
       this.queryImages = List.of(images);
       return this;
     }
 
-    /** @param images the query's images @param question its question @return this */
+    /**
+     * @param images the query's images (copied)
+     * @param question its question; null = the default question
+     * @return this
+     */
     public Builder query(List<ImageInput> images, String question) {
       this.queryImages = List.copyOf(images);
       this.queryQuestion = question;
       return this;
     }
 
-    /** @param s the layout (default {@link Style#TURNS}) @return this */
+    /**
+     * @param s the layout (default {@link Style#TURNS})
+     * @return this
+     */
     public Builder style(Style s) {
       this.style = Objects.requireNonNull(s, "style");
       return this;

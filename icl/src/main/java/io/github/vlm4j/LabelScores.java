@@ -14,7 +14,13 @@ import java.util.List;
  * @param cachedPrefixTokens prompt positions taken from the demo-prefix KV cache (0 = computed)
  */
 public record LabelScores(List<LabelScore> scores, Usage usage, int cachedPrefixTokens) {
-  /** Copies the list. */
+  /**
+   * Copies the list.
+   *
+   * @param scores one entry per candidate label, in input order (copied)
+   * @param usage prompt token counts and stage timings (generated tokens = scored label tokens)
+   * @param cachedPrefixTokens prompt positions taken from the demo-prefix KV cache (0 = computed)
+   */
   public LabelScores {
     scores = List.copyOf(scores);
   }
@@ -41,7 +47,15 @@ public record LabelScores(List<LabelScore> scores, Usage usage, int cachedPrefix
    */
   public record LabelScore(String label, int[] tokenIds, double[] tokenLogProbs, double logProb,
       double probability) {
-    /** Copies the arrays. */
+    /**
+     * Copies the arrays.
+     *
+     * @param label the candidate label
+     * @param tokenIds the scored tokens, up to and including the end-of-turn token (copied)
+     * @param tokenLogProbs natural-log probability of each scored token given everything before it (copied)
+     * @param logProb their sum: log P(answer = label | prompt)
+     * @param probability {@code exp(logProb)} normalised over the candidate labels
+     */
     public LabelScore {
       tokenIds = tokenIds.clone();
       tokenLogProbs = tokenLogProbs.clone();

@@ -24,6 +24,10 @@ public record Progress(Task task, String item, long done, long total) {
   /**
    * Checks the fields.
    *
+   * @param task what is progressing
+   * @param item what the step is about (empty for the final event)
+   * @param done steps finished so far
+   * @param total steps in all, or 0 when not known yet
    * @throws IllegalArgumentException if {@code task} or {@code item} is null, or the counts are
    *     negative or {@code done} exceeds a known {@code total}
    */

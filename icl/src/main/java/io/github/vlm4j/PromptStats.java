@@ -10,11 +10,18 @@ import java.util.Arrays;
  * @param contextWindow the model's context window ({@code max_position_embeddings})
  */
 public record PromptStats(int promptTokens, int[] imageTokensPerImage, int contextWindow) {
-  /** Copies the array. */
+  /**
+   * Copies the array.
+   *
+   * @param promptTokens all tokens of the prompt, image tokens included
+   * @param imageTokensPerImage image tokens of each image, in prompt order (copied)
+   * @param contextWindow the model's context window ({@code max_position_embeddings})
+   */
   public PromptStats {
     imageTokensPerImage = imageTokensPerImage.clone();
   }
 
+  /** @return a copy of the image tokens of each image, in prompt order */
   @Override
   public int[] imageTokensPerImage() {
     return imageTokensPerImage.clone();

@@ -30,7 +30,10 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
     return new RequestOptions(Optional.of(split), adapter, maxImageTokens);
   }
 
-  /** @param name adapter name @return a copy using that adapter */
+  /**
+   * @param name adapter name (non-null; checked against the model's adapters when a request runs)
+   * @return a copy using that adapter
+   */
   public RequestOptions withAdapter(String name) {
     return new RequestOptions(imageSplitting, Optional.of(name), maxImageTokens);
   }
@@ -38,6 +41,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
   /**
    * @param cap largest number of image tokens a prompt may have (at least 1)
    * @return a copy with the cap
+   * @throws VlmInputException INVALID_OPTION if {@code cap} is less than 1
    */
   public RequestOptions withMaxImageTokens(int cap) {
     if (cap < 1) {

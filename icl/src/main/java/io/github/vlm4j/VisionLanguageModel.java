@@ -160,12 +160,18 @@ public final class VisionLanguageModel implements AutoCloseable {
     return builder(dir).build();
   }
 
-  /** @param dir the folder holding {@code config.json} @return a builder for load options */
+  /**
+   * @param dir the folder holding {@code config.json}
+   * @return a builder for load options
+   */
   public static Builder builder(Path dir) {
     return new Builder(Objects.requireNonNull(dir, "dir"), null);
   }
 
-  /** @param folder a model folder (e.g. on the classpath) @return a builder for load options */
+  /**
+   * @param folder a model folder (e.g. on the classpath)
+   * @return a builder for load options
+   */
   public static Builder builder(ModelFolder folder) {
     return new Builder(null, Objects.requireNonNull(folder, "folder"));
   }
@@ -698,7 +704,10 @@ public final class VisionLanguageModel implements AutoCloseable {
       this.givenFolder = folder;
     }
 
-    /** @param dtype precision for every graph (non-null) @return this */
+    /**
+     * @param dtype precision for every graph (non-null)
+     * @return this
+     */
     public Builder dtype(Dtype dtype) {
       nonNull("dtype", dtype);
       for (ModelModule m : ModelModule.values()) {
@@ -717,7 +726,11 @@ public final class VisionLanguageModel implements AutoCloseable {
       return dtype(Dtype.parse(dtype));
     }
 
-    /** @param module a graph @param dtype its precision @return this */
+    /**
+     * @param module a graph (non-null)
+     * @param dtype its precision (non-null)
+     * @return this
+     */
     public Builder dtype(ModelModule module, Dtype dtype) {
       nonNull("module", module);
       nonNull("dtype", dtype);
@@ -753,19 +766,30 @@ public final class VisionLanguageModel implements AutoCloseable {
       return this;
     }
 
-    /** @param level graph optimisation level @return this */
+    /**
+     * @param level graph optimisation level (non-null)
+     * @return this
+     */
     public Builder optimizationLevel(SessionSettings.OptimizationLevel level) {
       settings.optimizationLevel(level);
       return this;
     }
 
-    /** Runs on CUDA (needs the onnxruntime_gpu artifact). @param deviceId CUDA device @return this */
+    /**
+     * Runs on CUDA (needs the onnxruntime_gpu artifact).
+     *
+     * @param deviceId CUDA device, in [0, {@value SessionSettings#MAX_CUDA_DEVICE}]
+     * @return this
+     */
     public Builder cuda(int deviceId) {
       settings.cuda(deviceId);
       return this;
     }
 
-    /** @param allow let idle ONNX Runtime threads spin @return this */
+    /**
+     * @param allow let idle ONNX Runtime threads spin
+     * @return this
+     */
     public Builder allowSpinning(boolean allow) {
       settings.allowSpinning(allow);
       return this;
@@ -781,7 +805,10 @@ public final class VisionLanguageModel implements AutoCloseable {
       return this;
     }
 
-    /** @param s complete session settings @return this */
+    /**
+     * @param s complete session settings (non-null), replacing every session option set before
+     * @return this
+     */
     public Builder sessionSettings(SessionSettings s) {
       nonNull("sessionSettings", s);
       settings = s.toBuilder();
@@ -912,6 +939,7 @@ public final class VisionLanguageModel implements AutoCloseable {
      * @throws VlmInputException INVALID_OPTION if an option does not fit this model
      */
     public VisionLanguageModel build() throws ModelLoadException {
+      long started = System.nanoTime();
       SessionSettings ss = settings.build();
       ImageDecoder imageDecoder = new ImageDecoder(maxImagePixels);
       ModelFolder folder = givenFolder != null ? givenFolder : ModelFolder.of(dir);
@@ -943,7 +971,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         model = new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
             imageDecoder, Collections.unmodifiableMap(chosen), ss, imageCacheBytes, prefixCacheBytes, prefillChunk, releaseVisionMemory,
             backboneBytes(folder, parts));
-        LOG.debug("loaded {} ({}) from {}", type, family.getClass().getSimpleName(), folder.describe());
+        LOG.debug("loaded {} ({}) from {} in {} ms", type, family.getClass().getSimpleName(), folder.describe(),
+            (System.nanoTime() - started) / 1_000_000);
       } catch (ModelLoadException | RuntimeException | Error e) {
         List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : List.of(tokenizer);
         for (AutoCloseable c : opened) {

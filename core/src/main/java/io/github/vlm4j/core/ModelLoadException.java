@@ -36,6 +36,7 @@ public class ModelLoadException extends Exception {
     FILE_OUTSIDE_FOLDER
   }
 
+  /** The machine-readable cause (never null); part of the serialized form. */
   private final Reason reason;
 
   /**

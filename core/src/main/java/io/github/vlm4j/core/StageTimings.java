@@ -16,11 +16,21 @@ public record StageTimings(
     double preprocessMs, double visionMs, double prefillMs, double timeToFirstTokenMs,
     double[] decodeStepMs, double totalMs) {
 
-  /** Copies the array. */
+  /**
+   * Copies the array.
+   *
+   * @param preprocessMs image decoding, resizing, tiling, normalisation, and prompt building
+   * @param visionMs vision encoder plus projector/adapter
+   * @param prefillMs token embedding, merge and the decoder's prompt pass
+   * @param timeToFirstTokenMs from the start of the request to the first generated token
+   * @param decodeStepMs duration of every later decode step (copied)
+   * @param totalMs the whole request
+   */
   public StageTimings {
     decodeStepMs = decodeStepMs.clone();
   }
 
+  /** @return a copy of the duration of every decode step after the first token, in milliseconds */
   @Override
   public double[] decodeStepMs() {
     return decodeStepMs.clone();

@@ -45,6 +45,7 @@ public class VlmInputException extends IllegalArgumentException {
     IMAGE_NOT_FOUND
   }
 
+  /** The machine-readable cause (never null); part of the serialized form. */
   private final Reason reason;
 
   /**

@@ -40,7 +40,6 @@ public record LoadContext(ModelFolder folder, ModelConfig config, TextConfig tex
   }
 
   /**
-   * @param module a graph
    * Resolves a graph's file for the chosen dtype and reports it as about to be opened.
    *
    * @param module a graph

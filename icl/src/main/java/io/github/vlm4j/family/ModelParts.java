@@ -28,7 +28,20 @@ import java.util.List;
 public record ModelParts(ChatTemplate template, PromptAssembler assembler, ImagePreprocessor preprocessor,
     VisionEncoder vision, ImageProjector projector, AdapterRegistry adapters, ImageExpansion expansion,
     TokenEmbedder embedder, CausalDecoder decoder, List<AutoCloseable> closeables) {
-  /** Copies the list. */
+  /**
+   * Copies the list.
+   *
+   * @param template the chat template
+   * @param assembler turns rendered chats into ids (knows the image placeholder and image token)
+   * @param preprocessor image preprocessing
+   * @param vision the vision graph
+   * @param projector the default projector (fused identity for onnx-community exports)
+   * @param adapters the cross-modal adapters available at run time (may be empty; changeable later)
+   * @param expansion how one image is written into the prompt
+   * @param embedder the token-embedding graph
+   * @param decoder the decoder graph
+   * @param closeables resources owned by the model besides the above (closed last; copied)
+   */
   public ModelParts {
     closeables = List.copyOf(closeables);
   }

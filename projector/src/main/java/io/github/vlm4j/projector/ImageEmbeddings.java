@@ -8,7 +8,14 @@ package io.github.vlm4j.projector;
  * @param width the decoder's hidden size
  */
 public record ImageEmbeddings(float[] data, int rows, int width) {
-  /** Checks sizes agree. */
+  /**
+   * Checks sizes agree.
+   *
+   * @param data {@code rows * width} floats (not copied)
+   * @param rows number of image tokens they fill
+   * @param width the decoder's hidden size
+   * @throws IllegalArgumentException if {@code data.length != rows * width}
+   */
   public ImageEmbeddings {
     if ((long) rows * width != data.length) {
       throw new IllegalArgumentException(rows + " rows of width " + width + " need " + (long) rows * width

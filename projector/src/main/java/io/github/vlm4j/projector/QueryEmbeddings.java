@@ -8,7 +8,14 @@ package io.github.vlm4j.projector;
  * @param width embedding width
  */
 public record QueryEmbeddings(float[] data, int tokens, int width) {
-  /** Checks sizes agree. */
+  /**
+   * Checks sizes agree.
+   *
+   * @param data {@code tokens * width} floats (not copied)
+   * @param tokens number of query tokens (may be 0)
+   * @param width embedding width
+   * @throws IllegalArgumentException if {@code data.length != tokens * width}
+   */
   public QueryEmbeddings {
     if ((long) tokens * width != data.length) {
       throw new IllegalArgumentException(tokens + " tokens of width " + width + " need " + (long) tokens * width

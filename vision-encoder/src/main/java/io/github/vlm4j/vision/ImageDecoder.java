@@ -687,7 +687,11 @@ public final class ImageDecoder {
 
     private Builder() {}
 
-    /** @param v largest accepted width*height, > 0 @return this */
+    /**
+     * @param v largest accepted width*height, &gt; 0
+     * @return this
+     * @throws VlmInputException INVALID_OPTION if {@code v} is not positive
+     */
     public Builder maxPixels(long v) {
       if (v <= 0) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxPixels must be positive, got " + v);
@@ -696,7 +700,11 @@ public final class ImageDecoder {
       return this;
     }
 
-    /** @param v most scans (SOS markers) accepted in a JPEG, >= 1 @return this */
+    /**
+     * @param v most scans (SOS markers) accepted in a JPEG, &gt;= 1
+     * @return this
+     * @throws VlmInputException INVALID_OPTION if {@code v} is less than 1
+     */
     public Builder maxJpegScans(int v) {
       if (v < 1) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxJpegScans must be at least 1, got " + v);
@@ -705,7 +713,11 @@ public final class ImageDecoder {
       return this;
     }
 
-    /** @param v longest wall-clock time of one decode, positive @return this */
+    /**
+     * @param v longest wall-clock time of one decode, positive
+     * @return this
+     * @throws VlmInputException INVALID_OPTION if {@code v} is null, zero or negative
+     */
     public Builder maxDecodeTime(Duration v) {
       if (v == null || v.isNegative() || v.isZero()) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxDecodeTime must be positive, got " + v);
@@ -714,7 +726,11 @@ public final class ImageDecoder {
       return this;
     }
 
-    /** @param v longest wait for decode budget held by other decodes, not negative @return this */
+    /**
+     * @param v longest wait for decode budget held by other decodes, not negative
+     * @return this
+     * @throws VlmInputException INVALID_OPTION if {@code v} is null or negative
+     */
     public Builder maxBudgetWait(Duration v) {
       if (v == null || v.isNegative()) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxBudgetWait must not be negative, got " + v);
@@ -723,7 +739,10 @@ public final class ImageDecoder {
       return this;
     }
 
-    /** @param v the pool to reserve decode memory from (default {@link DecodeBudget#shared()}) @return this */
+    /**
+     * @param v the pool to reserve decode memory from (default {@link DecodeBudget#shared()})
+     * @return this
+     */
     public Builder budget(DecodeBudget v) {
       budget = Objects.requireNonNull(v, "budget");
       return this;

@@ -10,7 +10,13 @@ import java.util.Arrays;
  * @param shape the shape
  */
 public record ImageFeatures(float[] data, long[] shape) {
-  /** Copies the shape; checks sizes agree. */
+  /**
+   * Copies the shape; checks sizes agree.
+   *
+   * @param data the values, row-major (not copied)
+   * @param shape the shape (copied)
+   * @throws IllegalArgumentException if the product of {@code shape} is not {@code data.length}
+   */
   public ImageFeatures {
     shape = shape.clone();
     if (Arrays.stream(shape).reduce(1, Math::multiplyExact) != data.length) {
@@ -18,6 +24,7 @@ public record ImageFeatures(float[] data, long[] shape) {
     }
   }
 
+  /** @return a copy of the shape */
   @Override
   public long[] shape() {
     return shape.clone();

@@ -13,7 +13,17 @@ package io.github.vlm4j.vision;
  * @param cols tile columns (0 if not split)
  */
 public record PreprocessedImage(float[] pixels, int frames, int height, int width, int rows, int cols) {
-  /** Checks the sizes agree. */
+  /**
+   * Checks the sizes agree.
+   *
+   * @param pixels {@code frames*3*height*width} floats, frame-major, CHW inside a frame (not copied)
+   * @param frames number of frames
+   * @param height frame height
+   * @param width frame width
+   * @param rows tile rows (0 if not split)
+   * @param cols tile columns (0 if not split)
+   * @throws IllegalArgumentException if {@code pixels.length != frames*3*height*width}
+   */
   public PreprocessedImage {
     if ((long) frames * 3 * height * width != pixels.length) {
       throw new IllegalArgumentException("expected " + (long) frames * 3 * height * width + " floats for "

@@ -35,17 +35,38 @@ public record PreprocessorConfig(
   /** The file name inside a model folder. */
   public static final String FILE = "preprocessor_config.json";
 
-  /** Copies the arrays. */
+  /**
+   * Copies the arrays.
+   *
+   * @param doResize resize the image
+   * @param sizeHeight target height for {@code size: {height, width}}, else 0
+   * @param sizeWidth target width for {@code size: {height, width}}, else 0
+   * @param shortestEdge {@code size.shortest_edge}, else 0
+   * @param longestEdge {@code size.longest_edge}, else 0
+   * @param maxImageSize {@code max_image_size.longest_edge} (tile size for Idefics3), else 0
+   * @param doImageSplitting Idefics3 tiling
+   * @param resample resampling filter
+   * @param doRescale multiply by {@code rescaleFactor}
+   * @param rescaleFactor usually 1/255
+   * @param doNormalize apply mean/std
+   * @param imageMean per-channel mean (copied)
+   * @param imageStd per-channel std (copied)
+   * @param doCenterCrop crop the centre
+   * @param cropHeight crop height
+   * @param cropWidth crop width
+   */
   public PreprocessorConfig {
     imageMean = imageMean.clone();
     imageStd = imageStd.clone();
   }
 
+  /** @return a copy of the per-channel mean */
   @Override
   public double[] imageMean() {
     return imageMean.clone();
   }
 
+  /** @return a copy of the per-channel std */
   @Override
   public double[] imageStd() {
     return imageStd.clone();

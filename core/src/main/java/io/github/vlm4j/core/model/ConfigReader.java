@@ -66,7 +66,10 @@ public final class ConfigReader {
     return n;
   }
 
-  /** @param field a dotted path @return whether it is present and not null */
+  /**
+   * @param field a dotted path
+   * @return whether it is present and not null
+   */
   public boolean has(String field) {
     JsonNode n = get(field);
     return !n.isMissingNode() && !n.isNull();

@@ -34,7 +34,19 @@ public record GenerationDefaults(
   /** The file name inside a model folder. */
   public static final String FILE = "generation_config.json";
 
-  /** Copies the list. */
+  /**
+   * Copies the list.
+   *
+   * @param eosTokenIds ids that end generation (copied)
+   * @param bosTokenId beginning-of-sequence id, if stated
+   * @param padTokenId padding id, if stated
+   * @param maxNewTokens default number of new tokens, if stated
+   * @param doSample whether sampling is the default
+   * @param temperature default temperature, if stated
+   * @param topK default top-k, if stated
+   * @param topP default top-p, if stated
+   * @param repetitionPenalty default repetition penalty, if stated
+   */
   public GenerationDefaults {
     eosTokenIds = List.copyOf(eosTokenIds);
   }

@@ -193,7 +193,10 @@ public abstract class ModelFolder {
     return exists(name) ? Optional.of(readJson(name)) : Optional.empty();
   }
 
-  /** @param name relative file name @return the file's full name for messages (never throws) */
+  /**
+   * @param name relative file name
+   * @return the file's full name for messages (never throws)
+   */
   public String describe(String name) {
     try {
       return path(name).map(Path::toString).orElse(describe() + name);

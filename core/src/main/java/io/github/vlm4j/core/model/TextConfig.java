@@ -14,7 +14,10 @@ package io.github.vlm4j.core.model;
 public record TextConfig(
     int vocabSize, int hiddenSize, int numLayers, int numHeads, int numKvHeads, int headDim, int maxPositions) {
 
-  /** @return KV-cache bytes per token at the given element size (2 x layers x kv heads x head dim) */
+  /**
+   * @param bytesPerElement bytes per cache element (e.g. 4 for float32, 2 for float16)
+   * @return KV-cache bytes per token at the given element size (2 x layers x kv heads x head dim)
+   */
   public long kvBytesPerToken(int bytesPerElement) {
     return 2L * numLayers * numKvHeads * headDim * bytesPerElement;
   }

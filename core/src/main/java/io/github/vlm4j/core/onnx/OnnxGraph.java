@@ -118,12 +118,18 @@ public final class OnnxGraph implements AutoCloseable {
     return outputs;
   }
 
-  /** @param name input name @return the declared input, if any */
+  /**
+   * @param name input name
+   * @return the declared input, if any
+   */
   public Optional<TensorSpec> input(String name) {
     return Optional.ofNullable(inputs.get(name));
   }
 
-  /** @param name output name @return the declared output, if any */
+  /**
+   * @param name output name
+   * @return the declared output, if any
+   */
   public Optional<TensorSpec> output(String name) {
     return Optional.ofNullable(outputs.get(name));
   }

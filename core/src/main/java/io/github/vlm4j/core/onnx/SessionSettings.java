@@ -84,6 +84,14 @@ public record SessionSettings(
    * choice, one per physical core), {@code cudaDeviceId} in [0, {@value #MAX_CUDA_DEVICE}], config
    * keys and values non-null, keys non-blank, both at most {@value #MAX_CONFIG_TEXT} characters.
    *
+   * @param intraOpThreads threads per operator; 0 lets ONNX Runtime choose (physical cores)
+   * @param optimizationLevel graph optimisation level (non-null)
+   * @param executionProvider where graphs run (non-null)
+   * @param cudaDeviceId CUDA device when {@code executionProvider} is {@link ExecutionProvider#CUDA}
+   * @param allowSpinning whether idle intra-op threads spin
+   * @param configEntries extra ONNX Runtime session config entries, applied last (copied)
+   * @param cpuMemoryArena whether ONNX Runtime keeps freed activation memory in its arena
+   * @param globalThreadPool run on the process-wide pool instead of a pool per session
    * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION naming the option, range and value
    */
   public SessionSettings {
@@ -237,7 +245,11 @@ public record SessionSettings(
       return this;
     }
 
-    /** @param level graph optimisation level (non-null) @return this */
+    /**
+     * @param level graph optimisation level (non-null)
+     * @return this
+     * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION if {@code level} is null
+     */
     public Builder optimizationLevel(OptimizationLevel level) {
       if (level == null) {
         throw invalid("optimizationLevel must not be null");
@@ -246,7 +258,11 @@ public record SessionSettings(
       return this;
     }
 
-    /** @param provider execution provider (non-null) @return this */
+    /**
+     * @param provider execution provider (non-null)
+     * @return this
+     * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION if {@code provider} is null
+     */
     public Builder executionProvider(ExecutionProvider provider) {
       if (provider == null) {
         throw invalid("executionProvider must not be null");
@@ -255,7 +271,13 @@ public record SessionSettings(
       return this;
     }
 
-    /** Selects CUDA on the given device. @param deviceId CUDA device in [0, {@value #MAX_CUDA_DEVICE}] @return this */
+    /**
+     * Selects CUDA on the given device.
+     *
+     * @param deviceId CUDA device in [0, {@value #MAX_CUDA_DEVICE}]
+     * @return this
+     * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION if {@code deviceId} is out of range
+     */
     public Builder cuda(int deviceId) {
       if (deviceId < 0 || deviceId > MAX_CUDA_DEVICE) {
         throw invalid("cudaDeviceId must be in [0, " + MAX_CUDA_DEVICE + "], got " + deviceId);
@@ -265,7 +287,10 @@ public record SessionSettings(
       return this;
     }
 
-    /** @param allow whether idle threads spin @return this */
+    /**
+     * @param allow whether idle threads spin
+     * @return this
+     */
     public Builder allowSpinning(boolean allow) {
       allowSpinning = allow;
       return this;
@@ -281,7 +306,10 @@ public record SessionSettings(
       return this;
     }
 
-    /** @param use keep freed activation memory in ONNX Runtime's arena (default true) @return this */
+    /**
+     * @param use keep freed activation memory in ONNX Runtime's arena (default true)
+     * @return this
+     */
     public Builder cpuMemoryArena(boolean use) {
       cpuMemoryArena = use;
       return this;

@@ -14,17 +14,26 @@ import java.util.Arrays;
  */
 public record TensorSpec(String name, OnnxJavaType type, long[] shape, String[] dimNames) {
 
-  /** Copies the arrays. */
+  /**
+   * Copies the arrays.
+   *
+   * @param name the input/output name
+   * @param type the element type
+   * @param shape the declared shape; -1 for dynamic dimensions (copied)
+   * @param dimNames symbolic dimension names; empty strings for static dimensions (copied)
+   */
   public TensorSpec {
     shape = shape.clone();
     dimNames = dimNames.clone();
   }
 
+  /** @return a copy of the declared shape; -1 for dynamic dimensions */
   @Override
   public long[] shape() {
     return shape.clone();
   }
 
+  /** @return a copy of the symbolic dimension names; empty strings for static dimensions */
   @Override
   public String[] dimNames() {
     return dimNames.clone();

@@ -20,17 +20,26 @@ import java.util.Arrays;
 public final class Tensors {
   private Tensors() {}
 
-  /** @param n elements @return a direct native-order float buffer */
+  /**
+   * @param n elements
+   * @return a direct native-order float buffer
+   */
   public static FloatBuffer directFloats(int n) {
     return ByteBuffer.allocateDirect(Math.multiplyExact(n, 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
   }
 
-  /** @param n elements @return a direct native-order long buffer */
+  /**
+   * @param n elements
+   * @return a direct native-order long buffer
+   */
   public static LongBuffer directLongs(int n) {
     return ByteBuffer.allocateDirect(Math.multiplyExact(n, 8)).order(ByteOrder.nativeOrder()).asLongBuffer();
   }
 
-  /** @param n elements @return a direct native-order short buffer (float16 storage) */
+  /**
+   * @param n elements
+   * @return a direct native-order short buffer (float16 storage)
+   */
   public static ShortBuffer directShorts(int n) {
     return ByteBuffer.allocateDirect(Math.multiplyExact(n, 2)).order(ByteOrder.nativeOrder()).asShortBuffer();
   }
@@ -134,12 +143,18 @@ public final class Tensors {
     };
   }
 
-  /** @param v float @return float16 bits (round to nearest even) */
+  /**
+   * @param v float
+   * @return float16 bits (round to nearest even)
+   */
   public static short toHalf(float v) {
     return Fp16Conversions.floatToFp16(v);
   }
 
-  /** @param h float16 bits @return the float value */
+  /**
+   * @param h float16 bits
+   * @return the float value
+   */
   public static float fromHalf(short h) {
     return Fp16Conversions.fp16ToFloat(h);
   }

@@ -168,7 +168,12 @@ public final class ChatTemplate {
    * @param imageParts number of image parts passed to the template
    */
   public record Rendered(List<Segment> segments, int imageParts) {
-    /** Copies the list. */
+    /**
+     * Copies the list.
+     *
+     * @param segments the output in order (copied)
+     * @param imageParts number of image parts passed to the template
+     */
     public Rendered {
       segments = List.copyOf(segments);
     }

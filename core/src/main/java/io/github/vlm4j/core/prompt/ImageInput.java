@@ -45,7 +45,10 @@ public final class ImageInput {
     return new ImageInput(path, null, null, path.toString());
   }
 
-  /** @param encoded encoded image bytes (not copied) @return the input */
+  /**
+   * @param encoded encoded image bytes (not copied)
+   * @return the input
+   */
   public static ImageInput of(byte[] encoded) {
     Objects.requireNonNull(encoded, "encoded");
     return new ImageInput(null, encoded, null, encoded.length + " bytes");
@@ -73,7 +76,10 @@ public final class ImageInput {
     }
   }
 
-  /** @param image a decoded image (must not be modified afterwards) @return the input */
+  /**
+   * @param image a decoded image (must not be modified afterwards)
+   * @return the input
+   */
   public static ImageInput of(BufferedImage image) {
     Objects.requireNonNull(image, "image");
     return new ImageInput(null, null, image, "BufferedImage " + image.getWidth() + "x" + image.getHeight());

@@ -8,7 +8,11 @@ import java.util.Objects;
  * @param image the image
  */
 public record ImagePart(ImageInput image) implements ContentPart {
-  /** Rejects null. */
+  /**
+   * Rejects null.
+   *
+   * @param image the image
+   */
   public ImagePart {
     Objects.requireNonNull(image, "image");
   }

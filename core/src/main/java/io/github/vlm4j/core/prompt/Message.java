@@ -18,7 +18,12 @@ import java.util.Objects;
  * @param content text and image parts in order
  */
 public record Message(Role role, List<ContentPart> content) {
-  /** Copies the list; rejects nulls. */
+  /**
+   * Copies the list; rejects nulls.
+   *
+   * @param role who speaks
+   * @param content text and image parts in order (copied)
+   */
   public Message {
     Objects.requireNonNull(role, "role");
     content = List.copyOf(content);
@@ -37,12 +42,18 @@ public record Message(Role role, List<ContentPart> content) {
     return of(Role.USER, parts);
   }
 
-  /** @param text the assistant's reply @return the message */
+  /**
+   * @param text the assistant's reply
+   * @return the message
+   */
   public static Message assistant(String text) {
     return new Message(Role.ASSISTANT, List.of(new TextPart(text)));
   }
 
-  /** @param text system instructions @return the message */
+  /**
+   * @param text system instructions
+   * @return the message
+   */
   public static Message system(String text) {
     return new Message(Role.SYSTEM, List.of(new TextPart(text)));
   }

@@ -9,7 +9,11 @@ import java.util.Objects;
  * @param text the text
  */
 public record TextPart(String text) implements ContentPart {
-  /** Rejects null. */
+  /**
+   * Rejects null.
+   *
+   * @param text the text
+   */
   public TextPart {
     Objects.requireNonNull(text, "text");
   }

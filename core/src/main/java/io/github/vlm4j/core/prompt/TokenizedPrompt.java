@@ -9,17 +9,24 @@ import java.util.Arrays;
  * @param imageTokensPerImage image tokens of image k at index k
  */
 public record TokenizedPrompt(int[] ids, int[] imageTokensPerImage) {
-  /** Copies the arrays. */
+  /**
+   * Copies the arrays.
+   *
+   * @param ids token ids (copied)
+   * @param imageTokensPerImage image tokens of image k at index k (copied)
+   */
   public TokenizedPrompt {
     ids = ids.clone();
     imageTokensPerImage = imageTokensPerImage.clone();
   }
 
+  /** @return a copy of the token ids */
   @Override
   public int[] ids() {
     return ids.clone();
   }
 
+  /** @return a copy of the image token counts, image k at index k */
   @Override
   public int[] imageTokensPerImage() {
     return imageTokensPerImage.clone();

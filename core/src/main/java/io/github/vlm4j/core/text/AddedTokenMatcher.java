@@ -10,7 +10,13 @@ import java.util.List;
  * Immutable and thread-safe.
  */
 public final class AddedTokenMatcher {
-  /** A piece of split text: either plain text ({@code token == null}) or one added token. */
+  /**
+   * A piece of split text: either plain text ({@code token == null}) or one added token.
+   *
+   * @param text the plain text (whitespace stripped by an {@code lstrip}/{@code rstrip} neighbour
+   *     removed), or the added token's content
+   * @param token the added token it matched, or null for plain text
+   */
   public record Piece(String text, AddedToken token) {
     /** @return whether this piece is an added token */
     public boolean isToken() {

@@ -284,13 +284,19 @@ public final class TextTokenizer implements AutoCloseable {
     }
   }
 
-  /** @param token a token's text @return its id, if the vocabulary or added tokens hold it */
+  /**
+   * @param token a token's text
+   * @return its id, if the vocabulary or added tokens hold it
+   */
   public OptionalInt idOf(String token) {
     Integer id = tokenToId.get(token);
     return id == null ? OptionalInt.empty() : OptionalInt.of(id);
   }
 
-  /** @param id token id @return whether it is a special added token */
+  /**
+   * @param id token id
+   * @return whether it is a special added token (false for an id outside the vocabulary)
+   */
   public boolean isSpecial(int id) {
     return id >= 0 && id < special.length && special[id];
   }

@@ -51,6 +51,16 @@ public record GenerationConfig(
    * in [{@value #MIN_TEMPERATURE}, {@value #MAX_FACTOR}]; at most {@value #MAX_STOP_STRINGS} non-empty
    * stop strings of at most 1,024 characters; no null elements. Any seed is accepted.
    *
+   * @param maxNewTokens most tokens to generate (also capped by the context window)
+   * @param doSample sample instead of taking the argmax
+   * @param temperature sampling temperature (&gt; 0 when sampling)
+   * @param topK keep the k most likely tokens when sampling; 0 = off
+   * @param topP nucleus threshold when sampling; 1 = off
+   * @param repetitionPenalty &gt; 0; 1 = off (applies to greedy decoding too)
+   * @param seed seed for sampling; empty = unseeded
+   * @param stopStrings generation stops when one appears in the text (copied)
+   * @param eosTokenIds ids that end generation; empty = the model's own (copied)
+   * @param extraProcessors caller processors, applied after the standard ones (copied)
    * @throws VlmInputException INVALID_OPTION naming the option, the accepted range and the value
    */
   public GenerationConfig {
@@ -97,7 +107,11 @@ public record GenerationConfig(
     return new VlmInputException(VlmInputException.Reason.INVALID_OPTION, message);
   }
 
-  /** @param maxNewTokens most tokens to generate @return greedy decoding */
+  /**
+   * @param maxNewTokens most tokens to generate, in [1, {@value #MAX_NEW_TOKENS}]
+   * @return greedy decoding with no stop strings, the model's end-of-sequence ids and no extra processors
+   * @throws VlmInputException INVALID_OPTION if {@code maxNewTokens} is out of range
+   */
   public static GenerationConfig greedy(int maxNewTokens) {
     return builder().maxNewTokens(maxNewTokens).build();
   }
@@ -167,13 +181,19 @@ public record GenerationConfig(
 
     private Builder() {}
 
-    /** @param n most tokens to generate @return this */
+    /**
+     * @param n most tokens to generate (checked by {@link #build()})
+     * @return this
+     */
     public Builder maxNewTokens(int n) {
       maxNewTokens = n;
       return this;
     }
 
-    /** @param sample sample instead of argmax @return this */
+    /**
+     * @param sample sample instead of argmax
+     * @return this
+     */
     public Builder doSample(boolean sample) {
       doSample = sample;
       return this;
@@ -195,51 +215,75 @@ public record GenerationConfig(
       return this;
     }
 
-    /** @param k top-k (0 = off) @return this */
+    /**
+     * @param k top-k (0 = off; checked by {@link #build()})
+     * @return this
+     */
     public Builder topK(int k) {
       topK = k;
       return this;
     }
 
-    /** @param p top-p (1 = off) @return this */
+    /**
+     * @param p top-p (1 = off; checked by {@link #build()})
+     * @return this
+     */
     public Builder topP(double p) {
       topP = p;
       return this;
     }
 
-    /** @param penalty repetition penalty (1 = off) @return this */
+    /**
+     * @param penalty repetition penalty (1 = off; checked by {@link #build()})
+     * @return this
+     */
     public Builder repetitionPenalty(double penalty) {
       repetitionPenalty = penalty;
       return this;
     }
 
-    /** @param s seed for sampling @return this */
+    /**
+     * @param s seed for sampling
+     * @return this
+     */
     public Builder seed(long s) {
       seed = s;
       return this;
     }
 
-    /** @param stops stop strings @return this */
+    /**
+     * @param stops stop strings, replacing any set before (copied; checked by {@link #build()})
+     * @return this
+     */
     public Builder stopStrings(List<String> stops) {
       Objects.requireNonNull(stops, "stops");
       stopStrings = new ArrayList<>(stops);
       return this;
     }
 
-    /** @param ids end-of-sequence ids overriding the model's @return this */
+    /**
+     * @param ids end-of-sequence ids overriding the model's, replacing any set before (copied)
+     * @return this
+     */
     public Builder eosTokenIds(List<Integer> ids) {
       Objects.requireNonNull(ids, "ids");
       eosTokenIds = new ArrayList<>(ids);
       return this;
     }
 
-    /** @param p a processor appended after the standard ones @return this */
+    /**
+     * @param p a processor appended after the standard ones (non-null)
+     * @return this
+     */
     public Builder addProcessor(LogitsProcessor p) {
       extra.add(Objects.requireNonNull(p));
       return this;
     }
 
-    /** @return the config @throws VlmInputException INVALID_OPTION for out-of-range values */
+    /**
+     * @return the config
+     * @throws VlmInputException INVALID_OPTION for out-of-range values
+     */
     public GenerationConfig build() {
       return new GenerationConfig(maxNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
           Optional.ofNullable(seed), stopStrings, eosTokenIds, extra);

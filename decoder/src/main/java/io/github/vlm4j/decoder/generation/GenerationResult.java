@@ -12,11 +12,19 @@ import java.util.Arrays;
  * @param usage token counts and stage timings
  */
 public record GenerationResult(String text, int[] tokenIds, FinishReason finishReason, Usage usage) {
-  /** Copies the array. */
+  /**
+   * Copies the array.
+   *
+   * @param text generated text (special tokens and any stop string removed)
+   * @param tokenIds generated token ids, the stopping token included (copied)
+   * @param finishReason why generation stopped
+   * @param usage token counts and stage timings
+   */
   public GenerationResult {
     tokenIds = tokenIds.clone();
   }
 
+  /** @return a copy of the generated token ids, the stopping token included */
   @Override
   public int[] tokenIds() {
     return tokenIds.clone();

@@ -39,7 +39,12 @@ public final class LogitsProcessors {
     };
   }
 
-  /** @param t > 0 @return divides logits by {@code t} */
+  /**
+   * Divides every logit by {@code t}.
+   *
+   * @param t &gt; 0
+   * @return the processor
+   */
   public static LogitsProcessor temperature(double t) {
     return (seq, len, logits) -> {
       for (int i = 0; i < logits.length; i++) {

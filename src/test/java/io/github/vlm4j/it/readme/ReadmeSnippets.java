@@ -1,0 +1,84 @@
+package io.github.vlm4j.it.readme;
+
+import io.github.vlm4j.Demo;
+import io.github.vlm4j.FewShotPrompt;
+import io.github.vlm4j.LabelScores;
+import io.github.vlm4j.RequestOptions;
+import io.github.vlm4j.VisionLanguageModel;
+import io.github.vlm4j.core.prompt.ImageInput;
+import io.github.vlm4j.core.prompt.Message;
+import io.github.vlm4j.decoder.generation.GenerationConfig;
+import io.github.vlm4j.decoder.generation.GenerationResult;
+import io.github.vlm4j.decoder.generation.TokenStreamer;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The README's Java blocks as methods, so that they compile with the project and run in the test
+ * suite ({@link ReadmeSnippetsTest}). Each region between a {@code // README java block N} line and
+ * the next {@code // end of README java block} line must equal the README's block N without its
+ * imports (every import of the block must be one of this file's). {@code .ci/consumer-check} also
+ * compiles the README text itself, verbatim, in a project outside the reactor.
+ *
+ * <p>{@code main("N")} runs block N in the current working directory, which must hold the files
+ * the README names ({@code src/test/resources/readme/workdir.tsv}).
+ */
+public final class ReadmeSnippets {
+  private ReadmeSnippets() {}
+
+  static void block1() throws Exception {
+    // README java block 1
+    try (VisionLanguageModel model = VisionLanguageModel.builder(Path.of("SmolVLM-256M-Instruct"))
+            .dtype("q8").threads(4).build()) {
+        List<Message> chat = List.of(Message.user(
+            ImageInput.of(Path.of("part.png")), "Is this part ok or defective?"));
+        GenerationResult r = model.generate(chat, GenerationConfig.greedy(64),
+            RequestOptions.DEFAULT, System.out::print);                // streams text as it comes
+        System.out.println("\n" + r.finishReason() + " " + r.usage().timings());
+    }
+    // end of README java block
+  }
+
+  static void block2() throws Exception {
+    // README java block 2
+    try (VisionLanguageModel model = VisionLanguageModel.load(Path.of("SmolVLM-256M-Instruct"))) {
+        FewShotPrompt prompt = FewShotPrompt.builder()
+            .question("Is this part ok or defective?")
+            .demo(Demo.of(ImageInput.of(Path.of("ok-1.png")), "ok"))
+            .demo(Demo.of(ImageInput.of(Path.of("scratch-1.png")), "defective"))
+            .query(ImageInput.of(Path.of("new-part.png")))
+            .build();                                      // Style.TURNS (default) or Style.SINGLE_TURN
+        LabelScores s = model.classify(prompt, List.of("ok", "defective"), RequestOptions.DEFAULT);
+        System.out.println(s.best().label() + " p=" + s.best().probability());
+        GenerationResult open = model.generate(prompt, GenerationConfig.greedy(16), RequestOptions.DEFAULT,
+            System.out::print);                           // streams, like the chat above
+    }
+    // end of README java block
+  }
+
+  static void block3() throws Exception {
+    // README java block 3
+    try (VisionLanguageModel model = VisionLanguageModel.load(Path.of("my-modular-model"))) {
+        System.out.println(model.adapterNames());                      // [counting, inspection]
+        List<Message> chat = List.of(Message.user(ImageInput.of(Path.of("part.png")), "Is this part defective?"));
+        model.generate(chat, GenerationConfig.greedy(16), RequestOptions.DEFAULT.withAdapter("inspection"),
+            TokenStreamer.none());
+        model.registerAdapter("scratches", Path.of("scratches.onnx"), "fine-tuned on line 3");   // live
+        model.unregisterAdapter("scratches");     // requests still using it finish first
+    }
+    // end of README java block
+  }
+
+  /**
+   * @param args the block number (1-based)
+   * @throws Exception what the block throws
+   */
+  public static void main(String[] args) throws Exception {
+    switch (Integer.parseInt(args[0])) {
+      case 1 -> block1();
+      case 2 -> block2();
+      case 3 -> block3();
+      default -> throw new IllegalArgumentException("the README has no java block " + args[0]);
+    }
+  }
+}
