@@ -37,10 +37,10 @@ class CliJarTest {
     return jar;
   }
 
-  /** @return the test JVM's java (JDK 17 in CI) and Temurin 25 if installed */
+  /** @return the test JVM's java (JDK 17 in CI) and Temurin 25 if installed and not the test JVM itself */
   static List<Path> javas() {
     List<Path> out = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")));
-    if (Files.isExecutable(JDK25)) {
+    if (Files.isExecutable(JDK25) && !out.get(0).toAbsolutePath().normalize().equals(JDK25.normalize())) {
       out.add(JDK25);
     }
     return out;
