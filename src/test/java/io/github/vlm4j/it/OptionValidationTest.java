@@ -100,12 +100,12 @@ class OptionValidationTest {
   }
 
   @Test
-  void cliRefusesBadDtypeAndThreadsAsInvalidInput() {
+  void cliRefusesBadDtypeAndThreadsAsUsageErrorsNamingTheFlag() {
     CliTest.Run dtype = CliTest.cli("generate", "--model", IDEFICS.toString(), "--dtype", "fp64", "--prompt", "hi");
-    assertEquals(1, dtype.exit(), dtype.err());
-    assertTrue(dtype.err().contains("INVALID_OPTION") && dtype.err().contains("q4f16"), dtype.err());
+    assertEquals(2, dtype.exit(), dtype.err());
+    assertTrue(dtype.err().contains("--dtype") && dtype.err().contains("q4f16"), dtype.err());
     CliTest.Run threads = CliTest.cli("generate", "--model", IDEFICS.toString(), "--threads", "100000", "--prompt", "hi");
-    assertEquals(1, threads.exit(), threads.err());
-    assertTrue(threads.err().contains("INVALID_OPTION") && threads.err().contains("100000"), threads.err());
+    assertEquals(2, threads.exit(), threads.err());
+    assertTrue(threads.err().contains("--threads must be in [0, ") && threads.err().contains("100000"), threads.err());
   }
 }
