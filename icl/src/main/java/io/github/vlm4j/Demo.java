@@ -41,6 +41,8 @@ public record Demo(List<ImageInput> images, Optional<String> question, String an
   }
 
   /**
+   * Creates a one-image demo.
+   *
    * @param image the demo image
    * @param answer its label
    * @return a demo asking the prompt's default question
@@ -50,6 +52,8 @@ public record Demo(List<ImageInput> images, Optional<String> question, String an
   }
 
   /**
+   * Creates a demo with its own question.
+   *
    * @param images the demo images
    * @param question the question about them
    * @param answer the expected answer

@@ -192,17 +192,29 @@ public final class DemoPool {
     return dot > 0 && IMAGE_EXTENSIONS.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
   }
 
-  /** @return the distinct labels, sorted */
+  /**
+   * Returns the labels of the pool.
+   *
+   * @return the distinct labels, sorted
+   */
   public List<String> labels() {
     return labels;
   }
 
-  /** @return the candidates */
+  /**
+   * Returns the candidate demos.
+   *
+   * @return the candidates
+   */
   public List<Entry> entries() {
     return entries;
   }
 
-  /** @return number of candidates */
+  /**
+   * Returns the number of candidate demos.
+   *
+   * @return number of candidates
+   */
   public int size() {
     return entries.size();
   }

@@ -62,47 +62,81 @@ public final class FewShotPrompt {
     this.style = style;
   }
 
-  /** @return a builder */
+  /**
+   * Starts building a prompt.
+   *
+   * @return a builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** @return the instruction placed before the first demo ("" for none) */
+  /**
+   * Returns the instruction.
+   *
+   * @return the instruction placed before the first demo ("" for none)
+   */
   public String instruction() {
     return instruction;
   }
 
-  /** @return the default question of demos and query */
+  /**
+   * Returns the default question.
+   *
+   * @return the default question of demos and query
+   */
   public String question() {
     return question;
   }
 
-  /** @return the demonstrations, in prompt order */
+  /**
+   * Returns the demonstrations.
+   *
+   * @return the demonstrations, in prompt order
+   */
   public List<Demo> demos() {
     return demos;
   }
 
-  /** @return the query's images */
+  /**
+   * Returns the query's images.
+   *
+   * @return the query's images
+   */
   public List<ImageInput> queryImages() {
     return queryImages;
   }
 
-  /** @return the query's question */
+  /**
+   * Returns the query's question.
+   *
+   * @return the query's question
+   */
   public String queryQuestion() {
     return queryQuestion;
   }
 
-  /** @return the layout */
+  /**
+   * Returns how demos and query are laid out in the chat.
+   *
+   * @return the layout
+   */
   public Style style() {
     return style;
   }
 
-  /** @return the number of images in the demos */
+  /**
+   * Returns the number of demo images.
+   *
+   * @return the number of images in the demos
+   */
   public int demoImageCount() {
     return demos.stream().mapToInt(d -> d.images().size()).sum();
   }
 
   /**
+   * Returns a prompt with the same demos and another query.
+   *
    * @param images the new query's images
    * @param question its question (null = the default question)
    * @return the same demos with another query
@@ -117,7 +151,11 @@ public final class FewShotPrompt {
         style);
   }
 
-  /** @return the chat: demos then the query, ending with the query's user turn */
+  /**
+   * Writes the prompt as a chat.
+   *
+   * @return the chat: demos then the query, ending with the query's user turn
+   */
   public List<Message> messages() {
     return messages(queryImages, queryQuestion);
   }
@@ -161,7 +199,12 @@ public final class FewShotPrompt {
     private String queryQuestion;
     private Style style = Style.TURNS;
 
+    /** Use {@link FewShotPrompt#builder()}. */
+    private Builder() {}
+
     /**
+     * Sets the instruction.
+     *
      * @param text placed before the first demo
      * @return this
      */
@@ -171,6 +214,8 @@ public final class FewShotPrompt {
     }
 
     /**
+     * Sets the default question.
+     *
      * @param text default question of demos and query (default {@value #DEFAULT_QUESTION})
      * @return this
      * @throws VlmInputException INVALID_PROMPT if {@code text} is null or blank
@@ -184,6 +229,8 @@ public final class FewShotPrompt {
     }
 
     /**
+     * Appends a demonstration.
+     *
      * @param demo a demonstration
      * @return this
      */
@@ -193,6 +240,8 @@ public final class FewShotPrompt {
     }
 
     /**
+     * Appends demonstrations.
+     *
      * @param list demonstrations, appended in order
      * @return this
      */
@@ -202,6 +251,8 @@ public final class FewShotPrompt {
     }
 
     /**
+     * Sets the query, asked the default question.
+     *
      * @param images the query's images, asked the default question
      * @return this
      */
@@ -211,6 +262,8 @@ public final class FewShotPrompt {
     }
 
     /**
+     * Sets the query with its own question.
+     *
      * @param images the query's images (copied)
      * @param question its question; null = the default question
      * @return this
@@ -222,6 +275,8 @@ public final class FewShotPrompt {
     }
 
     /**
+     * Sets the layout.
+     *
      * @param s the layout (default {@link Style#TURNS})
      * @return this
      */
@@ -231,6 +286,8 @@ public final class FewShotPrompt {
     }
 
     /**
+     * Builds the prompt.
+     *
      * @return the prompt
      * @throws VlmInputException ({@link VlmInputException.Reason#INVALID_PROMPT}) without demos or
      *     without a query image

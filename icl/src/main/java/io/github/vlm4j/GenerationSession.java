@@ -75,6 +75,8 @@ public final class GenerationSession implements AutoCloseable {
   }
 
   /**
+   * Generates the assistant's reply with the default request options, without streaming.
+   *
    * @param messages the conversation, ending with a user turn
    * @param config generation settings
    * @return the result

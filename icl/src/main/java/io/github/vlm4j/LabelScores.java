@@ -25,12 +25,20 @@ public record LabelScores(List<LabelScore> scores, Usage usage, int cachedPrefix
     scores = List.copyOf(scores);
   }
 
-  /** @return the most probable label (the first one on exact ties) */
+  /**
+   * Returns the best label.
+   *
+   * @return the most probable label (the first one on exact ties)
+   */
   public LabelScore best() {
     return scores.stream().max(Comparator.comparingDouble(LabelScore::logProb)).orElseThrow();
   }
 
-  /** @return the candidate labels, in input order */
+  /**
+   * Returns the candidate labels.
+   *
+   * @return the candidate labels, in input order
+   */
   public List<String> labels() {
     return scores.stream().map(LabelScore::label).toList();
   }
@@ -61,19 +69,31 @@ public record LabelScores(List<LabelScore> scores, Usage usage, int cachedPrefix
       tokenLogProbs = tokenLogProbs.clone();
     }
 
-    /** @return a copy of the scored token ids */
+    /**
+     * Returns the label's token ids.
+     *
+     * @return a copy of the scored token ids
+     */
     @Override
     public int[] tokenIds() {
       return tokenIds.clone();
     }
 
-    /** @return a copy of the per-token log-probabilities */
+    /**
+     * Returns the log-probability of each of the label's tokens.
+     *
+     * @return a copy of the per-token log-probabilities
+     */
     @Override
     public double[] tokenLogProbs() {
       return tokenLogProbs.clone();
     }
 
-    /** @return the mean per-token log-probability (a length-normalised score) */
+    /**
+     * Returns the length-normalised score.
+     *
+     * @return the mean per-token log-probability (a length-normalised score)
+     */
     public double meanLogProb() {
       return logProb / tokenIds.length;
     }

@@ -15,7 +15,11 @@ public enum ModelModule {
     this.baseName = baseName;
   }
 
-  /** @return the file base name, e.g. {@code decoder_model_merged} */
+  /**
+   * Returns the graph's file base name.
+   *
+   * @return the file base name, e.g. {@code decoder_model_merged}
+   */
   public String baseName() {
     return baseName;
   }

@@ -40,7 +40,11 @@ public record Progress(Task task, String item, long done, long total) {
     }
   }
 
-  /** @return whether this is the last event of its task ({@code done == total}, total known) */
+  /**
+   * Tells whether the task has finished.
+   *
+   * @return whether this is the last event of its task ({@code done == total}, total known)
+   */
   public boolean finished() {
     return total > 0 && done == total;
   }

@@ -17,6 +17,8 @@ public interface ProgressListener {
   ProgressListener NONE = p -> { };
 
   /**
+   * Receives one progress event.
+   *
    * @param progress the step about to start, or the final event ({@link Progress#finished()})
    */
   void onProgress(Progress progress);

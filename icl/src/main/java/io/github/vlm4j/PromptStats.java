@@ -21,18 +21,30 @@ public record PromptStats(int promptTokens, int[] imageTokensPerImage, int conte
     imageTokensPerImage = imageTokensPerImage.clone();
   }
 
-  /** @return a copy of the image tokens of each image, in prompt order */
+  /**
+   * Returns the image tokens of each image.
+   *
+   * @return a copy of the image tokens of each image, in prompt order
+   */
   @Override
   public int[] imageTokensPerImage() {
     return imageTokensPerImage.clone();
   }
 
-  /** @return image tokens over all images */
+  /**
+   * Returns the number of image tokens.
+   *
+   * @return image tokens over all images
+   */
   public int imageTokens() {
     return Arrays.stream(imageTokensPerImage).sum();
   }
 
-  /** @return text tokens (prompt minus image tokens) */
+  /**
+   * Returns the number of text tokens.
+   *
+   * @return text tokens (prompt minus image tokens)
+   */
   public int textTokens() {
     return promptTokens - imageTokens();
   }

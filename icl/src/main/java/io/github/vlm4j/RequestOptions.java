@@ -31,6 +31,8 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
   }
 
   /**
+   * Selects a cross-modal adapter.
+   *
    * @param name adapter name (non-null; checked against the model's adapters when a request runs)
    * @return a copy using that adapter
    */
@@ -39,6 +41,8 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
   }
 
   /**
+   * Caps the image tokens of a prompt.
+   *
    * @param cap largest number of image tokens a prompt may have (at least 1)
    * @return a copy with the cap
    * @throws VlmInputException INVALID_OPTION if {@code cap} is less than 1

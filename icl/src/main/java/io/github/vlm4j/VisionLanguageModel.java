@@ -161,6 +161,8 @@ public final class VisionLanguageModel implements AutoCloseable {
   }
 
   /**
+   * Starts loading a model from a directory.
+   *
    * @param dir the folder holding {@code config.json}
    * @return a builder for load options
    */
@@ -169,6 +171,8 @@ public final class VisionLanguageModel implements AutoCloseable {
   }
 
   /**
+   * Starts loading a model from a model folder.
+   *
    * @param folder a model folder (e.g. on the classpath)
    * @return a builder for load options
    */
@@ -417,6 +421,8 @@ public final class VisionLanguageModel implements AutoCloseable {
   }
 
   /**
+   * Tells whether this model splits images into tiles.
+   *
    * @return whether this model splits large images into tiles (Idefics3/SmolVLM), so that {@link
    *     RequestOptions#withImageSplitting(boolean)} applies to it; models that always encode an
    *     image as one frame refuse that option
@@ -440,37 +446,65 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
   }
 
-  /** @return {@code config.json}'s model_type */
+  /**
+   * Returns the model type.
+   *
+   * @return {@code config.json}'s model_type
+   */
   public String modelType() {
     return modelType;
   }
 
-  /** @return the decoder's dimensions and context window */
+  /**
+   * Returns the text config.
+   *
+   * @return the decoder's dimensions and context window
+   */
   public TextConfig textConfig() {
     return text;
   }
 
-  /** @return the generation settings shipped with the model */
+  /**
+   * Returns the model's generation defaults.
+   *
+   * @return the generation settings shipped with the model
+   */
   public GenerationDefaults generationDefaults() {
     return defaults;
   }
 
-  /** @return the end-of-sequence ids used when a request does not override them */
+  /**
+   * Returns the default end-of-sequence ids.
+   *
+   * @return the end-of-sequence ids used when a request does not override them
+   */
   public Set<Integer> eosTokenIds() {
     return eosIds;
   }
 
-  /** @return the weight precision chosen for each graph */
+  /**
+   * Returns the precision of each graph.
+   *
+   * @return the weight precision chosen for each graph
+   */
   public Map<ModelModule, Dtype> dtypes() {
     return dtypes;
   }
 
-  /** @return names of the cross-modal adapters this model offers now (empty for fused exports), sorted */
+  /**
+   * Returns the names of the adapters.
+   *
+   * @return names of the cross-modal adapters this model offers now (empty for fused exports), sorted
+   */
   public List<String> adapterNames() {
     return parts.adapters().names();
   }
 
-  /** @return the registered adapters with their parameter counts and weight bytes, sorted by name */
+  /**
+   * Describes the adapters.
+   *
+   * @return the registered adapters with their parameter counts and weight bytes, sorted by name
+   */
   public List<AdapterInfo> adapters() {
     return parts.adapters().infos();
   }
@@ -518,17 +552,29 @@ public final class VisionLanguageModel implements AutoCloseable {
     return parts.adapters().unregister(name);
   }
 
-  /** @return bytes of the weights of the shared graphs (vision, projector, embeddings, decoder), -1 if unknown */
+  /**
+   * Returns the weight size of the shared graphs.
+   *
+   * @return bytes of the weights of the shared graphs (vision, projector, embeddings, decoder), -1 if unknown
+   */
   public long backboneWeightBytes() {
     return backboneBytes;
   }
 
-  /** @return the tokenizer (shared; do not close it) */
+  /**
+   * Returns the model's tokenizer.
+   *
+   * @return the tokenizer (shared; do not close it)
+   */
   public TextTokenizer tokenizer() {
     return tokenizer;
   }
 
-  /** @return where the model was loaded from */
+  /**
+   * Describes where the model was loaded from.
+   *
+   * @return where the model was loaded from
+   */
   public String source() {
     return folder.describe();
   }
@@ -583,6 +629,8 @@ public final class VisionLanguageModel implements AutoCloseable {
   }
 
   /**
+   * Returns statistics of the model's caches.
+   *
    * @return hit/miss counts and sizes of the image feature cache and the demo-prefix KV cache
    */
   public CacheStats cacheStats() {
@@ -705,6 +753,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Sets the precision of every graph.
+     *
      * @param dtype precision for every graph (non-null)
      * @return this
      */
@@ -717,6 +767,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Sets the precision of every graph by its transformers.js name.
+     *
      * @param dtype transformers.js dtype name ({@code fp32}, {@code fp16}, {@code q8}, {@code int8},
      *     {@code uint8}, {@code q4}, {@code q4f16}, {@code bnb4}; {@code quantized} = q8)
      * @return this
@@ -727,6 +779,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Sets the precision of one graph.
+     *
      * @param module a graph (non-null)
      * @param dtype its precision (non-null)
      * @return this
@@ -739,6 +793,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Sets the threads per graph.
+     *
      * @param n ONNX Runtime intra-op threads per graph, in [0, {@link SessionSettings#MAX_THREADS}]
      *     (0 = ONNX Runtime's default, one per physical core; negative values are refused)
      * @return this
@@ -767,6 +823,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Sets the graph optimisation level.
+     *
      * @param level graph optimisation level (non-null)
      * @return this
      */
@@ -787,6 +845,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Sets whether idle ONNX Runtime threads spin.
+     *
      * @param allow let idle ONNX Runtime threads spin
      * @return this
      */
@@ -796,6 +856,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Adds an ONNX Runtime session config entry.
+     *
      * @param key an ONNX Runtime session config key (see {@link SessionSettings#QDQ_MATMULNBITS_ACCURACY_LEVEL})
      * @param value its value
      * @return this
@@ -806,6 +868,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Replaces the session settings.
+     *
      * @param s complete session settings (non-null), replacing every session option set before
      * @return this
      */
@@ -816,6 +880,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Sets the largest image accepted.
+     *
      * @param pixels largest accepted image (width * height), checked from the header, in [1, {@value
      *     VisionLanguageModel#MAX_IMAGE_PIXELS}]
      * @return this

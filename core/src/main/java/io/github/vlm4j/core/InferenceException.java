@@ -13,6 +13,8 @@ public class InferenceException extends RuntimeException {
   private final transient OrtException.OrtErrorCode errorCode;
 
   /**
+   * Wraps an ONNX Runtime failure, keeping its error code.
+   *
    * @param message which graph failed and with which input shapes
    * @param cause the ONNX Runtime exception
    */
@@ -31,7 +33,11 @@ public class InferenceException extends RuntimeException {
     this.errorCode = null;
   }
 
-  /** @return ONNX Runtime's error code, if the failure came from ONNX Runtime */
+  /**
+   * Returns ONNX Runtime's error code for this failure.
+   *
+   * @return ONNX Runtime's error code, if the failure came from ONNX Runtime
+   */
   public Optional<OrtException.OrtErrorCode> errorCode() {
     return Optional.ofNullable(errorCode);
   }

@@ -7,7 +7,11 @@ package io.github.vlm4j.core;
 public class ModelClosedException extends IllegalStateException {
   private static final long serialVersionUID = 1L;
 
-  /** @param message what was closed and what was attempted */
+  /**
+   * Creates the exception.
+   *
+   * @param message what was closed and what was attempted
+   */
   public ModelClosedException(String message) {
     super(message);
   }

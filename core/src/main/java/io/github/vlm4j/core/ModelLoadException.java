@@ -40,6 +40,8 @@ public class ModelLoadException extends Exception {
   private final Reason reason;
 
   /**
+   * Creates the exception without a cause.
+   *
    * @param reason machine-readable cause
    * @param message what was expected and what was found, naming the file
    */
@@ -49,6 +51,8 @@ public class ModelLoadException extends Exception {
   }
 
   /**
+   * Creates the exception with the exception that caused it.
+   *
    * @param reason machine-readable cause
    * @param message what was expected and what was found, naming the file
    * @param cause the underlying exception
@@ -58,7 +62,11 @@ public class ModelLoadException extends Exception {
     this.reason = Objects.requireNonNull(reason, "reason");
   }
 
-  /** @return the machine-readable cause */
+  /**
+   * Returns why loading failed.
+   *
+   * @return the machine-readable cause
+   */
   public Reason reason() {
     return reason;
   }

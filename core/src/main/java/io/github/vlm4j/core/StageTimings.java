@@ -30,23 +30,39 @@ public record StageTimings(
     decodeStepMs = decodeStepMs.clone();
   }
 
-  /** @return a copy of the duration of every decode step after the first token, in milliseconds */
+  /**
+   * Returns the time of each decode step.
+   *
+   * @return a copy of the duration of every decode step after the first token, in milliseconds
+   */
   @Override
   public double[] decodeStepMs() {
     return decodeStepMs.clone();
   }
 
-  /** @return the sum of decode steps */
+  /**
+   * Returns the total decode time in milliseconds.
+   *
+   * @return the sum of decode steps
+   */
   public double decodeMs() {
     return Arrays.stream(decodeStepMs).sum();
   }
 
-  /** @return mean decode step, or 0 if none */
+  /**
+   * Returns the mean decode step time in milliseconds.
+   *
+   * @return mean decode step, or 0 if none
+   */
   public double meanDecodeStepMs() {
     return decodeStepMs.length == 0 ? 0 : decodeMs() / decodeStepMs.length;
   }
 
-  /** @return decode tokens per second over the decode steps, or 0 if none */
+  /**
+   * Returns the decode throughput.
+   *
+   * @return decode tokens per second over the decode steps, or 0 if none
+   */
   public double decodeTokensPerSecond() {
     return decodeStepMs.length == 0 ? 0 : 1000.0 * decodeStepMs.length / decodeMs();
   }

@@ -49,6 +49,8 @@ public class VlmInputException extends IllegalArgumentException {
   private final Reason reason;
 
   /**
+   * Creates the exception without a cause.
+   *
    * @param reason machine-readable cause
    * @param message what was expected and what was found
    */
@@ -58,6 +60,8 @@ public class VlmInputException extends IllegalArgumentException {
   }
 
   /**
+   * Creates the exception with the exception that caused it.
+   *
    * @param reason machine-readable cause
    * @param message what was expected and what was found
    * @param cause the underlying exception
@@ -67,7 +71,11 @@ public class VlmInputException extends IllegalArgumentException {
     this.reason = Objects.requireNonNull(reason, "reason");
   }
 
-  /** @return the machine-readable cause */
+  /**
+   * Returns why the input was rejected.
+   *
+   * @return the machine-readable cause
+   */
   public Reason reason() {
     return reason;
   }

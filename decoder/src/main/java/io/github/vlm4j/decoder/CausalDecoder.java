@@ -53,6 +53,8 @@ public final class CausalDecoder implements AutoCloseable {
   }
 
   /**
+   * Opens a decoder graph and checks it against the text config.
+   *
    * @param folder model folder
    * @param file graph file, e.g. {@code onnx/decoder_model_merged.onnx}
    * @param settings session settings
@@ -131,32 +133,56 @@ public final class CausalDecoder implements AutoCloseable {
     }
   }
 
-  /** @return the graph */
+  /**
+   * Returns the decoder graph.
+   *
+   * @return the graph
+   */
   public OnnxGraph graph() {
     return graph;
   }
 
-  /** @return the text config it was validated against */
+  /**
+   * Returns the text config.
+   *
+   * @return the text config it was validated against
+   */
   public TextConfig config() {
     return config;
   }
 
-  /** @return the KV-cache element type the graph declares */
+  /**
+   * Returns the KV-cache element type.
+   *
+   * @return the KV-cache element type the graph declares
+   */
   public OnnxJavaType kvType() {
     return kvType;
   }
 
-  /** @return the {@code inputs_embeds} element type */
+  /**
+   * Returns the element type of the input embeddings.
+   *
+   * @return the {@code inputs_embeds} element type
+   */
   public OnnxJavaType embedsType() {
     return embedsType;
   }
 
-  /** @return the {@code logits} element type */
+  /**
+   * Returns the element type of the logits.
+   *
+   * @return the {@code logits} element type
+   */
   public OnnxJavaType logitsType() {
     return logitsType;
   }
 
-  /** @return whether the graph takes {@code position_ids} */
+  /**
+   * Tells whether the graph takes position ids.
+   *
+   * @return whether the graph takes {@code position_ids}
+   */
   public boolean takesPositionIds() {
     return positionIds;
   }
@@ -174,6 +200,8 @@ public final class CausalDecoder implements AutoCloseable {
   }
 
   /**
+   * Starts the state of one request with the default prefill chunk.
+   *
    * @return a fresh per-request state (empty KV cache) prefilling in chunks of {@link
    *     DecoderState#DEFAULT_PREFILL_CHUNK}; the caller owns it
    */
@@ -182,6 +210,8 @@ public final class CausalDecoder implements AutoCloseable {
   }
 
   /**
+   * Starts the state of one request.
+   *
    * @param prefillChunk longest chunk of prompt positions per decoder run (bounds the prefill's
    *     logits buffer to {@code prefillChunk × vocab} values), >= 1
    * @return a fresh per-request state (empty KV cache); the caller owns it

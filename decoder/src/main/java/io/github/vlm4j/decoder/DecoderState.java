@@ -88,12 +88,20 @@ public final class DecoderState implements AutoCloseable {
     return b;
   }
 
-  /** @return positions held in the KV cache */
+  /**
+   * Returns the number of positions in the KV cache.
+   *
+   * @return positions held in the KV cache
+   */
   public int pastLength() {
     return pastLength;
   }
 
-  /** @return the longest chunk of prompt positions fed to the decoder in one run */
+  /**
+   * Returns the prefill chunk size.
+   *
+   * @return the longest chunk of prompt positions fed to the decoder in one run
+   */
   public int prefillChunk() {
     return prefillChunk;
   }
@@ -157,7 +165,11 @@ public final class DecoderState implements AutoCloseable {
     return out;
   }
 
-  /** @return the run options of this state's graph runs (for the caller's own runs to share termination) */
+  /**
+   * Returns the run options of this state.
+   *
+   * @return the run options of this state's graph runs (for the caller's own runs to share termination)
+   */
   public OrtSession.RunOptions runOptions() {
     return runOptions;
   }

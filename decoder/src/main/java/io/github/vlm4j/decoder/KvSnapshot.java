@@ -31,27 +31,47 @@ public final class KvSnapshot implements AutoCloseable {
     this.lastLogits = lastLogits.clone();
   }
 
-  /** @return positions in the snapshot */
+  /**
+   * Returns the length of the prefix.
+   *
+   * @return positions in the snapshot
+   */
   public int length() {
     return length;
   }
 
-  /** @return the token ids of the prefix (image tokens included) */
+  /**
+   * Returns the prefix's token ids.
+   *
+   * @return the token ids of the prefix (image tokens included)
+   */
   public int[] ids() {
     return ids.clone();
   }
 
-  /** @return the logits after the prefix's last position (a copy) */
+  /**
+   * Returns the logits after the prefix.
+   *
+   * @return the logits after the prefix's last position (a copy)
+   */
   public float[] lastLogits() {
     return lastLogits.clone();
   }
 
-  /** @return the decoder the snapshot belongs to */
+  /**
+   * Returns the decoder that made this snapshot.
+   *
+   * @return the decoder the snapshot belongs to
+   */
   public CausalDecoder decoder() {
     return decoder;
   }
 
-  /** @return approximate native bytes of the cached keys and values */
+  /**
+   * Returns the size of the cached keys and values.
+   *
+   * @return approximate native bytes of the cached keys and values
+   */
   public long kvBytes() {
     return decoder.config().kvBytesPerToken(decoder.kvType() == ai.onnxruntime.OnnxJavaType.FLOAT16 ? 2 : 4) * length;
   }

@@ -29,6 +29,8 @@ public final class TokenEmbedder implements AutoCloseable {
   }
 
   /**
+   * Opens a token-embedding graph and checks its output width.
+   *
    * @param folder model folder
    * @param file graph file, e.g. {@code onnx/embed_tokens.onnx}
    * @param settings session settings
@@ -62,17 +64,29 @@ public final class TokenEmbedder implements AutoCloseable {
     }
   }
 
-  /** @return the graph */
+  /**
+   * Returns the embedding graph.
+   *
+   * @return the graph
+   */
   public OnnxGraph graph() {
     return graph;
   }
 
-  /** @return the output element type */
+  /**
+   * Returns the element type of the embeddings.
+   *
+   * @return the output element type
+   */
   public OnnxJavaType outputType() {
     return outType;
   }
 
-  /** @return the hidden size */
+  /**
+   * Returns the width of the embeddings.
+   *
+   * @return the hidden size
+   */
   public int hidden() {
     return hidden;
   }

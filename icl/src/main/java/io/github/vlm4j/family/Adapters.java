@@ -10,6 +10,8 @@ public final class Adapters {
   private Adapters() {}
 
   /**
+   * Describes an adapter graph.
+   *
    * @param name adapter name
    * @param description what it is for
    * @param folder folder holding the graph

@@ -30,6 +30,9 @@ public final class Idefics3Family implements ModelFamily {
   /** Tiles per side the Idefics3 prompt format names ({@code <row_1_col_1>} .. {@code <row_6_col_6>}). */
   private static final int MAX_TILES = 6;
 
+  /** Creates the family (stateless: one instance loads any number of models, concurrently). */
+  public Idefics3Family() {}
+
   @Override
   public List<String> modelTypes() {
     return List.of("idefics3", "smolvlm");

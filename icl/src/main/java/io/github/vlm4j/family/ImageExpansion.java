@@ -8,6 +8,8 @@ import java.util.List;
 @FunctionalInterface
 public interface ImageExpansion {
   /**
+   * Writes one image into the prompt.
+   *
    * @param imageIndex index of the image in the prompt
    * @param image how it was cut into frames (grid and frame count)
    * @return the pieces replacing the template's placeholder; image tokens as {@link PromptPiece.ImageTokens}

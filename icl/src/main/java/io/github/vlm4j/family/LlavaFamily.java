@@ -25,6 +25,9 @@ import java.util.List;
  * <image>} of a prompt), every image of a multi-image prompt is expanded, as HuggingFace Python does.
  */
 public final class LlavaFamily implements ModelFamily {
+  /** Creates the family (stateless: one instance loads any number of models, concurrently). */
+  public LlavaFamily() {}
+
   @Override
   public List<String> modelTypes() {
     return List.of("llava");

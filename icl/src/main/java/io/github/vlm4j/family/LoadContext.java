@@ -68,6 +68,8 @@ public record LoadContext(ModelFolder folder, ModelConfig config, TextConfig tex
   }
 
   /**
+   * Looks up the id of an added token.
+   *
    * @param token an added token the family needs
    * @return its id
    * @throws ModelLoadException MALFORMED_CONFIG if the tokenizer lacks it

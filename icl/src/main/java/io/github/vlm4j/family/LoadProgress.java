@@ -11,12 +11,20 @@ public final class LoadProgress {
   private final ProgressListener listener;
   private int opened;
 
-  /** @param listener receives one event per graph and a final one */
+  /**
+   * Creates the counter of one load.
+   *
+   * @param listener receives one event per graph and a final one
+   */
   public LoadProgress(ProgressListener listener) {
     this.listener = listener;
   }
 
-  /** @param file the file (tokenizer or graph) about to be opened, relative to the model folder */
+  /**
+   * Reports that a file is about to be opened.
+   *
+   * @param file the file (tokenizer or graph) about to be opened, relative to the model folder
+   */
   public void opening(String file) {
     listener.onProgress(new Progress(Progress.Task.LOAD_MODEL, file, opened, 0));
     opened++;

@@ -29,6 +29,8 @@ public final class ModelFamilies {
   }
 
   /**
+   * Returns the family of a model type.
+   *
    * @param modelType {@code config.json}'s {@code model_type}
    * @param source the config file, for the message
    * @return the family
@@ -43,7 +45,11 @@ public final class ModelFamilies {
     return f;
   }
 
-  /** @return every supported {@code model_type}, sorted */
+  /**
+   * Returns the supported model types.
+   *
+   * @return every supported {@code model_type}, sorted
+   */
   public static List<String> supportedTypes() {
     return BY_TYPE.keySet().stream().sorted().toList();
   }

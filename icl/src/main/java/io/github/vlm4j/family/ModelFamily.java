@@ -10,7 +10,11 @@ import java.util.List;
  * LLaVA, vlm4j modular). Implementations must be stateless and thread-safe.
  */
 public interface ModelFamily {
-  /** @return the {@code model_type} values this family loads */
+  /**
+   * Returns the model types this family loads.
+   *
+   * @return the {@code model_type} values this family loads
+   */
   List<String> modelTypes();
 
   /**

@@ -31,6 +31,9 @@ public final class ModularFamily implements ModelFamily {
   /** The only manifest format version this release reads. */
   public static final int FORMAT_VERSION = 1;
 
+  /** Creates the family (stateless: one instance loads any number of models, concurrently). */
+  public ModularFamily() {}
+
   @Override
   public List<String> modelTypes() {
     return List.of("vlm4j-modular");

@@ -40,12 +40,20 @@ public final class AdapterRegistry implements AutoCloseable {
       this.entry = entry;
     }
 
-    /** @return the adapter */
+    /**
+     * Returns the leased adapter.
+     *
+     * @return the adapter
+     */
     public ImageProjector projector() {
       return entry.projector;
     }
 
-    /** @return its description */
+    /**
+     * Returns the leased adapter's description.
+     *
+     * @return its description
+     */
     public AdapterInfo info() {
       return entry.info;
     }
@@ -66,6 +74,9 @@ public final class AdapterRegistry implements AutoCloseable {
       }
     }
   }
+
+  /** Creates an empty registry. */
+  public AdapterRegistry() {}
 
   /**
    * Adds an adapter.
@@ -105,6 +116,8 @@ public final class AdapterRegistry implements AutoCloseable {
   }
 
   /**
+   * Leases an adapter for one request.
+   *
    * @param name the adapter a request wants
    * @return a lease the request closes when done
    * @throws VlmInputException UNKNOWN_ADAPTER listing the registered names
@@ -123,12 +136,20 @@ public final class AdapterRegistry implements AutoCloseable {
         "no adapter '" + name + "'; this model has " + (entries.isEmpty() ? "none" : names()));
   }
 
-  /** @return registered adapter names, sorted */
+  /**
+   * Returns the names of the registered adapters.
+   *
+   * @return registered adapter names, sorted
+   */
   public List<String> names() {
     return entries.keySet().stream().sorted().toList();
   }
 
-  /** @return descriptions of the registered adapters, sorted by name */
+  /**
+   * Describes the registered adapters.
+   *
+   * @return descriptions of the registered adapters, sorted by name
+   */
   public List<AdapterInfo> infos() {
     List<AdapterInfo> out = new ArrayList<>();
     entries.values().forEach(e -> out.add(e.info));

@@ -13,6 +13,8 @@ public final class EmbeddingMerger {
   private EmbeddingMerger() {}
 
   /**
+   * Writes the prompt's embeddings, with image embeddings in place of the image tokens.
+   *
    * @param tokenEmbeds {@code ids.length * width} token embeddings (from {@code embed_tokens})
    * @param ids the prompt's token ids
    * @param imageTokenId id of the image token

@@ -10,7 +10,11 @@ import io.github.vlm4j.vision.ImageFeatures;
 public final class FusedProjector implements ImageProjector {
   private final int width;
 
-  /** @param width the decoder's hidden size, which the vision graph's last dimension must equal */
+  /**
+   * Creates the projector of a vision graph that already outputs decoder embeddings.
+   *
+   * @param width the decoder's hidden size, which the vision graph's last dimension must equal
+   */
   public FusedProjector(int width) {
     this.width = width;
   }

@@ -9,13 +9,23 @@ import io.github.vlm4j.vision.ImageFeatures;
  * cross-modal adapter that also sees the text query. Implementations are thread-safe.
  */
 public interface ImageProjector {
-  /** @return a short name for messages and listings, e.g. {@code fused}, {@code projector}, an adapter's name */
+  /**
+   * Returns the projector's name.
+   *
+   * @return a short name for messages and listings, e.g. {@code fused}, {@code projector}, an adapter's name
+   */
   String name();
 
-  /** @return whether {@link #project} uses the query embeddings */
+  /**
+   * Tells whether the projector conditions on the text query.
+   *
+   * @return whether {@link #project} uses the query embeddings
+   */
   boolean usesQuery();
 
   /**
+   * Maps one image's vision features to decoder embeddings.
+   *
    * @param features the vision graph's output for one image
    * @param query the text query's embeddings (ignored unless {@link #usesQuery()}); may be null then
    * @param runOptions for termination, may be null

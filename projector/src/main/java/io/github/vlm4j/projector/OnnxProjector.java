@@ -115,7 +115,11 @@ public final class OnnxProjector implements ImageProjector, AutoCloseable {
     return query;
   }
 
-  /** @return the graph file */
+  /**
+   * Returns the projector graph's file name.
+   *
+   * @return the graph file
+   */
   public String file() {
     return graph.file();
   }
@@ -149,7 +153,11 @@ public final class OnnxProjector implements ImageProjector, AutoCloseable {
     }
   }
 
-  /** @return bytes of the graph file's weights as loaded (the file size), for reporting */
+  /**
+   * Describes this projector for listings.
+   *
+   * @return its name, graph file and inputs (with {@code + query_embeds} if it takes the query)
+   */
   public String describe() {
     return name + " (" + graph.file() + ", " + features.describe() + (query ? " + " + QUERY : "") + ")";
   }

@@ -23,7 +23,11 @@ public final class DecodeBudget {
   private long reserved;
   private long peak;
 
-  /** @param capacityBytes bytes that concurrent decodes may hold together, > 0 */
+  /**
+   * Creates a pool of the given size.
+   *
+   * @param capacityBytes bytes that concurrent decodes may hold together, > 0
+   */
   public DecodeBudget(long capacityBytes) {
     if (capacityBytes <= 0) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "a decode budget must be positive, got " + capacityBytes + " bytes");
@@ -31,22 +35,38 @@ public final class DecodeBudget {
     this.capacity = capacityBytes;
   }
 
-  /** @return the JVM-wide default pool: a quarter of the maximum heap, at least 64 MiB */
+  /**
+   * Returns the pool shared by the whole JVM.
+   *
+   * @return the JVM-wide default pool: a quarter of the maximum heap, at least 64 MiB
+   */
   public static DecodeBudget shared() {
     return SHARED;
   }
 
-  /** @return the size of the pool in bytes */
+  /**
+   * Returns the pool's capacity.
+   *
+   * @return the size of the pool in bytes
+   */
   public long capacity() {
     return capacity;
   }
 
-  /** @return bytes reserved right now */
+  /**
+   * Returns the bytes currently reserved.
+   *
+   * @return bytes reserved right now
+   */
   public synchronized long reserved() {
     return reserved;
   }
 
-  /** @return the most bytes ever reserved at once (for tests and monitoring) */
+  /**
+   * Returns the peak reservation.
+   *
+   * @return the most bytes ever reserved at once (for tests and monitoring)
+   */
   public synchronized long peakReserved() {
     return peak;
   }
@@ -112,7 +132,11 @@ public final class DecodeBudget {
       this.bytes = bytes;
     }
 
-    /** @return the bytes held */
+    /**
+     * Returns the size of this reservation.
+     *
+     * @return the bytes held
+     */
     public long bytes() {
       return bytes;
     }

@@ -11,6 +11,8 @@ public final class FixedSizePreprocessor implements ImagePreprocessor {
   private final int frameW;
 
   /**
+   * Creates the preprocessor from the model's preprocessing config.
+   *
    * @param cfg the parsed {@code preprocessor_config.json}
    * @throws IllegalArgumentException if the config does not determine a fixed frame size
    */

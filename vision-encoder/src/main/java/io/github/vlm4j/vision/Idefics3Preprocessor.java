@@ -19,6 +19,8 @@ public final class Idefics3Preprocessor implements ImagePreprocessor {
   private final int tile;
 
   /**
+   * Creates the preprocessor from the model's preprocessing config.
+   *
    * @param cfg the parsed {@code preprocessor_config.json}
    * @throws IllegalArgumentException if {@code max_image_size.longest_edge} is missing
    */

@@ -141,7 +141,11 @@ public final class ImageDecoder {
     this(builder());
   }
 
-  /** @param maxPixels largest accepted width*height; other bounds default */
+  /**
+   * A decoder with a pixel limit, the other default bounds and the JVM-wide budget.
+   *
+   * @param maxPixels largest accepted width*height; other bounds default
+   */
   public ImageDecoder(long maxPixels) {
     this(builder().maxPixels(maxPixels));
   }
@@ -154,17 +158,29 @@ public final class ImageDecoder {
     this.budget = b.budget;
   }
 
-  /** @return a builder with the defaults */
+  /**
+   * Starts a builder from the defaults.
+   *
+   * @return a builder with the defaults
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** @return the pixel budget */
+  /**
+   * Returns the largest number of pixels this decoder accepts.
+   *
+   * @return the pixel budget
+   */
   public long maxPixels() {
     return maxPixels;
   }
 
-  /** @return the decode memory budget this decoder reserves from */
+  /**
+   * Returns the decode memory budget.
+   *
+   * @return the decode memory budget this decoder reserves from
+   */
   public DecodeBudget budget() {
     return budget;
   }
@@ -216,6 +232,8 @@ public final class ImageDecoder {
   }
 
   /**
+   * Decodes an encoded image within this decoder's bounds.
+   *
    * @param bytes encoded image
    * @param what description for messages
    * @return the decoded RGB image
@@ -688,6 +706,8 @@ public final class ImageDecoder {
     private Builder() {}
 
     /**
+     * Sets the largest number of pixels accepted.
+     *
      * @param v largest accepted width*height, &gt; 0
      * @return this
      * @throws VlmInputException INVALID_OPTION if {@code v} is not positive
@@ -701,6 +721,8 @@ public final class ImageDecoder {
     }
 
     /**
+     * Sets the most JPEG scans accepted.
+     *
      * @param v most scans (SOS markers) accepted in a JPEG, &gt;= 1
      * @return this
      * @throws VlmInputException INVALID_OPTION if {@code v} is less than 1
@@ -714,6 +736,8 @@ public final class ImageDecoder {
     }
 
     /**
+     * Sets the longest time one decode may take.
+     *
      * @param v longest wall-clock time of one decode, positive
      * @return this
      * @throws VlmInputException INVALID_OPTION if {@code v} is null, zero or negative
@@ -727,6 +751,8 @@ public final class ImageDecoder {
     }
 
     /**
+     * Sets the longest wait for decode budget.
+     *
      * @param v longest wait for decode budget held by other decodes, not negative
      * @return this
      * @throws VlmInputException INVALID_OPTION if {@code v} is null or negative
@@ -740,6 +766,8 @@ public final class ImageDecoder {
     }
 
     /**
+     * Sets the decode memory budget.
+     *
      * @param v the pool to reserve decode memory from (default {@link DecodeBudget#shared()})
      * @return this
      */
@@ -748,7 +776,11 @@ public final class ImageDecoder {
       return this;
     }
 
-    /** @return the decoder */
+    /**
+     * Builds the decoder.
+     *
+     * @return the decoder
+     */
     public ImageDecoder build() {
       return new ImageDecoder(this);
     }

@@ -21,7 +21,11 @@ public final class ImageFeatureCache {
   private long hits;
   private long misses;
 
-  /** @param capacityBytes largest total size of cached features; 0 disables caching */
+  /**
+   * Creates an empty cache.
+   *
+   * @param capacityBytes largest total size of cached features; 0 disables caching
+   */
   public ImageFeatureCache(long capacityBytes) {
     if (capacityBytes < 0) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "capacityBytes must be >= 0, got " + capacityBytes);
@@ -30,6 +34,8 @@ public final class ImageFeatureCache {
   }
 
   /**
+   * Computes the cache key of an image and a preprocessing choice.
+   *
    * @param image the decoded image
    * @param variant the preprocessing choice (e.g. "split" / "nosplit")
    * @return the cache key
@@ -79,6 +85,8 @@ public final class ImageFeatureCache {
   }
 
   /**
+   * Tells whether features for a key are cached.
+   *
    * @param key from {@link #key}
    * @return whether features for the key are cached now (no recency update, no counting)
    */
@@ -86,27 +94,47 @@ public final class ImageFeatureCache {
     return map.containsKey(key);
   }
 
-  /** @return whether the cache keeps anything (capacity above 0) */
+  /**
+   * Tells whether caching is enabled.
+   *
+   * @return whether the cache keeps anything (capacity above 0)
+   */
   public boolean enabled() {
     return capacityBytes > 0;
   }
 
-  /** @return bytes held */
+  /**
+   * Returns the size of the cached features.
+   *
+   * @return bytes held
+   */
   public synchronized long bytes() {
     return bytes;
   }
 
-  /** @return entries held */
+  /**
+   * Returns the number of cached entries.
+   *
+   * @return entries held
+   */
   public synchronized int size() {
     return map.size();
   }
 
-  /** @return lookups answered from the cache */
+  /**
+   * Returns the number of cache hits.
+   *
+   * @return lookups answered from the cache
+   */
   public synchronized long hits() {
     return hits;
   }
 
-  /** @return lookups that ran the vision encoder */
+  /**
+   * Returns the number of cache misses.
+   *
+   * @return lookups that ran the vision encoder
+   */
   public synchronized long misses() {
     return misses;
   }

@@ -24,18 +24,30 @@ public record ImageFeatures(float[] data, long[] shape) {
     }
   }
 
-  /** @return a copy of the shape */
+  /**
+   * Returns the shape of the features.
+   *
+   * @return a copy of the shape
+   */
   @Override
   public long[] shape() {
     return shape.clone();
   }
 
-  /** @return size of the last dimension */
+  /**
+   * Returns the width of each feature vector.
+   *
+   * @return size of the last dimension
+   */
   public int width() {
     return (int) shape[shape.length - 1];
   }
 
-  /** @return number of vectors ({@code data.length / width()}) */
+  /**
+   * Returns the number of feature vectors.
+   *
+   * @return number of vectors ({@code data.length / width()})
+   */
   public int rows() {
     return data.length / width();
   }

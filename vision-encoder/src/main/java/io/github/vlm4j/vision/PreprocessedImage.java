@@ -31,7 +31,11 @@ public record PreprocessedImage(float[] pixels, int frames, int height, int widt
     }
   }
 
-  /** @return the frame layout (no pixels) */
+  /**
+   * Returns the layout of the frames.
+   *
+   * @return the frame layout (no pixels)
+   */
   public ImageLayout layout() {
     return new ImageLayout(frames, height, width, rows, cols);
   }

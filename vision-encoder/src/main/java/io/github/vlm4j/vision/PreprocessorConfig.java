@@ -60,19 +60,29 @@ public record PreprocessorConfig(
     imageStd = imageStd.clone();
   }
 
-  /** @return a copy of the per-channel mean */
+  /**
+   * Returns the normalisation mean of each channel.
+   *
+   * @return a copy of the per-channel mean
+   */
   @Override
   public double[] imageMean() {
     return imageMean.clone();
   }
 
-  /** @return a copy of the per-channel std */
+  /**
+   * Returns the normalisation standard deviation of each channel.
+   *
+   * @return a copy of the per-channel std
+   */
   @Override
   public double[] imageStd() {
     return imageStd.clone();
   }
 
   /**
+   * Reads the folder's {@code preprocessor_config.json}.
+   *
    * @param folder the model folder
    * @return the parsed config
    * @throws ModelLoadException MISSING_FILE or MALFORMED_CONFIG

@@ -26,7 +26,11 @@ public enum ResampleFilter {
     this.support = support;
   }
 
-  /** @return Pillow's numeric code */
+  /**
+   * Returns the filter's code in Pillow.
+   *
+   * @return Pillow's numeric code
+   */
   public int code() {
     return code;
   }
@@ -36,6 +40,8 @@ public enum ResampleFilter {
   }
 
   /**
+   * Looks up a filter by its code in Pillow.
+   *
    * @param code Pillow's numeric code
    * @return the filter
    * @throws IllegalArgumentException for an unknown code

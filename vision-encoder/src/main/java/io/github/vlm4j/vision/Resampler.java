@@ -20,6 +20,8 @@ public final class Resampler {
   private Resampler() {}
 
   /**
+   * Resizes an image.
+   *
    * @param in source image
    * @param width target width, > 0
    * @param height target height, > 0

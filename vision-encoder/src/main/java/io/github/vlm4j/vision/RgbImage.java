@@ -15,6 +15,8 @@ public final class RgbImage {
   private volatile String hash;
 
   /**
+   * Wraps interleaved RGB bytes.
+   *
    * @param width width in pixels, > 0
    * @param height height in pixels, > 0
    * @param rgb interleaved RGB bytes, length {@code width*height*3}; not copied, must not be modified
@@ -32,17 +34,27 @@ public final class RgbImage {
     this.rgb = rgb;
   }
 
-  /** @return width in pixels */
+  /**
+   * Returns the width.
+   *
+   * @return width in pixels
+   */
   public int width() {
     return width;
   }
 
-  /** @return height in pixels */
+  /**
+   * Returns the height.
+   *
+   * @return height in pixels
+   */
   public int height() {
     return height;
   }
 
   /**
+   * Returns one sample of one pixel.
+   *
    * @param x column
    * @param y row
    * @param c channel 0=R, 1=G, 2=B
@@ -52,7 +64,11 @@ public final class RgbImage {
     return rgb[(y * width + x) * 3 + c] & 0xFF;
   }
 
-  /** @return a copy of the interleaved RGB bytes */
+  /**
+   * Returns the pixels.
+   *
+   * @return a copy of the interleaved RGB bytes
+   */
   public byte[] toBytes() {
     return rgb.clone();
   }
@@ -61,7 +77,11 @@ public final class RgbImage {
     return rgb;
   }
 
-  /** @return SHA-256 of the size and pixels, hex; equal pixels give equal hashes */
+  /**
+   * Hashes the size and pixels.
+   *
+   * @return SHA-256 of the size and pixels, hex; equal pixels give equal hashes
+   */
   public String contentHash() {
     String h = hash;
     if (h == null) {

@@ -91,22 +91,36 @@ public final class VisionEncoder implements AutoCloseable {
     }
   }
 
-  /** @return the graph's output as declared (its last dimension is the feature width) */
+  /**
+   * Returns the declared output of the vision graph.
+   *
+   * @return the graph's output as declared (its last dimension is the feature width)
+   */
   public TensorSpec outputSpec() {
     return graph.outputs().get(output);
   }
 
-  /** @return the graph file */
+  /**
+   * Returns the vision graph's file name.
+   *
+   * @return the graph file
+   */
   public String file() {
     return graph.file();
   }
 
-  /** @return the graph */
+  /**
+   * Returns the vision graph.
+   *
+   * @return the graph
+   */
   public OnnxGraph graph() {
     return graph;
   }
 
   /**
+   * Runs the vision graph on one image.
+   *
    * @param image preprocessed frames of one image
    * @param runOptions for termination, may be null
    * @return the graph's output for that image

@@ -31,6 +31,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Wraps a parsed config object.
+   *
    * @param root a parsed config, which must be a JSON object
    * @param source the file it came from, for messages
    * @return a reader of its fields
@@ -44,17 +46,27 @@ public final class ConfigReader {
     return new ConfigReader(root, source, "");
   }
 
-  /** @return the file these fields come from, for messages */
+  /**
+   * Returns the name of the file these fields come from.
+   *
+   * @return the file these fields come from, for messages
+   */
   public String source() {
     return source;
   }
 
-  /** @return the object read */
+  /**
+   * Returns the JSON object this reader reads.
+   *
+   * @return the object read
+   */
   public JsonNode node() {
     return node;
   }
 
   /**
+   * Looks up a field without checking its type.
+   *
    * @param field a dotted path
    * @return the node there, or a missing node
    */
@@ -67,6 +79,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Tells whether a field is present and not null.
+   *
    * @param field a dotted path
    * @return whether it is present and not null
    */
@@ -76,6 +90,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads a nested object; an absent field gives a reader with no fields.
+   *
    * @param field a dotted path to an object
    * @return a reader of that object (messages name the full path)
    * @throws ModelLoadException MALFORMED_CONFIG if present but not an object
@@ -92,6 +108,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads an optional integer within bounds.
+   *
    * @param field a dotted path
    * @param min smallest accepted value
    * @param max largest accepted value
@@ -103,6 +121,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads an integer within bounds, or a default if absent.
+   *
    * @param field a dotted path
    * @param min smallest accepted value
    * @param max largest accepted value
@@ -115,6 +135,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads a required integer within bounds.
+   *
    * @param field a dotted path
    * @param min smallest accepted value
    * @param max largest accepted value
@@ -156,6 +178,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads an optional finite number within bounds.
+   *
    * @param field a dotted path
    * @param min smallest accepted value
    * @param max largest accepted value
@@ -167,6 +191,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads a finite number within bounds, or a default if absent.
+   *
    * @param field a dotted path
    * @param min smallest accepted value
    * @param max largest accepted value
@@ -210,6 +236,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads a boolean, or a default if absent.
+   *
    * @param field a dotted path
    * @param missing the value if absent
    * @return the boolean
@@ -227,6 +255,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads an optional string.
+   *
    * @param field a dotted path
    * @return the string, if present
    * @throws ModelLoadException MALFORMED_CONFIG if present but not a string
@@ -243,6 +273,8 @@ public final class ConfigReader {
   }
 
   /**
+   * Reads a required non-empty string.
+   *
    * @param field a dotted path
    * @return the non-empty string
    * @throws ModelLoadException MALFORMED_CONFIG if absent, empty or not a string

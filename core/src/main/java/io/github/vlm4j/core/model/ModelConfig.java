@@ -24,6 +24,8 @@ public final class ModelConfig {
   }
 
   /**
+   * Reads and parses the folder's {@code config.json}.
+   *
    * @param folder the model folder
    * @return the parsed {@code config.json}
    * @throws ModelLoadException MISSING_FILE or MALFORMED_CONFIG
@@ -50,17 +52,27 @@ public final class ModelConfig {
     return new ModelConfig(root, source);
   }
 
-  /** @return the raw JSON tree */
+  /**
+   * Returns the parsed JSON of {@code config.json}.
+   *
+   * @return the raw JSON tree
+   */
   public JsonNode root() {
     return root;
   }
 
-  /** @return where this config was read from, for messages */
+  /**
+   * Returns the name of the file this config was read from.
+   *
+   * @return where this config was read from, for messages
+   */
   public String source() {
     return source;
   }
 
   /**
+   * Returns the model type ({@code model_type}).
+   *
    * @return {@code model_type}
    * @throws ModelLoadException MALFORMED_CONFIG if absent
    */
@@ -73,13 +85,19 @@ public final class ModelConfig {
     return t.asText();
   }
 
-  /** @return the language model's config: {@code text_config} if present, else the root */
+  /**
+   * Returns the JSON of the language model's config.
+   *
+   * @return the language model's config: {@code text_config} if present, else the root
+   */
   public JsonNode textNode() {
     JsonNode t = root.get("text_config");
     return t != null && t.isObject() ? t : root;
   }
 
   /**
+   * Reads an integer of the root object leniently.
+   *
    * @param key a key of the root object
    * @return its integer value, if present and an int (lenient; loaders use {@link #reader()})
    */
@@ -89,6 +107,8 @@ public final class ModelConfig {
   }
 
   /**
+   * Reads a token id of the root object, checking its range.
+   *
    * @param key a key of the root object holding a token id
    * @return its value, if present
    * @throws ModelLoadException MALFORMED_CONFIG if present but not an id in [0, {@value ModelLimits#MAX_VOCAB})
@@ -134,7 +154,11 @@ public final class ModelConfig {
     return root.get("text_config") != null && root.get("text_config").isObject() ? r.object("text_config") : r;
   }
 
-  /** @return a strict reader of the root object */
+  /**
+   * Returns a reader of the root object that checks types and ranges.
+   *
+   * @return a strict reader of the root object
+   */
   public ConfigReader reader() {
     try {
       return ConfigReader.of(root, source);
@@ -144,6 +168,8 @@ public final class ModelConfig {
   }
 
   /**
+   * Returns the end-of-sequence token ids.
+   *
    * @return end-of-sequence ids declared in the text config or root ({@code eos_token_id}), each in
    *     [0, {@value ModelLimits#MAX_VOCAB})
    * @throws ModelLoadException MALFORMED_CONFIG for a non-integer or out-of-range id
@@ -154,6 +180,8 @@ public final class ModelConfig {
   }
 
   /**
+   * Collects the integers of a JSON number or array, skipping anything else.
+   *
    * @param n a number, an array of numbers, or null
    * @return the integers it holds
    */

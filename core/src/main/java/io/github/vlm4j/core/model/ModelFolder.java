@@ -56,6 +56,8 @@ public abstract class ModelFolder {
   ModelFolder() {}
 
   /**
+   * Opens a model directory on disk.
+   *
    * @param dir a model directory
    * @return the folder
    * @throws ModelLoadException if {@code dir} does not exist or is not a directory
@@ -80,6 +82,8 @@ public abstract class ModelFolder {
   }
 
   /**
+   * Opens a model folder packaged as class-path resources.
+   *
    * @param loader class loader holding the files
    * @param prefix resource prefix, e.g. {@code io/github/vlm4j/builtin/vlm4j-tiny-idefics3}
    * @return the folder
@@ -88,10 +92,16 @@ public abstract class ModelFolder {
     return new ClasspathFolder(loader, prefix.endsWith("/") ? prefix : prefix + "/");
   }
 
-  /** @return the directory or {@code classpath:prefix}, for messages */
+  /**
+   * Describes this folder for messages.
+   *
+   * @return the directory or {@code classpath:prefix}, for messages
+   */
   public abstract String describe();
 
   /**
+   * Tells whether a file exists in this folder.
+   *
    * @param name relative file name
    * @return whether the file exists (as a regular file)
    * @throws ModelLoadException FILE_OUTSIDE_FOLDER if the name or a link leads outside the folder
@@ -99,6 +109,8 @@ public abstract class ModelFolder {
   public abstract boolean exists(String name) throws ModelLoadException;
 
   /**
+   * Returns a file of this folder as a path, when the folder is on disk.
+   *
    * @param name relative file name
    * @return the file as a path, if the folder is a directory
    * @throws ModelLoadException FILE_OUTSIDE_FOLDER if the name or a link leads outside the folder
@@ -106,6 +118,8 @@ public abstract class ModelFolder {
   public abstract Optional<Path> path(String name) throws ModelLoadException;
 
   /**
+   * Reads a file of this folder, refusing one larger than a limit.
+   *
    * @param name relative file name
    * @param maxBytes largest size accepted
    * @return the file's bytes
@@ -115,6 +129,8 @@ public abstract class ModelFolder {
   public abstract byte[] readBytes(String name, long maxBytes) throws ModelLoadException;
 
   /**
+   * Reads a file of this folder.
+   *
    * @param name relative file name
    * @return the file's bytes (at most 2 GB)
    * @throws ModelLoadException MISSING_FILE if the file is missing or unreadable,
@@ -125,6 +141,8 @@ public abstract class ModelFolder {
   }
 
   /**
+   * Lists the files of a subfolder.
+   *
    * @param subfolder a relative folder, e.g. {@code onnx}
    * @return the file names directly inside it (empty if unknown, e.g. on the classpath)
    * @throws ModelLoadException FILE_OUTSIDE_FOLDER if the name or a link leads outside the folder
@@ -185,6 +203,8 @@ public abstract class ModelFolder {
   }
 
   /**
+   * Reads and parses a JSON file of this folder, if it exists.
+   *
    * @param name relative file name
    * @return the parsed JSON, or empty if the file does not exist
    * @throws ModelLoadException MALFORMED_CONFIG if the file exists but is not valid JSON
@@ -194,6 +214,8 @@ public abstract class ModelFolder {
   }
 
   /**
+   * Describes a file of this folder for messages.
+   *
    * @param name relative file name
    * @return the file's full name for messages (never throws)
    */

@@ -15,6 +15,8 @@ public record TextConfig(
     int vocabSize, int hiddenSize, int numLayers, int numHeads, int numKvHeads, int headDim, int maxPositions) {
 
   /**
+   * Computes the KV-cache size of one token.
+   *
    * @param bytesPerElement bytes per cache element (e.g. 4 for float32, 2 for float16)
    * @return KV-cache bytes per token at the given element size (2 x layers x kv heads x head dim)
    */

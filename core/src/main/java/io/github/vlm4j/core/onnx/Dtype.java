@@ -34,17 +34,27 @@ public enum Dtype {
     this.suffix = suffix;
   }
 
-  /** @return the transformers.js name, e.g. {@code q8} */
+  /**
+   * Returns the name transformers.js gives this dtype.
+   *
+   * @return the transformers.js name, e.g. {@code q8}
+   */
   public String label() {
     return label;
   }
 
-  /** @return the file-name suffix, e.g. {@code _quantized} */
+  /**
+   * Returns the suffix graph files of this dtype carry.
+   *
+   * @return the file-name suffix, e.g. {@code _quantized}
+   */
   public String suffix() {
     return suffix;
   }
 
   /**
+   * Returns the file name of a graph in this dtype.
+   *
    * @param baseName a graph base name such as {@code decoder_model_merged}
    * @return the file name inside {@code onnx/}, e.g. {@code decoder_model_merged_fp16.onnx}
    */

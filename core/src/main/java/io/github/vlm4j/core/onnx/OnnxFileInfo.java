@@ -37,7 +37,11 @@ public record OnnxFileInfo(Path path, List<Initializer> initializers) {
    * @param length byte length in that file (-1 if unstated)
    */
   public record Initializer(String name, int dataType, long[] dims, String externalLocation, long offset, long length) {
-    /** @return number of elements */
+    /**
+     * Returns the number of elements of this weight.
+     *
+     * @return number of elements
+     */
     public long elements() {
       long n = 1;
       for (long d : dims) {
@@ -46,7 +50,11 @@ public record OnnxFileInfo(Path path, List<Initializer> initializers) {
       return n;
     }
 
-    /** @return bytes per element of this type (0 if unknown) */
+    /**
+     * Returns the size of one element of this weight.
+     *
+     * @return bytes per element of this type (0 if unknown)
+     */
     public int elementBytes() {
       return switch (dataType) {
         case 1, 6, 12 -> 4;          // float, int32, uint32
@@ -58,12 +66,20 @@ public record OnnxFileInfo(Path path, List<Initializer> initializers) {
     }
   }
 
-  /** @return total number of weight values */
+  /**
+   * Returns the number of weight values in the file.
+   *
+   * @return total number of weight values
+   */
   public long parameterCount() {
     return initializers.stream().mapToLong(Initializer::elements).sum();
   }
 
-  /** @return total bytes of the weight values */
+  /**
+   * Returns the size of the weight values in the file.
+   *
+   * @return total bytes of the weight values
+   */
   public long weightBytes() {
     return initializers.stream().mapToLong(i -> i.elements() * i.elementBytes()).sum();
   }

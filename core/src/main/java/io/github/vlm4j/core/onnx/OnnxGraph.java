@@ -103,22 +103,36 @@ public final class OnnxGraph implements AutoCloseable {
     return Collections.unmodifiableMap(out);
   }
 
-  /** @return the file this graph was loaded from, relative to its folder */
+  /**
+   * Returns the graph's file name.
+   *
+   * @return the file this graph was loaded from, relative to its folder
+   */
   public String file() {
     return file;
   }
 
-  /** @return declared inputs in graph order */
+  /**
+   * Returns the inputs the graph declares.
+   *
+   * @return declared inputs in graph order
+   */
   public Map<String, TensorSpec> inputs() {
     return inputs;
   }
 
-  /** @return declared outputs in graph order */
+  /**
+   * Returns the outputs the graph declares.
+   *
+   * @return declared outputs in graph order
+   */
   public Map<String, TensorSpec> outputs() {
     return outputs;
   }
 
   /**
+   * Looks up a declared input.
+   *
    * @param name input name
    * @return the declared input, if any
    */
@@ -127,6 +141,8 @@ public final class OnnxGraph implements AutoCloseable {
   }
 
   /**
+   * Looks up a declared output.
+   *
    * @param name output name
    * @return the declared output, if any
    */
@@ -135,6 +151,8 @@ public final class OnnxGraph implements AutoCloseable {
   }
 
   /**
+   * Looks up an input the graph must declare.
+   *
    * @param name an input the caller needs
    * @return its spec
    * @throws ModelLoadException GRAPH_MISMATCH listing the inputs the graph does declare
@@ -148,6 +166,8 @@ public final class OnnxGraph implements AutoCloseable {
   }
 
   /**
+   * Looks up an output the graph must declare.
+   *
    * @param name an output the caller needs
    * @return its spec
    * @throws ModelLoadException GRAPH_MISMATCH listing the outputs the graph does declare
@@ -161,6 +181,8 @@ public final class OnnxGraph implements AutoCloseable {
   }
 
   /**
+   * Creates an exception saying this graph does not fit what vlm4j expects.
+   *
    * @param problem what is wrong, completing "graph X ..."
    * @return a GRAPH_MISMATCH exception naming this graph's file
    */
@@ -229,6 +251,8 @@ public final class OnnxGraph implements AutoCloseable {
   }
 
   /**
+   * Runs the graph, fetching all outputs.
+   *
    * @param feeds inputs by name
    * @return the result; the caller owns it
    */

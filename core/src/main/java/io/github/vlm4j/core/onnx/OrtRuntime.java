@@ -54,7 +54,11 @@ public final class OrtRuntime {
     }
   }
 
-  /** @return whether the environment was created with a global thread pool */
+  /**
+   * Tells whether sessions can share a global thread pool.
+   *
+   * @return whether the environment was created with a global thread pool
+   */
   public static boolean hasGlobalThreadPool() {
     return globalThreadPool;
   }
@@ -68,7 +72,11 @@ public final class OrtRuntime {
     return env;
   }
 
-  /** @return the shared environment (created on first use) */
+  /**
+   * Returns the process-wide ONNX Runtime environment.
+   *
+   * @return the shared environment (created on first use)
+   */
   public static OrtEnvironment environment() {
     OrtEnvironment env = environment;
     if (env == null) {

@@ -108,6 +108,8 @@ public record SessionSettings(
   }
 
   /**
+   * Checks a thread count.
+   *
    * @param option the option's name, for the message
    * @param n a thread count
    * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION unless in [0, {@link #MAX_THREADS}]
@@ -133,12 +135,20 @@ public record SessionSettings(
         message);
   }
 
-  /** @return a builder starting from {@link #DEFAULT} */
+  /**
+   * Starts a builder from the defaults.
+   *
+   * @return a builder starting from {@link #DEFAULT}
+   */
   public static Builder builder() {
     return new Builder(DEFAULT);
   }
 
-  /** @return a builder starting from these settings */
+  /**
+   * Starts a builder from these settings.
+   *
+   * @return a builder starting from these settings
+   */
   public Builder toBuilder() {
     return new Builder(this);
   }
@@ -223,6 +233,8 @@ public record SessionSettings(
     }
 
     /**
+     * Adds an ONNX Runtime session config entry.
+     *
      * @param key ONNX Runtime session config key (non-blank, at most {@value #MAX_CONFIG_TEXT} characters)
      * @param value its value (non-null, at most {@value #MAX_CONFIG_TEXT} characters)
      * @return this
@@ -235,6 +247,8 @@ public record SessionSettings(
     }
 
     /**
+     * Sets the number of threads per operator.
+     *
      * @param n threads per operator in [0, {@link #MAX_THREADS}], 0 for ONNX Runtime's default
      * @return this
      * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION otherwise
@@ -246,6 +260,8 @@ public record SessionSettings(
     }
 
     /**
+     * Sets the graph optimisation level.
+     *
      * @param level graph optimisation level (non-null)
      * @return this
      * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION if {@code level} is null
@@ -259,6 +275,8 @@ public record SessionSettings(
     }
 
     /**
+     * Sets where graphs run.
+     *
      * @param provider execution provider (non-null)
      * @return this
      * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION if {@code provider} is null
@@ -288,6 +306,8 @@ public record SessionSettings(
     }
 
     /**
+     * Sets whether idle intra-op threads spin.
+     *
      * @param allow whether idle threads spin
      * @return this
      */
@@ -297,6 +317,8 @@ public record SessionSettings(
     }
 
     /**
+     * Sets whether sessions share the process-wide thread pool.
+     *
      * @param use run on the global pool configured with {@link
      *     OrtRuntime#configureGlobalThreadPool(int, boolean)} (required before the first load)
      * @return this
@@ -307,6 +329,8 @@ public record SessionSettings(
     }
 
     /**
+     * Sets whether ONNX Runtime keeps freed activation memory in its arena.
+     *
      * @param use keep freed activation memory in ONNX Runtime's arena (default true)
      * @return this
      */
@@ -315,7 +339,11 @@ public record SessionSettings(
       return this;
     }
 
-    /** @return the settings */
+    /**
+     * Builds the settings.
+     *
+     * @return the settings
+     */
     public SessionSettings build() {
       return new SessionSettings(
           intraOpThreads, optimizationLevel, executionProvider, cudaDeviceId, allowSpinning, configEntries,

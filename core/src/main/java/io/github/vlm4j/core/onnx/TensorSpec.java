@@ -27,24 +27,38 @@ public record TensorSpec(String name, OnnxJavaType type, long[] shape, String[] 
     dimNames = dimNames.clone();
   }
 
-  /** @return a copy of the declared shape; -1 for dynamic dimensions */
+  /**
+   * Returns the declared shape.
+   *
+   * @return a copy of the declared shape; -1 for dynamic dimensions
+   */
   @Override
   public long[] shape() {
     return shape.clone();
   }
 
-  /** @return a copy of the symbolic dimension names; empty strings for static dimensions */
+  /**
+   * Returns the symbolic dimension names.
+   *
+   * @return a copy of the symbolic dimension names; empty strings for static dimensions
+   */
   @Override
   public String[] dimNames() {
     return dimNames.clone();
   }
 
-  /** @return the number of dimensions */
+  /**
+   * Returns the rank.
+   *
+   * @return the number of dimensions
+   */
   public int rank() {
     return shape.length;
   }
 
   /**
+   * Returns the declared size of one dimension.
+   *
    * @param i dimension index
    * @return the static size, or -1 if dynamic
    */
@@ -53,6 +67,8 @@ public record TensorSpec(String name, OnnxJavaType type, long[] shape, String[] 
   }
 
   /**
+   * Returns the symbolic name of one dimension.
+   *
    * @param i dimension index
    * @return the symbolic name of a dynamic dimension, or "" for a static one
    */
@@ -60,7 +76,11 @@ public record TensorSpec(String name, OnnxJavaType type, long[] shape, String[] 
     return dimNames[i] == null ? "" : dimNames[i];
   }
 
-  /** @return e.g. {@code past_key_values.0.key FLOAT[batch_size,2,past_sequence_length,32]} */
+  /**
+   * Describes this tensor for messages: name, element type and shape.
+   *
+   * @return e.g. {@code past_key_values.0.key FLOAT[batch_size,2,past_sequence_length,32]}
+   */
   public String describe() {
     StringBuilder sb = new StringBuilder(name).append(' ').append(type).append('[');
     for (int i = 0; i < shape.length; i++) {

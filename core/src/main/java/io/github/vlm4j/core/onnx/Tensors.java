@@ -21,6 +21,8 @@ public final class Tensors {
   private Tensors() {}
 
   /**
+   * Allocates a direct float buffer.
+   *
    * @param n elements
    * @return a direct native-order float buffer
    */
@@ -29,6 +31,8 @@ public final class Tensors {
   }
 
   /**
+   * Allocates a direct long buffer.
+   *
    * @param n elements
    * @return a direct native-order long buffer
    */
@@ -37,6 +41,8 @@ public final class Tensors {
   }
 
   /**
+   * Allocates a direct short buffer.
+   *
    * @param n elements
    * @return a direct native-order short buffer (float16 storage)
    */
@@ -61,6 +67,8 @@ public final class Tensors {
   }
 
   /**
+   * Creates a FLOAT16 tensor from a buffer.
+   *
    * @param data direct buffer of float16 bits
    * @param shape tensor shape
    * @return a new FLOAT16 tensor (caller owns)
@@ -74,6 +82,8 @@ public final class Tensors {
   }
 
   /**
+   * Creates an INT64 tensor from a buffer.
+   *
    * @param data direct buffer
    * @param shape tensor shape
    * @return a new INT64 tensor (caller owns)
@@ -87,6 +97,8 @@ public final class Tensors {
   }
 
   /**
+   * Creates a BOOL tensor from a buffer.
+   *
    * @param data direct buffer of 0/1 bytes
    * @param shape tensor shape
    * @return a new BOOL tensor (caller owns)
@@ -144,6 +156,8 @@ public final class Tensors {
   }
 
   /**
+   * Converts a float to float16.
+   *
    * @param v float
    * @return float16 bits (round to nearest even)
    */
@@ -152,6 +166,8 @@ public final class Tensors {
   }
 
   /**
+   * Converts float16 to a float.
+   *
    * @param h float16 bits
    * @return the float value
    */

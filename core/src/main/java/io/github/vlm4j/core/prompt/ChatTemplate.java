@@ -66,6 +66,8 @@ public final class ChatTemplate {
   private final Jinjava jinjava;
 
   /**
+   * Compiles a chat template.
+   *
    * @param template the Jinja source (trusted: it comes from the model folder)
    * @param specialTokens variables such as {@code bos_token}, {@code eos_token} passed to the template
    * @throws IllegalArgumentException if the template is longer than {@link #MAX_TEMPLATE_CHARS}
@@ -155,7 +157,11 @@ public final class ChatTemplate {
     return new ChatTemplate(source, special);
   }
 
-  /** @return the Jinja source */
+  /**
+   * Returns the template's Jinja source.
+   *
+   * @return the Jinja source
+   */
   public String source() {
     return template;
   }
@@ -178,7 +184,11 @@ public final class ChatTemplate {
       segments = List.copyOf(segments);
     }
 
-    /** @return the whole rendered string */
+    /**
+     * Joins the segments' text.
+     *
+     * @return the whole rendered string
+     */
     public String text() {
       StringBuilder sb = new StringBuilder();
       segments.forEach(s -> sb.append(s.text()));
@@ -244,6 +254,8 @@ public final class ChatTemplate {
   }
 
   /**
+   * Renders messages to a plain string.
+   *
    * @param messages the conversation
    * @param addGenerationPrompt append the cue for the assistant's reply
    * @return the rendered prompt as a plain string (for display and debugging)

@@ -36,6 +36,8 @@ public final class ImageInput {
   }
 
   /**
+   * Creates an input from an image file.
+   *
    * @param path an image file, read when the request runs by {@link #readEncodedBytes()}: only a
    *     regular file (a symbolic link to one is fine) is read
    * @return the input
@@ -46,6 +48,8 @@ public final class ImageInput {
   }
 
   /**
+   * Creates an input from encoded image bytes.
+   *
    * @param encoded encoded image bytes (not copied)
    * @return the input
    */
@@ -77,6 +81,8 @@ public final class ImageInput {
   }
 
   /**
+   * Creates an input from a decoded image.
+   *
    * @param image a decoded image (must not be modified afterwards)
    * @return the input
    */
@@ -85,12 +91,20 @@ public final class ImageInput {
     return new ImageInput(null, null, image, "BufferedImage " + image.getWidth() + "x" + image.getHeight());
   }
 
-  /** @return the file, if this input is a file */
+  /**
+   * Returns the file of this input.
+   *
+   * @return the file, if this input is a file
+   */
   public Optional<Path> path() {
     return Optional.ofNullable(path);
   }
 
-  /** @return the encoded bytes, if this input holds bytes (not copied) */
+  /**
+   * Returns the encoded bytes of this input.
+   *
+   * @return the encoded bytes, if this input holds bytes (not copied)
+   */
   public Optional<byte[]> encodedBytes() {
     return Optional.ofNullable(bytes);
   }
@@ -149,12 +163,20 @@ public final class ImageInput {
     return data;
   }
 
-  /** @return the decoded image, if this input is one */
+  /**
+   * Returns the decoded image of this input.
+   *
+   * @return the decoded image, if this input is one
+   */
   public Optional<BufferedImage> bufferedImage() {
     return Optional.ofNullable(image);
   }
 
-  /** @return a short description for messages (file name or size) */
+  /**
+   * Describes this input for messages.
+   *
+   * @return a short description for messages (file name or size)
+   */
   public String describe() {
     return description;
   }

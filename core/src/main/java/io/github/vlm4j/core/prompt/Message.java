@@ -43,6 +43,8 @@ public record Message(Role role, List<ContentPart> content) {
   }
 
   /**
+   * Creates an assistant message holding text.
+   *
    * @param text the assistant's reply
    * @return the message
    */
@@ -51,6 +53,8 @@ public record Message(Role role, List<ContentPart> content) {
   }
 
   /**
+   * Creates a system message holding text.
+   *
    * @param text system instructions
    * @return the message
    */
@@ -96,12 +100,20 @@ public record Message(Role role, List<ContentPart> content) {
         + (p == null ? "null" : p.getClass().getName()));
   }
 
-  /** @return the images of this message, in order */
+  /**
+   * Returns the image parts of this message.
+   *
+   * @return the images of this message, in order
+   */
   public List<ImageInput> images() {
     return content.stream().filter(ImagePart.class::isInstance).map(p -> ((ImagePart) p).image()).toList();
   }
 
-  /** @return the text parts concatenated */
+  /**
+   * Returns the text of this message.
+   *
+   * @return the text parts concatenated
+   */
   public String text() {
     StringBuilder sb = new StringBuilder();
     content.stream().filter(TextPart.class::isInstance).forEach(p -> sb.append(((TextPart) p).text()));

@@ -30,6 +30,8 @@ public final class PromptAssembler {
   private final int imageTokenId;
 
   /**
+   * Creates an assembler for a model's tokenizer and image token.
+   *
    * @param tokenizer the model's tokenizer
    * @param imagePlaceholder the token the chat template writes per image (e.g. {@code <image>})
    * @param imageTokenId the id of the token whose embeddings are replaced by image features
@@ -45,12 +47,18 @@ public final class PromptAssembler {
     this.imageTokenId = imageTokenId;
   }
 
-  /** @return the id of the image token */
+  /**
+   * Returns the image token's id.
+   *
+   * @return the id of the image token
+   */
   public int imageTokenId() {
     return imageTokenId;
   }
 
   /**
+   * Splits a rendered chat into text pieces and image slots.
+   *
    * @param rendered a rendered chat
    * @return pieces with one image slot per placeholder written by the template
    * @throws VlmInputException IMAGE_COUNT_MISMATCH if the template wrote a different number of
@@ -96,6 +104,8 @@ public final class PromptAssembler {
   }
 
   /**
+   * Replaces each image slot with the model family's pieces for that image.
+   *
    * @param pieces pieces with image slots
    * @param expansion the family's pieces for image k (must not contain slots)
    * @return pieces with every slot replaced
@@ -113,6 +123,8 @@ public final class PromptAssembler {
   }
 
   /**
+   * Tokenizes expanded pieces.
+   *
    * @param pieces expanded pieces (no slots)
    * @param images number of images in the prompt
    * @return ids with the tokenizer's post-processor prefix/suffix, and image tokens per image

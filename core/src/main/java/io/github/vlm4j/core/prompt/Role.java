@@ -11,7 +11,11 @@ public enum Role {
   /** The model. */
   ASSISTANT;
 
-  /** @return the name chat templates expect: {@code system}, {@code user} or {@code assistant} */
+  /**
+   * Returns the role's name in chat templates.
+   *
+   * @return the name chat templates expect: {@code system}, {@code user} or {@code assistant}
+   */
   public String templateName() {
     return name().toLowerCase(Locale.ROOT);
   }

@@ -20,24 +20,40 @@ public record TokenizedPrompt(int[] ids, int[] imageTokensPerImage) {
     imageTokensPerImage = imageTokensPerImage.clone();
   }
 
-  /** @return a copy of the token ids */
+  /**
+   * Returns the prompt's token ids.
+   *
+   * @return a copy of the token ids
+   */
   @Override
   public int[] ids() {
     return ids.clone();
   }
 
-  /** @return a copy of the image token counts, image k at index k */
+  /**
+   * Returns the number of image tokens of each image.
+   *
+   * @return a copy of the image token counts, image k at index k
+   */
   @Override
   public int[] imageTokensPerImage() {
     return imageTokensPerImage.clone();
   }
 
-  /** @return the number of tokens */
+  /**
+   * Returns the prompt length in tokens.
+   *
+   * @return the number of tokens
+   */
   public int length() {
     return ids.length;
   }
 
-  /** @return image tokens over all images */
+  /**
+   * Returns the number of image tokens.
+   *
+   * @return image tokens over all images
+   */
   public int imageTokenCount() {
     return Arrays.stream(imageTokensPerImage).sum();
   }

@@ -18,7 +18,11 @@ public final class AddedTokenMatcher {
    * @param token the added token it matched, or null for plain text
    */
   public record Piece(String text, AddedToken token) {
-    /** @return whether this piece is an added token */
+    /**
+     * Tells whether this piece is an added token.
+     *
+     * @return whether this piece is an added token
+     */
     public boolean isToken() {
       return token != null;
     }
@@ -26,7 +30,11 @@ public final class AddedTokenMatcher {
 
   private final List<AddedToken> byLength;
 
-  /** @param tokens the added tokens */
+  /**
+   * Creates a matcher; tokens with empty content are ignored.
+   *
+   * @param tokens the added tokens
+   */
   public AddedTokenMatcher(List<AddedToken> tokens) {
     List<AddedToken> sorted = new ArrayList<>(tokens);
     sorted.removeIf(t -> t.content().isEmpty());
@@ -35,6 +43,8 @@ public final class AddedTokenMatcher {
   }
 
   /**
+   * Splits text at added tokens.
+   *
    * @param text trusted text
    * @return text and token pieces in order; empty text pieces are omitted
    */

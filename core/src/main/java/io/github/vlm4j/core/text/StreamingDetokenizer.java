@@ -18,6 +18,8 @@ public final class StreamingDetokenizer {
   private int readOffset;
 
   /**
+   * Creates a detokenizer for one generation.
+   *
    * @param tokenizer the tokenizer
    * @param skipSpecialTokens drop special tokens from the text
    */
@@ -27,6 +29,8 @@ public final class StreamingDetokenizer {
   }
 
   /**
+   * Adds a token and returns the text it completes.
+   *
    * @param id the next token
    * @return the newly completed text, possibly empty
    */
@@ -42,7 +46,11 @@ public final class StreamingDetokenizer {
     return "";
   }
 
-  /** @return text still held back (an incomplete character decodes as U+FFFD), then resets */
+  /**
+   * Returns the text held back so far and resets.
+   *
+   * @return text still held back (an incomplete character decodes as U+FFFD), then resets
+   */
   public String flush() {
     String prefixText = decode(prefixOffset, readOffset);
     String rest = decode(prefixOffset, ids.size());

@@ -113,6 +113,8 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   /**
+   * Loads a tokenizer from {@code tokenizer.json} bytes.
+   *
    * @param tokenizerJson the bytes of a {@code tokenizer.json}
    * @param source where they came from, for messages
    * @return the tokenizer; the caller owns it
@@ -265,6 +267,8 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   /**
+   * Decodes token ids to text.
+   *
    * @param ids token ids, each in {@code [0, vocabSize())}
    * @param skipSpecialTokens drop special added tokens from the text
    * @return the text
@@ -285,6 +289,8 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   /**
+   * Looks up a token's id.
+   *
    * @param token a token's text
    * @return its id, if the vocabulary or added tokens hold it
    */
@@ -294,6 +300,8 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   /**
+   * Tells whether a token is a special added token.
+   *
    * @param id token id
    * @return whether it is a special added token (false for an id outside the vocabulary)
    */
@@ -301,27 +309,47 @@ public final class TextTokenizer implements AutoCloseable {
     return id >= 0 && id < special.length && special[id];
   }
 
-  /** @return ids from 0 to this bound (exclusive) may exist */
+  /**
+   * Returns the vocabulary size.
+   *
+   * @return ids from 0 to this bound (exclusive) may exist
+   */
   public int vocabSize() {
     return idToToken.length;
   }
 
-  /** @return the added tokens */
+  /**
+   * Returns the added tokens of {@code tokenizer.json}.
+   *
+   * @return the added tokens
+   */
   public List<AddedToken> addedTokens() {
     return addedTokens;
   }
 
-  /** @return the splitter for trusted text */
+  /**
+   * Returns the matcher of the added tokens.
+   *
+   * @return the splitter for trusted text
+   */
   public AddedTokenMatcher matcher() {
     return matcher;
   }
 
-  /** @return ids the post-processor puts before a sequence (e.g. BOS), possibly empty */
+  /**
+   * Returns the ids the post-processor puts before a sequence.
+   *
+   * @return ids the post-processor puts before a sequence (e.g. BOS), possibly empty
+   */
   public int[] postProcessorPrefix() {
     return prefix.clone();
   }
 
-  /** @return ids the post-processor puts after a sequence, possibly empty */
+  /**
+   * Returns the ids the post-processor puts after a sequence.
+   *
+   * @return ids the post-processor puts after a sequence, possibly empty
+   */
   public int[] postProcessorSuffix() {
     return suffix.clone();
   }

@@ -108,6 +108,8 @@ public record GenerationConfig(
   }
 
   /**
+   * Creates a greedy config.
+   *
    * @param maxNewTokens most tokens to generate, in [1, {@value #MAX_NEW_TOKENS}]
    * @return greedy decoding with no stop strings, the model's end-of-sequence ids and no extra processors
    * @throws VlmInputException INVALID_OPTION if {@code maxNewTokens} is out of range
@@ -116,12 +118,20 @@ public record GenerationConfig(
     return builder().maxNewTokens(maxNewTokens).build();
   }
 
-  /** @return a builder: greedy, {@value #DEFAULT_MAX_NEW_TOKENS} new tokens, no penalties */
+  /**
+   * Starts a builder from the defaults.
+   *
+   * @return a builder: greedy, {@value #DEFAULT_MAX_NEW_TOKENS} new tokens, no penalties
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** @return a builder starting from this config */
+  /**
+   * Starts a builder from this config.
+   *
+   * @return a builder starting from this config
+   */
   public Builder toBuilder() {
     Builder b = new Builder();
     b.maxNewTokens = maxNewTokens;
@@ -137,7 +147,11 @@ public record GenerationConfig(
     return b;
   }
 
-  /** @return the processors in application order */
+  /**
+   * Returns the logits processors of this config, the standard ones first.
+   *
+   * @return the processors in application order
+   */
   public List<LogitsProcessor> processors() {
     List<LogitsProcessor> out = new ArrayList<>();
     if (repetitionPenalty != 1.0) {
@@ -158,7 +172,11 @@ public record GenerationConfig(
     return out;
   }
 
-  /** @return a new sampler for one request (seeded if a seed is set) */
+  /**
+   * Creates the sampler of one request.
+   *
+   * @return a new sampler for one request (seeded if a seed is set)
+   */
   public Sampler newSampler() {
     if (!doSample) {
       return Sampler.greedy();
@@ -182,6 +200,8 @@ public record GenerationConfig(
     private Builder() {}
 
     /**
+     * Sets the most tokens to generate.
+     *
      * @param n most tokens to generate (checked by {@link #build()})
      * @return this
      */
@@ -191,6 +211,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Sets whether tokens are sampled.
+     *
      * @param sample sample instead of argmax
      * @return this
      */
@@ -216,6 +238,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Sets top-k filtering.
+     *
      * @param k top-k (0 = off; checked by {@link #build()})
      * @return this
      */
@@ -225,6 +249,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Sets top-p (nucleus) filtering.
+     *
      * @param p top-p (1 = off; checked by {@link #build()})
      * @return this
      */
@@ -234,6 +260,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Sets the repetition penalty.
+     *
      * @param penalty repetition penalty (1 = off; checked by {@link #build()})
      * @return this
      */
@@ -243,6 +271,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Sets the sampling seed.
+     *
      * @param s seed for sampling
      * @return this
      */
@@ -252,6 +282,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Sets the stop strings.
+     *
      * @param stops stop strings, replacing any set before (copied; checked by {@link #build()})
      * @return this
      */
@@ -262,6 +294,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Sets the end-of-sequence ids.
+     *
      * @param ids end-of-sequence ids overriding the model's, replacing any set before (copied)
      * @return this
      */
@@ -272,6 +306,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Adds a logits processor.
+     *
      * @param p a processor appended after the standard ones (non-null)
      * @return this
      */
@@ -281,6 +317,8 @@ public record GenerationConfig(
     }
 
     /**
+     * Builds the config, checking every value.
+     *
      * @return the config
      * @throws VlmInputException INVALID_OPTION for out-of-range values
      */

@@ -24,7 +24,11 @@ public record GenerationResult(String text, int[] tokenIds, FinishReason finishR
     tokenIds = tokenIds.clone();
   }
 
-  /** @return a copy of the generated token ids, the stopping token included */
+  /**
+   * Returns the generated token ids.
+   *
+   * @return a copy of the generated token ids, the stopping token included
+   */
   @Override
   public int[] tokenIds() {
     return tokenIds.clone();

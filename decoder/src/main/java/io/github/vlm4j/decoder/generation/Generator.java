@@ -28,6 +28,8 @@ public final class Generator {
   public record Outcome(int[] tokenIds, String text, FinishReason finishReason, long firstTokenNanos, double[] stepMs) {}
 
   /**
+   * Generates tokens after the prompt until a stop condition holds.
+   *
    * @param state decoder state holding the prompt; extended in place
    * @param embedder the token embedder
    * @param tokenizer for the text

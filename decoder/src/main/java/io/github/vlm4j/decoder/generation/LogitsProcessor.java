@@ -7,6 +7,8 @@ package io.github.vlm4j.decoder.generation;
 @FunctionalInterface
 public interface LogitsProcessor {
   /**
+   * Adjusts the logits of the next token.
+   *
    * @param sequence prompt ids followed by the ids generated so far
    * @param length number of valid entries in {@code sequence}
    * @param logits next-token logits, modified in place

@@ -166,6 +166,8 @@ public final class LogitsProcessors {
   }
 
   /**
+   * Computes the softmax of logits.
+   *
    * @param logits logits, possibly with -infinity entries
    * @return softmax probabilities (double precision)
    */

@@ -11,13 +11,19 @@ import java.util.random.RandomGenerator;
 @FunctionalInterface
 public interface Sampler {
   /**
+   * Chooses the next token.
+   *
    * @param logits processed logits
    * @return the chosen token id
    * @throws InferenceException if the logits hold no usable distribution (NaN, all -infinity)
    */
   int sample(float[] logits);
 
-  /** @return argmax, returning the first maximal index (as transformers.js does); thread-safe */
+  /**
+   * Returns a sampler that picks the most likely token.
+   *
+   * @return argmax, returning the first maximal index (as transformers.js does); thread-safe
+   */
   static Sampler greedy() {
     return logits -> {
       int best = -1;
@@ -39,6 +45,8 @@ public interface Sampler {
   }
 
   /**
+   * Returns a sampler that draws tokens at random.
+   *
    * @param random source of randomness (seed it for reproducible samples); not shared across threads
    * @return a sampler drawing from the softmax distribution; not thread-safe (its random source and
    *     a reused probability buffer: no allocation per decode step)

@@ -6,16 +6,32 @@ package io.github.vlm4j.decoder.generation;
  * string will remove; the concatenated text equals {@link GenerationResult#text()}.
  */
 public interface TokenStreamer {
-  /** @param delta newly final text (non-empty) */
+  /**
+   * Receives text as soon as it is final.
+   *
+   * @param delta newly final text (non-empty)
+   */
   void onText(String delta);
 
-  /** @param tokenId a generated token id (called before any text it completes) */
+  /**
+   * Receives each generated token; does nothing by default.
+   *
+   * @param tokenId a generated token id (called before any text it completes)
+   */
   default void onToken(int tokenId) {}
 
-  /** @param reason why generation ended */
+  /**
+   * Called once when generation ends; does nothing by default.
+   *
+   * @param reason why generation ended
+   */
   default void onEnd(FinishReason reason) {}
 
-  /** @return a streamer that ignores everything */
+  /**
+   * Returns a streamer that does nothing.
+   *
+   * @return a streamer that ignores everything
+   */
   static TokenStreamer none() {
     return delta -> {};
   }
