@@ -26,6 +26,8 @@ public final class AdapterSwapExample {
   private AdapterSwapExample() {}
 
   /**
+   * Runs the example.
+   *
    * @param args the modular model folder (default: the kit's vlm4j-tiny-modular)
    * @throws Exception on failure
    */

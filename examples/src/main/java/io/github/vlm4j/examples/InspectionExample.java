@@ -28,6 +28,8 @@ public final class InspectionExample {
   private InspectionExample() {}
 
   /**
+   * Runs the inspection example and prints its report.
+   *
    * @param args model folder, pool folder ({@code <label>/<image>}), new parts folder ({@code <label>/<image>},
    *     the label is used only to score the report)
    * @throws Exception on failure

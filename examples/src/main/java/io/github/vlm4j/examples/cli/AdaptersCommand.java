@@ -11,6 +11,9 @@ import picocli.CommandLine.Mixin;
 @Command(name = "adapters", mixinStandardHelpOptions = true,
     description = "List the cross-modal adapters of a model (name, parameters, weight size, description).")
 public final class AdaptersCommand implements Callable<Integer> {
+  /** Creates the command; picocli sets its options and parameters from the command line. */
+  public AdaptersCommand() {}
+
   @Mixin
   Vlm4jCommand.ModelOptions model = new Vlm4jCommand.ModelOptions();
 

@@ -34,6 +34,9 @@ import picocli.CommandLine.Option;
     description = {"Classify query images from a few labelled demo images (in-context learning).",
         "Example: vlm4j fewshot --demo ok1.png=ok --demo bad1.png=defective --query new.png"})
 public final class FewShotCommand implements Callable<Integer> {
+  /** Creates the command; picocli sets its options and parameters from the command line. */
+  public FewShotCommand() {}
+
   @Mixin
   Vlm4jCommand.ModelOptions model = new Vlm4jCommand.ModelOptions();
 

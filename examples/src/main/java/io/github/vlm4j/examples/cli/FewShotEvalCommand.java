@@ -40,6 +40,9 @@ import picocli.CommandLine.Spec;
     description = {"Evaluate few-shot classification: demos from --pool, labelled queries from --queries.",
         "Both folders are laid out as <folder>/<label>/<image>."})
 public final class FewShotEvalCommand implements Callable<Integer> {
+  /** Creates the command; picocli sets its options and parameters from the command line. */
+  public FewShotEvalCommand() {}
+
   @Mixin
   Vlm4jCommand.ModelOptions model = new Vlm4jCommand.ModelOptions();
 

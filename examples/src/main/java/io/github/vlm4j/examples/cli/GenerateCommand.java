@@ -30,6 +30,9 @@ import picocli.CommandLine.Spec;
         "If the prompt contains <image> markers, their count must equal the number of --image options and the"
             + " images go there; otherwise all images come before the text in one user turn."})
 public final class GenerateCommand implements Callable<Integer> {
+  /** Creates the command; picocli sets its options and parameters from the command line. */
+  public GenerateCommand() {}
+
   @Mixin
   Vlm4jCommand.ModelOptions model = new Vlm4jCommand.ModelOptions();
 

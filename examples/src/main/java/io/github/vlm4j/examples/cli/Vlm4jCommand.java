@@ -27,6 +27,9 @@ import picocli.CommandLine.Spec;
     subcommands = {GenerateCommand.class, FewShotCommand.class, FewShotEvalCommand.class, AdaptersCommand.class,
         CommandLine.HelpCommand.class})
 public final class Vlm4jCommand implements Callable<Integer> {
+  /** Creates the command; picocli sets its options and parameters from the command line. */
+  public Vlm4jCommand() {}
+
   /** Where the built-in reference model lives inside the jar. */
   static final String BUILTIN = "io/github/vlm4j/builtin/vlm4j-tiny-idefics3/";
 
@@ -132,6 +135,8 @@ public final class Vlm4jCommand implements Callable<Integer> {
   }
 
   /**
+   * Runs the command line and exits with its exit code.
+   *
    * @param args command-line arguments
    */
   public static void main(String[] args) {
