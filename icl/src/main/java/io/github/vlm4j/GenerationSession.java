@@ -17,6 +17,7 @@ import io.github.vlm4j.core.prompt.TokenizedPrompt;
 import io.github.vlm4j.core.onnx.Tensors;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.KvSnapshot;
+import io.github.vlm4j.decoder.generation.ConstraintStatus;
 import io.github.vlm4j.decoder.generation.FinishReason;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
@@ -519,20 +520,20 @@ public final class GenerationSession implements AutoCloseable {
           o.firstTokenNanos() == 0 ? ms(tEnd - pf.t0()) : ms(o.firstTokenNanos() - pf.t0()), o.stepMs(),
           ms(tEnd - pf.t0()));
       return new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
-          new Usage(promptLen, pf.prepared().prompt().imageTokenCount(), o.tokenIds().length, timings));
+          new Usage(promptLen, pf.prepared().prompt().imageTokenCount(), o.tokenIds().length, timings), o.constraint());
     } catch (InferenceException e) {
       if (modelClosing) {
         throw new ModelClosedException("the model was closed while this request was running");
       }
       if (cancelRequested) {
-        return cancelled(pf, t0);
+        return cancelled(pf, t0, config);
       }
       throw e;
     } catch (Cancelled | CancellationException c) {
       if (modelClosing) {
         throw new ModelClosedException("the model was closed while this request was running");
       }
-      return cancelled(pf, t0);
+      return cancelled(pf, t0, config);
     }
   }
 
@@ -671,12 +672,13 @@ public final class GenerationSession implements AutoCloseable {
     return logits[from + token] - max - Math.log(z);
   }
 
-  private GenerationResult cancelled(Prefilled pf, long t0) {
+  private GenerationResult cancelled(Prefilled pf, long t0, GenerationConfig config) {
     int promptLen = pf == null ? 0 : pf.prepared().prompt().length();
     int imageTokens = pf == null ? 0 : pf.prepared().prompt().imageTokenCount();
     double total = ms(System.nanoTime() - t0);
     return new GenerationResult("", new int[0], FinishReason.CANCELLED,
-        new Usage(promptLen, imageTokens, 0, new StageTimings(0, 0, 0, total, new double[0], total)));
+        new Usage(promptLen, imageTokens, 0, new StageTimings(0, 0, 0, total, new double[0], total)),
+        config.constraint().isPresent() ? ConstraintStatus.INCOMPLETE : ConstraintStatus.NONE);
   }
 
   private static String lastUserText(List<Message> messages) {

@@ -1,6 +1,7 @@
 package io.github.vlm4j.decoder.generation;
 
 import io.github.vlm4j.core.VlmInputException;
+import io.github.vlm4j.decoder.generation.constraint.OutputConstraint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -22,10 +23,12 @@ import java.util.SplittableRandom;
  * @param stopStrings generation stops when one appears in the text (excluded from the result)
  * @param eosTokenIds ids that end generation; empty = the model's own ({@code generation_config.json})
  * @param extraProcessors caller processors, applied after the standard ones
+ * @param constraint what the output must match (regex, choice, JSON Schema); empty = free text
  */
 public record GenerationConfig(
     int maxNewTokens, boolean doSample, double temperature, int topK, double topP, double repetitionPenalty,
-    Optional<Long> seed, List<String> stopStrings, List<Integer> eosTokenIds, List<LogitsProcessor> extraProcessors) {
+    Optional<Long> seed, List<String> stopStrings, List<Integer> eosTokenIds, List<LogitsProcessor> extraProcessors,
+    Optional<OutputConstraint> constraint) {
 
   /** Default new-token limit. */
   public static final int DEFAULT_MAX_NEW_TOKENS = 128;
@@ -61,10 +64,17 @@ public record GenerationConfig(
    * @param stopStrings generation stops when one appears in the text (copied)
    * @param eosTokenIds ids that end generation; empty = the model's own (copied)
    * @param extraProcessors caller processors, applied after the standard ones (copied)
+   * @param constraint what the output must match; empty = free text. Cannot be combined with stop
+   *     strings (the constraint decides where the output ends)
    * @throws VlmInputException INVALID_OPTION naming the option, the accepted range and the value
    */
   public GenerationConfig {
     Objects.requireNonNull(seed, "seed");
+    Objects.requireNonNull(constraint, "constraint");
+    if (constraint.isPresent() && !stopStrings.isEmpty()) {
+      throw invalid("stop strings cannot be combined with an output constraint (" + constraint.get().describe()
+          + "): the constraint decides where the output ends");
+    }
     Objects.requireNonNull(stopStrings, "stopStrings");
     Objects.requireNonNull(eosTokenIds, "eosTokenIds");
     Objects.requireNonNull(extraProcessors, "extraProcessors");
@@ -144,6 +154,7 @@ public record GenerationConfig(
     b.stopStrings = new ArrayList<>(stopStrings);
     b.eosTokenIds = new ArrayList<>(eosTokenIds);
     b.extra = new ArrayList<>(extraProcessors);
+    b.constraint = constraint.orElse(null);
     return b;
   }
 
@@ -193,6 +204,7 @@ public record GenerationConfig(
     private double topP = 1.0;
     private double repetitionPenalty = 1.0;
     private Long seed;
+    private OutputConstraint constraint;
     private List<String> stopStrings = new ArrayList<>();
     private List<Integer> eosTokenIds = new ArrayList<>();
     private List<LogitsProcessor> extra = new ArrayList<>();
@@ -317,6 +329,19 @@ public record GenerationConfig(
     }
 
     /**
+     * Constrains the output: generated text must match it, and generation may end (end of sequence)
+     * only where the text is a complete match. A request that reaches its token limit first reports
+     * {@link FinishReason#LENGTH} and {@link ConstraintStatus#INCOMPLETE}.
+     *
+     * @param c the constraint, or null for free text
+     * @return this
+     */
+    public Builder constraint(OutputConstraint c) {
+      constraint = c;
+      return this;
+    }
+
+    /**
      * Builds the config, checking every value.
      *
      * @return the config
@@ -324,7 +349,7 @@ public record GenerationConfig(
      */
     public GenerationConfig build() {
       return new GenerationConfig(maxNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
-          Optional.ofNullable(seed), stopStrings, eosTokenIds, extra);
+          Optional.ofNullable(seed), stopStrings, eosTokenIds, extra, Optional.ofNullable(constraint));
     }
   }
 }

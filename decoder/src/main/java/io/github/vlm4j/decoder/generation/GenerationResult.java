@@ -10,8 +10,11 @@ import java.util.Arrays;
  * @param tokenIds generated token ids, the stopping token included
  * @param finishReason why generation stopped
  * @param usage token counts and stage timings
+ * @param constraint whether the text is complete under the request's output constraint ({@link
+ *     ConstraintStatus#NONE} without one)
  */
-public record GenerationResult(String text, int[] tokenIds, FinishReason finishReason, Usage usage) {
+public record GenerationResult(String text, int[] tokenIds, FinishReason finishReason, Usage usage,
+    ConstraintStatus constraint) {
   /**
    * Copies the array.
    *
@@ -19,9 +22,23 @@ public record GenerationResult(String text, int[] tokenIds, FinishReason finishR
    * @param tokenIds generated token ids, the stopping token included (copied)
    * @param finishReason why generation stopped
    * @param usage token counts and stage timings
+   * @param constraint whether the text is complete under the output constraint
    */
   public GenerationResult {
     tokenIds = tokenIds.clone();
+    java.util.Objects.requireNonNull(constraint, "constraint");
+  }
+
+  /**
+   * A result of a request without an output constraint.
+   *
+   * @param text generated text
+   * @param tokenIds generated token ids (copied)
+   * @param finishReason why generation stopped
+   * @param usage token counts and stage timings
+   */
+  public GenerationResult(String text, int[] tokenIds, FinishReason finishReason, Usage usage) {
+    this(text, tokenIds, finishReason, usage, ConstraintStatus.NONE);
   }
 
   /**
@@ -37,7 +54,7 @@ public record GenerationResult(String text, int[] tokenIds, FinishReason finishR
   @Override
   public boolean equals(Object o) {
     return o instanceof GenerationResult r && text.equals(r.text) && Arrays.equals(tokenIds, r.tokenIds)
-        && finishReason == r.finishReason;
+        && finishReason == r.finishReason && constraint == r.constraint;
   }
 
   @Override

@@ -4,6 +4,8 @@ import io.github.vlm4j.core.InferenceException;
 import io.github.vlm4j.core.text.TextTokenizer;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.TokenEmbedder;
+import io.github.vlm4j.decoder.generation.constraint.CompiledConstraint;
+import io.github.vlm4j.decoder.generation.constraint.TokenVocabulary;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -24,8 +26,10 @@ public final class Generator {
    * @param finishReason why it stopped
    * @param firstTokenNanos {@link System#nanoTime()} when the first token was chosen (0 if none)
    * @param stepMs time between consecutive token choices (feed back, decoder run, processing, sampling)
+   * @param constraint whether the output is complete under the config's constraint
    */
-  public record Outcome(int[] tokenIds, String text, FinishReason finishReason, long firstTokenNanos, double[] stepMs) {}
+  public record Outcome(int[] tokenIds, String text, FinishReason finishReason, long firstTokenNanos, double[] stepMs,
+      ConstraintStatus constraint) {}
 
   /**
    * Generates tokens after the prompt until a stop condition holds.
@@ -51,6 +55,11 @@ public final class Generator {
     List<LogitsProcessor> processors = config.processors();
     Sampler sampler = config.newSampler();
     TextAccumulator text = new TextAccumulator(tokenizer, config.stopStrings(), streamer);
+    CompiledConstraint constraint = config.constraint()
+        .map(c -> CompiledConstraint.compile(c, TokenVocabulary.of(tokenizer))).orElse(null);
+    int constraintState = constraint != null ? constraint.start() : 0;
+    int[] eos = eosIds.stream().mapToInt(Integer::intValue).toArray();
+    float[] eosLogits = new float[eos.length];
     float[] work = new float[firstLogits.length];
     double[] stepMs = new double[maxNewTokens];
     int steps = 0;
@@ -68,6 +77,9 @@ public final class Generator {
       for (LogitsProcessor p : processors) {
         p.process(seq, len, work);
       }
+      if (constraint != null) {
+        restrict(constraint, constraintState, work, eos, eosLogits);
+      }
       int token = sampler.sample(work);
       seq[len++] = token;
       generated++;
@@ -82,6 +94,12 @@ public final class Generator {
       if (eosIds.contains(token)) {
         reason = FinishReason.EOS;
         break;
+      }
+      if (constraint != null) {
+        constraintState = constraint.next(constraintState, token);
+        if (constraintState < 0) {   // the mask allows only tokens with a transition
+          throw new IllegalStateException("the constraint automaton has no transition for the chosen token " + token);
+        }
       }
       if (text.push(token)) {
         reason = FinishReason.STOP_STRING;
@@ -107,7 +125,29 @@ public final class Generator {
     }
     String out = text.finish();
     streamer.onEnd(reason);
+    ConstraintStatus status = constraint == null ? ConstraintStatus.NONE
+        : reason == FinishReason.EOS && constraintState >= 0 && constraint.accepting(constraintState)
+            ? ConstraintStatus.COMPLETE : ConstraintStatus.INCOMPLETE;
     return new Outcome(Arrays.copyOfRange(seq, promptIds.length, len), out, reason, firstNanos,
-        Arrays.copyOf(stepMs, steps));
+        Arrays.copyOf(stepMs, steps), status);
+  }
+
+  /**
+   * Leaves only the tokens the constraint allows in this state; end-of-sequence ids keep their
+   * logits only where the text so far is a complete match (and are then the only choice if nothing
+   * may follow).
+   */
+  private static void restrict(CompiledConstraint constraint, int state, float[] logits, int[] eos, float[] saved) {
+    for (int i = 0; i < eos.length; i++) {
+      saved[i] = eos[i] < logits.length ? logits[eos[i]] : Float.NEGATIVE_INFINITY;
+    }
+    constraint.mask(state, logits);
+    if (constraint.accepting(state)) {
+      for (int i = 0; i < eos.length; i++) {
+        if (eos[i] < logits.length) {
+          logits[eos[i]] = saved[i];
+        }
+      }
+    }
   }
 }

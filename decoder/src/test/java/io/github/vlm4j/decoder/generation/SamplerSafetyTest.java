@@ -50,6 +50,6 @@ class SamplerSafetyTest {
     VlmInputException e = assertThrows(VlmInputException.class, () -> GenerationConfig.builder().temperature(1e-300));
     assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
     assertThrows(VlmInputException.class, () -> new GenerationConfig(8, true, 1e-300, 0, 1, 1,
-        java.util.Optional.empty(), java.util.List.of(), java.util.List.of(), java.util.List.of()));
+        java.util.Optional.empty(), java.util.List.of(), java.util.List.of(), java.util.List.of(), java.util.Optional.empty()));
   }
 }

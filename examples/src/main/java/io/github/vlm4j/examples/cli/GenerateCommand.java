@@ -9,11 +9,14 @@ import io.github.vlm4j.core.StageTimings;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
+import io.github.vlm4j.decoder.generation.ConstraintStatus;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
+import io.github.vlm4j.decoder.generation.constraint.OutputConstraint;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,11 +78,24 @@ public final class GenerateCommand implements Callable<Integer> {
       description = "Stop when this text appears (repeatable; 1 to 1024 characters each, at most 1024).")
   List<String> stops = new ArrayList<>();
 
+  @Option(names = "--json-schema", paramLabel = "FILE",
+      description = "Constrain the output to JSON valid under this JSON Schema (the supported subset: README)."
+          + " At most one of --json-schema, --regex, --choice; not with --stop.")
+  Path jsonSchema;
+
+  @Option(names = "--regex", paramLabel = "REGEX",
+      description = "Constrain the whole output to match this regular expression (dk.brics syntax: README).")
+  String regex;
+
+  @Option(names = "--choice", paramLabel = "A,B,...", split = ",",
+      description = "Constrain the output to exactly one of these strings.")
+  List<String> choices;
+
   @Option(names = "--adapter", paramLabel = "NAME", description = "Use this cross-modal adapter (modular models).")
   String adapter;
 
   @Option(names = "--json", description = "Print one JSON object (text, generated and prompt token ids, counts,"
-      + " finish reason, timings) instead of streaming text.")
+      + " finish reason, constraint status, timings) instead of streaming text.")
   boolean json;
 
   @Option(names = "--dump", paramLabel = "DIR",
@@ -124,6 +140,10 @@ public final class GenerateCommand implements Callable<Integer> {
           out.println(toJson(r, promptIds, m));
         } else {
           out.println();
+        }
+        if (r.constraint() == ConstraintStatus.INCOMPLETE) {
+          System.err.println("vlm4j: the output is incomplete under the constraint (generation ended by "
+              + r.finishReason() + "; raise --max-new-tokens)");
         }
       }
       return Vlm4jCommand.EXIT_OK;
@@ -174,7 +194,53 @@ public final class GenerateCommand implements Callable<Integer> {
     if (seed != null) {
       cfg.seed(seed);
     }
-    return cfg.build();
+    OutputConstraint constraint = constraint();
+    if (constraint != null && !stops.isEmpty()) {
+      throw Flags.usage(spec, "--stop cannot be combined with --json-schema, --regex or --choice:"
+          + " the constraint decides where the output ends");
+    }
+    return cfg.constraint(constraint).build();
+  }
+
+  /** Largest --json-schema file: 1 MiB. */
+  static final long MAX_SCHEMA_BYTES = 1 << 20;
+
+  /**
+   * Builds the output constraint the flags select.
+   *
+   * @return the constraint, or null without one
+   * @throws picocli.CommandLine.ParameterException for several constraint flags or a bad value
+   */
+  private OutputConstraint constraint() {
+    int given = (jsonSchema != null ? 1 : 0) + (regex != null ? 1 : 0) + (choices != null ? 1 : 0);
+    if (given > 1) {
+      throw Flags.usage(spec, "give at most one of --json-schema, --regex and --choice");
+    }
+    try {
+      if (regex != null) {
+        return OutputConstraint.regex(regex);
+      }
+      if (choices != null) {
+        return OutputConstraint.choice(choices);
+      }
+      if (jsonSchema != null) {
+        if (!Files.isRegularFile(jsonSchema)) {
+          throw Flags.usage(spec, "--json-schema: " + jsonSchema + " is not a readable file");
+        }
+        long size = Files.size(jsonSchema);
+        if (size > MAX_SCHEMA_BYTES) {
+          throw Flags.usage(spec, "--json-schema: " + jsonSchema + " has " + size + " bytes, at most "
+              + MAX_SCHEMA_BYTES + " are read");
+        }
+        return OutputConstraint.jsonSchema(Files.readString(jsonSchema, StandardCharsets.UTF_8));
+      }
+      return null;
+    } catch (VlmInputException e) {
+      String flag = regex != null ? "--regex" : choices != null ? "--choice" : "--json-schema";
+      throw Flags.usage(spec, flag + ": " + e.getMessage());
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      throw Flags.usage(spec, "--json-schema: cannot read " + jsonSchema + ": " + e.getMessage());
+    }
   }
 
   /**
@@ -222,6 +288,7 @@ public final class GenerateCommand implements Callable<Integer> {
     o.put("imageTokenCount", r.usage().imageTokens());
     o.put("generatedTokenCount", r.usage().generatedTokens());
     o.put("finishReason", r.finishReason().name());
+    o.put("constraint", r.constraint().name());
     StageTimings t = r.usage().timings();
     ObjectNode tm = o.putObject("timingsMs");
     tm.put("preprocess", round(t.preprocessMs()));
