@@ -302,7 +302,7 @@ final class JsonSchemaCompiler {
       Automaton frac = Automaton.makeChar('.').concatenate(digit.repeat(1, MAX_DIGITS)).optional();
       Automaton exp = Automaton.makeChar('e').union(Automaton.makeChar('E'))
           .concatenate(Automaton.makeChar('+').union(Automaton.makeChar('-')).optional())
-          .concatenate(digit.repeat(1, 3)).optional();
+          .concatenate(digit.repeat(1, 2)).optional();
       n = n.concatenate(frac).concatenate(exp);
     }
     return n;

@@ -31,7 +31,7 @@ import java.util.Set;
  * Strings hold printable ASCII except {@code "} and {@code \}, non-control BMP chars outside the
  * surrogates, and the escapes {@code \" \\ \/ \b \f \n \r \t \}{@code uXXXX} (no surrogate
  * escapes). Numbers follow the JSON grammar with at most 16 integer and 16 fraction digits and a
- * 3-digit exponent; integers have no fraction or exponent. The annotations {@code title},
+ * 2-digit exponent (so every number is a finite double); integers have no fraction or exponent. The annotations {@code title},
  * {@code description}, {@code $comment}, {@code examples}, {@code default} (and {@code $schema} at
  * the root) are ignored; any other keyword is refused, naming it and its JSON path. Schemas nest at
  * most 16 levels and are at most 256 KiB of text.
