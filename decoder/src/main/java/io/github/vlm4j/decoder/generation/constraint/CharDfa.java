@@ -33,17 +33,21 @@ final class CharDfa {
   }
 
   /**
-   * Converts a brics automaton (determinized and minimized here; not modified otherwise).
+   * Converts a brics automaton (determinized and minimized here unless it already is; not modified
+   * otherwise).
    *
    * @param automaton the automaton, whose language must be non-empty
+   * @param minimal whether it is already a minimal DFA
    * @param maxStates refuse automata with more states
    * @return the table form
    * @throws IllegalStateException if it has more than {@code maxStates} states
    */
-  static CharDfa of(Automaton automaton, int maxStates) {
-    Automaton a = automaton.clone();
-    a.determinize();
-    a.minimize();
+  static CharDfa of(Automaton automaton, boolean minimal, int maxStates) {
+    Automaton a = automaton;
+    if (!minimal) {
+      a = automaton.clone();
+      a.minimize();
+    }
     List<State> states = new ArrayList<>(a.getStates());
     if (states.size() > maxStates) {
       throw new IllegalStateException(states.size() + " automaton states; at most " + maxStates + " are supported");

@@ -6,7 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dk.brics.automaton.Automaton;
+import dk.brics.automaton.BasicOperations;
+import dk.brics.automaton.State;
+import dk.brics.automaton.StatePair;
+import dk.brics.automaton.Transition;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -63,12 +68,21 @@ final class JsonSchemaCompiler {
     return schema.toString();
   }
 
-  /** Compiles a parsed schema; throws IllegalArgumentException naming the keyword and its path. */
+  /**
+   * Compiles a parsed schema to a minimal DFA; throws IllegalArgumentException naming the keyword
+   * and its path.
+   */
   static Automaton compile(JsonNode schema) {
     return value(schema, "$", 0, true);
   }
 
   private static Automaton value(JsonNode s, String path, int depth, boolean root) {
+    Automaton a = unminimized(s, path, depth, root);
+    a.minimize();
+    return a;
+  }
+
+  private static Automaton unminimized(JsonNode s, String path, int depth, boolean root) {
     if (!s.isObject()) {
       throw error(path, "a schema must be an object, found " + s.getNodeType());
     }
@@ -189,28 +203,68 @@ final class JsonSchemaCompiler {
         required.add(r.textValue());
       }
     }
-    Automaton none = Automaton.makeEmptyString();
-    Automaton some = Automaton.makeEmpty();
-    Automaton sep = Automaton.makeChar(',').concatenate(space());
+    List<Automaton> members = new ArrayList<>();
+    List<Boolean> optional = new ArrayList<>();
     if (props != null) {
-      for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = props.properties().iterator(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> p = it.next();
         String name = p.getKey();
-        Automaton member = Automaton.makeString(com.fasterxml.jackson.databind.node.TextNode.valueOf(name).toString()
-            + ":").concatenate(space()).concatenate(value(p.getValue(), path + ".properties." + name, depth + 1, false));
-        Automaton first = none.concatenate(member);
-        Automaton later = some.concatenate(sep).concatenate(member);
-        Automaton withIt = first.union(later);
-        if (required.contains(name)) {
-          some = withIt;
-          none = Automaton.makeEmpty();
-        } else {
-          some = some.union(withIt);
-        }
-        some.minimize();
+        members.add(Automaton.makeString(TextNode.valueOf(name).toString() + ":").concatenate(space())
+            .concatenate(value(p.getValue(), path + ".properties." + name, depth + 1, false)));
+        optional.add(!required.contains(name));
       }
     }
-    return Automaton.makeChar('{').concatenate(none.union(some)).concatenate(Automaton.makeChar('}'));
+    return members(members, optional);
+  }
+
+  /**
+   * {@code {}, the members in order (each optional one present or absent) separated by {@code ,}
+   * and an optional space, then {@code }}. Built as one automaton holding each member once, linked
+   * by epsilon moves between "nothing emitted yet" and "something emitted" states before each member.
+   */
+  private static Automaton members(List<Automaton> members, List<Boolean> optional) {
+    int n = members.size();
+    State open = new State();
+    State[] none = new State[n + 1];
+    State[] some = new State[n + 1];
+    for (int i = 0; i <= n; i++) {
+      none[i] = new State();
+      some[i] = new State();
+    }
+    State close = new State();
+    State done = new State();
+    done.setAccept(true);
+    open.addTransition(new Transition('{', none[0]));
+    close.addTransition(new Transition('}', done));
+    List<StatePair> epsilons = new ArrayList<>();
+    epsilons.add(new StatePair(none[n], close));
+    epsilons.add(new StatePair(some[n], close));
+    for (int i = 0; i < n; i++) {
+      Automaton m = members.get(i).clone();
+      m.expandSingleton();
+      State entry = m.getInitialState();
+      State comma = new State();
+      State afterComma = new State();
+      comma.addTransition(new Transition(',', afterComma));
+      afterComma.addTransition(new Transition(' ', entry));
+      epsilons.add(new StatePair(afterComma, entry));
+      epsilons.add(new StatePair(none[i], entry));
+      epsilons.add(new StatePair(some[i], comma));
+      for (State a : m.getAcceptStates()) {
+        a.setAccept(false);
+        epsilons.add(new StatePair(a, some[i + 1]));
+      }
+      if (optional.get(i)) {
+        epsilons.add(new StatePair(none[i], none[i + 1]));
+        epsilons.add(new StatePair(some[i], some[i + 1]));
+      }
+    }
+    Automaton result = new Automaton();
+    result.setInitialState(open);
+    result.setDeterministic(false);
+    BasicOperations.addEpsilons(result, epsilons);
+    result.minimize();
+    return result;
   }
 
   private static Automaton array(JsonNode s, String path, int depth) {
@@ -265,6 +319,7 @@ final class JsonSchemaCompiler {
       }
     } else {
       Automaton c = safeChar().union(escape());
+      c.minimize();
       body = max < 0 ? c.repeat(min) : c.repeat(min, max);
     }
     Automaton quote = Automaton.makeChar('"');

@@ -129,7 +129,7 @@ public final class OutputConstraint {
 
   private static OutputConstraint of(Kind kind, String source, String display, Automaton a, String what) {
     try {
-      return new OutputConstraint(kind, source, display, CharDfa.of(a, MAX_STATES));
+      return new OutputConstraint(kind, source, display, CharDfa.of(a, kind == Kind.JSON_SCHEMA, MAX_STATES));
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw invalid("expected a " + what + " that some text matches within " + MAX_STATES
           + " automaton states, found " + e.getMessage(), e);
