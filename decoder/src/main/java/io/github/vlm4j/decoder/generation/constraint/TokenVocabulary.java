@@ -15,7 +15,9 @@ import java.util.WeakHashMap;
  * minus {@code decode([a])} for a plain anchor token {@code a} (the token of {@code "a"}), which
  * handles byte-level BPE ({@code Ġ}) and SentencePiece ({@code ▁}) vocabularies alike. Ids that are
  * special or added tokens, whose text is empty, contains U+FFFD (a partial UTF-8 sequence) or does
- * not extend the anchor's text, are never allowed by a constraint.
+ * not extend the anchor's text, are never allowed by a constraint. So a char that no allowed token
+ * spells whole (a non-ASCII char a byte-level vocabulary only has as partial bytes) cannot be
+ * generated under a constraint; a state that needs one reports {@code canContinue == false}.
  */
 public final class TokenVocabulary {
   private static final Map<TextTokenizer, TokenVocabulary> CACHE = new WeakHashMap<>();
