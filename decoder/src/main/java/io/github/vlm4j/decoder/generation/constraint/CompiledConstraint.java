@@ -1,24 +1,76 @@
 package io.github.vlm4j.decoder.generation.constraint;
 
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
 /**
  * A constraint compiled against a vocabulary: a token-level automaton whose states are ints.
  * Immutable and thread-safe; one instance serves every request with the same constraint and
  * vocabulary (see {@link #compile}).
+ *
+ * <p>States are the live states of the constraint's char automaton. The tokens allowed in a state
+ * and the states they lead to are computed the first time the state is needed (by walking the
+ * vocabulary's sorted texts, sharing common prefixes, through the char automaton) and kept; after
+ * that {@link #mask} costs one pass over the logits. A token is allowed only if the text stays a
+ * prefix of some match after it.
  */
 public final class CompiledConstraint {
-  private CompiledConstraint() {
-    throw new UnsupportedOperationException("not implemented yet");
+  /** Most compilations kept by {@link #compile}. */
+  static final int CACHE_SIZE = 32;
+
+  private static final Map<Key, CompiledConstraint> CACHE = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Key, CompiledConstraint> eldest) {
+      return size() > CACHE_SIZE;
+    }
+  };
+
+  private record Key(String constraint, TokenVocabulary vocabulary) {}
+
+  /** The tokens allowed in one state (ascending ids) and the state after each. */
+  private record Moves(int[] ids, int[] next) {}
+
+  private final CharDfa dfa;
+  private final TokenVocabulary vocabulary;
+  private final AtomicReferenceArray<Moves> moves;
+
+  private CompiledConstraint(CharDfa dfa, TokenVocabulary vocabulary) {
+    this.dfa = dfa;
+    this.vocabulary = vocabulary;
+    this.moves = new AtomicReferenceArray<>(dfa.size());
   }
 
   /**
-   * Compiles (or returns the cached compilation of) a constraint for a vocabulary.
+   * Compiles (or returns the cached compilation of) a constraint for a vocabulary. Compilations
+   * are cached by the constraint's {@link OutputConstraint#key()} and the vocabulary instance
+   * (the {@value #CACHE_SIZE} most recently used are kept).
    *
    * @param constraint the constraint
    * @param vocabulary the model's vocabulary
    * @return the compiled constraint
    */
   public static CompiledConstraint compile(OutputConstraint constraint, TokenVocabulary vocabulary) {
-    throw new UnsupportedOperationException("not implemented yet");
+    Objects.requireNonNull(constraint, "constraint");
+    Objects.requireNonNull(vocabulary, "vocabulary");
+    Key key = new Key(constraint.key(), vocabulary);
+    synchronized (CACHE) {
+      return CACHE.computeIfAbsent(key, k -> new CompiledConstraint(constraint.dfa(), vocabulary));
+    }
+  }
+
+  /**
+   * Compiles a constraint for a vocabulary without consulting or filling the cache (for
+   * benchmarks measuring compilation).
+   *
+   * @param constraint the constraint
+   * @param vocabulary the model's vocabulary
+   * @return a new compiled constraint
+   */
+  public static CompiledConstraint compileUncached(OutputConstraint constraint, TokenVocabulary vocabulary) {
+    return new CompiledConstraint(constraint.dfa(), Objects.requireNonNull(vocabulary, "vocabulary"));
   }
 
   /**
@@ -27,7 +79,7 @@ public final class CompiledConstraint {
    * @return the start state
    */
   public int start() {
-    throw new UnsupportedOperationException("not implemented yet");
+    return dfa.start();
   }
 
   /**
@@ -37,7 +89,8 @@ public final class CompiledConstraint {
    * @return whether generation may end here
    */
   public boolean accepting(int state) {
-    throw new UnsupportedOperationException("not implemented yet");
+    check(state);
+    return dfa.accepting(state);
   }
 
   /**
@@ -47,7 +100,7 @@ public final class CompiledConstraint {
    * @return whether some token keeps the text a prefix of a match
    */
   public boolean canContinue(int state) {
-    throw new UnsupportedOperationException("not implemented yet");
+    return moves(state).ids.length > 0;
   }
 
   /**
@@ -58,17 +111,132 @@ public final class CompiledConstraint {
    * @return the next state, or -1 if the token is not allowed here
    */
   public int next(int state, int token) {
-    throw new UnsupportedOperationException("not implemented yet");
+    Moves m = moves(state);
+    int k = Arrays.binarySearch(m.ids, token);
+    return k >= 0 ? m.next[k] : -1;
+  }
+
+  /**
+   * Returns the number of tokens allowed in a state.
+   *
+   * @param state a state
+   * @return how many token ids {@link #next} accepts in it
+   */
+  public int allowedCount(int state) {
+    return moves(state).ids.length;
+  }
+
+  /**
+   * Returns the tokens allowed in a state.
+   *
+   * @param state a state
+   * @return the allowed ids, ascending (a copy)
+   */
+  public int[] allowedTokens(int state) {
+    return moves(state).ids.clone();
   }
 
   /**
    * Sets the logits of every token not allowed in this state to negative infinity (end-of-sequence
-   * ids are the caller's business).
+   * ids are the caller's business: they are never allowed here).
    *
    * @param state the current state
-   * @param logits next-token logits, modified in place
+   * @param logits next-token logits, modified in place; ids beyond the vocabulary are disallowed
    */
   public void mask(int state, float[] logits) {
-    throw new UnsupportedOperationException("not implemented yet");
+    int[] ids = moves(state).ids;
+    int n = logits.length;
+    int from = 0;
+    for (int id : ids) {
+      if (id >= n) {
+        break;
+      }
+      if (id > from) {
+        Arrays.fill(logits, from, id, Float.NEGATIVE_INFINITY);
+      }
+      from = id + 1;
+    }
+    if (from < n) {
+      Arrays.fill(logits, from, n, Float.NEGATIVE_INFINITY);
+    }
+  }
+
+  /**
+   * Returns the number of states.
+   *
+   * @return states range over {@code [0, stateCount())}
+   */
+  public int stateCount() {
+    return dfa.size();
+  }
+
+  private void check(int state) {
+    if (state < 0 || state >= dfa.size()) {
+      throw new IllegalArgumentException("state " + state + " is outside [0, " + dfa.size() + ")");
+    }
+  }
+
+  private Moves moves(int state) {
+    check(state);
+    Moves m = moves.get(state);
+    if (m == null) {
+      m = computeMoves(state);
+      if (!moves.compareAndSet(state, null, m)) {
+        m = moves.get(state);
+      }
+    }
+    return m;
+  }
+
+  /** Walks the sorted texts from a state, reusing the states of each common prefix. */
+  private Moves computeMoves(int state) {
+    TokenVocabulary v = vocabulary;
+    int n = v.allowedCount();
+    int[] at = new int[v.longest() + 1];
+    at[0] = state;
+    int valid = 0;
+    int[] ids = new int[16];
+    int[] next = new int[16];
+    int count = 0;
+    int k = 0;
+    while (k < n) {
+      String t = v.sortedText(k);
+      int d = Math.min(v.commonPrefix(k), valid);
+      int q = at[d];
+      while (d < t.length()) {
+        q = dfa.step(q, t.charAt(d));
+        if (q < 0) {
+          break;
+        }
+        at[++d] = q;
+      }
+      valid = d;
+      k++;
+      if (q < 0) {
+        while (k < n && v.commonPrefix(k) > d) {
+          k++;
+        }
+        continue;
+      }
+      if (count == ids.length) {
+        ids = Arrays.copyOf(ids, count * 2);
+        next = Arrays.copyOf(next, count * 2);
+      }
+      ids[count] = v.sortedId(k - 1);
+      next[count] = q;
+      count++;
+    }
+    long[] packed = new long[count];
+    for (int i = 0; i < count; i++) {
+      packed[i] = ((long) ids[i] << 32) | (next[i] & 0xffffffffL);
+    }
+    Arrays.sort(packed);
+    int[] sortedIds = new int[count];
+    int[] sortedNext = new int[count];
+    for (int i = 0; i < count; i++) {
+      sortedIds[i] = (int) (packed[i] >>> 32);
+      sortedNext[i] = (int) packed[i];
+    }
+    return new Moves(sortedIds, sortedNext);
   }
 }

@@ -1,25 +1,76 @@
 package io.github.vlm4j.decoder.generation.constraint;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dk.brics.automaton.Automaton;
+import io.github.vlm4j.core.VlmInputException;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * What generated text must match: a regular expression, one of several strings, or a JSON Schema
  * (a documented subset). Immutable and thread-safe; validated when created.
+ *
+ * <p><b>Regular expressions</b> match the whole output and use dk.brics.automaton syntax without
+ * its optional operators, plus {@code \d \w \s}, {@code (?:...)} and ignored {@code ^}/{@code $}
+ * anchors: literal chars, {@code .}, {@code [...]}/{@code [^...]}, {@code |}, {@code ( )},
+ * {@code * + ?}, {@code {n}}, {@code {n,}}, {@code {n,m}}; {@code \c} is the char {@code c} (except
+ * {@code \t \n \r \f}); {@code " & ~ # @ < >} are ordinary chars. Look-around, back-references,
+ * {@code \b} and {@code \D \W \S} are refused.
+ *
+ * <p><b>JSON Schema subset</b> (the output is compact JSON with at most one space after each
+ * {@code :} and {@code ,}): {@code type} (one of object, array, string, number, integer,
+ * boolean, null; required unless {@code enum}/{@code const} is given), {@code enum} and
+ * {@code const} at any level; objects with {@code properties} (emitted in declaration order, each
+ * optional one present or absent), {@code required} and {@code additionalProperties: false}
+ * (absent means false; anything else is refused); arrays with {@code items}, {@code minItems},
+ * {@code maxItems} (at most 100); strings with {@code pattern} (the syntax above, matching the
+ * whole string, without escaped chars), {@code minLength}, {@code maxLength} (at most 1000).
+ * Strings hold printable ASCII except {@code "} and {@code \}, non-control BMP chars outside the
+ * surrogates, and the escapes {@code \" \\ \/ \b \f \n \r \t \}{@code uXXXX} (no surrogate
+ * escapes). Numbers follow the JSON grammar with at most 16 integer and 16 fraction digits and a
+ * 2-digit exponent (so every number is a finite double); integers have no fraction or exponent. The annotations {@code title},
+ * {@code description}, {@code $comment}, {@code examples}, {@code default} (and {@code $schema} at
+ * the root) are ignored; any other keyword is refused, naming it and its JSON path. Schemas nest at
+ * most 16 levels and are at most 256 KiB of text.
  */
 public final class OutputConstraint {
-  private OutputConstraint() {
-    throw new UnsupportedOperationException("not implemented yet");
+  /** Most states of a constraint's automaton. */
+  static final int MAX_STATES = 200_000;
+
+  private enum Kind { REGEX, CHOICE, JSON_SCHEMA }
+
+  private final Kind kind;
+  private final String source;
+  private final String display;
+  private final CharDfa dfa;
+
+  private OutputConstraint(Kind kind, String source, String display, CharDfa dfa) {
+    this.kind = kind;
+    this.source = source;
+    this.display = display;
+    this.dfa = dfa;
   }
 
   /**
-   * Output matching a regular expression (whole output).
+   * Output matching a regular expression (whole output), in the syntax described above.
    *
    * @param regex the expression
    * @return the constraint
    * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for a malformed expression
    */
   public static OutputConstraint regex(String regex) {
-    throw new UnsupportedOperationException("not implemented yet");
+    Objects.requireNonNull(regex, "regex");
+    Automaton a;
+    try {
+      a = RegexSyntax.parse(regex);
+    } catch (IllegalArgumentException e) {
+      throw invalid("expected a regular expression (dk.brics syntax, see OutputConstraint), found "
+          + quote(regex) + ": " + e.getMessage(), e);
+    }
+    return of(Kind.REGEX, regex, "regex " + regex, a, "regular expression " + quote(regex));
   }
 
   /**
@@ -30,11 +81,32 @@ public final class OutputConstraint {
    * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for an empty list or bad entries
    */
   public static OutputConstraint choice(List<String> choices) {
-    throw new UnsupportedOperationException("not implemented yet");
+    if (choices == null || choices.isEmpty()) {
+      throw invalid("expected at least one choice, found " + (choices == null ? "null" : "an empty list"), null);
+    }
+    Set<String> seen = new HashSet<>();
+    List<Automaton> parts = new ArrayList<>();
+    for (int i = 0; i < choices.size(); i++) {
+      String c = choices.get(i);
+      if (c == null || c.isEmpty()) {
+        throw invalid("expected non-empty choices, found " + (c == null ? "null" : "an empty string")
+            + " at index " + i, null);
+      }
+      if (!seen.add(c)) {
+        throw invalid("expected distinct choices, found " + quote(c) + " twice", null);
+      }
+      parts.add(Automaton.makeString(c));
+    }
+    StringBuilder key = new StringBuilder();
+    for (String c : choices) {
+      key.append(c.length()).append(':').append(c);
+    }
+    return of(Kind.CHOICE, key.toString(), "choice " + String.join("|", choices), Automaton.union(parts),
+        "choice among " + choices.size() + " strings");
   }
 
   /**
-   * Output that is a JSON document valid under the schema.
+   * Output that is a JSON document valid under the schema (the subset described above).
    *
    * @param schemaJson the schema as JSON text
    * @return the constraint
@@ -42,7 +114,49 @@ public final class OutputConstraint {
    *     outside the supported subset (naming it)
    */
   public static OutputConstraint jsonSchema(String schemaJson) {
-    throw new UnsupportedOperationException("not implemented yet");
+    Objects.requireNonNull(schemaJson, "schemaJson");
+    JsonNode schema;
+    Automaton a;
+    try {
+      schema = JsonSchemaCompiler.parse(schemaJson);
+      a = JsonSchemaCompiler.compile(schema);
+    } catch (IllegalArgumentException e) {
+      throw invalid("unsupported JSON schema " + e.getMessage(), e);
+    }
+    String canonical = JsonSchemaCompiler.canonical(schema);
+    return of(Kind.JSON_SCHEMA, canonical, "JSON schema " + canonical, a, "JSON schema");
+  }
+
+  private static OutputConstraint of(Kind kind, String source, String display, Automaton a, String what) {
+    try {
+      return new OutputConstraint(kind, source, display, CharDfa.of(a, kind == Kind.JSON_SCHEMA, MAX_STATES));
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw invalid("expected a " + what + " that some text matches within " + MAX_STATES
+          + " automaton states, found " + e.getMessage(), e);
+    }
+  }
+
+  private static VlmInputException invalid(String message, Throwable cause) {
+    return new VlmInputException(VlmInputException.Reason.INVALID_OPTION, message, cause);
+  }
+
+  private static String quote(String s) {
+    String t = s.length() > 80 ? s.substring(0, 77) + "..." : s;
+    return "\"" + t + "\"";
+  }
+
+  CharDfa dfa() {
+    return dfa;
+  }
+
+  /**
+   * Returns a key equal for equal constraints (the kind and the expression, choices or canonical
+   * schema text), for caching compilations.
+   *
+   * @return the key
+   */
+  public String key() {
+    return kind + "\u0000" + source;
   }
 
   /**
@@ -51,6 +165,37 @@ public final class OutputConstraint {
    * @return the description
    */
   public String describe() {
-    throw new UnsupportedOperationException("not implemented yet");
+    return display.length() > 80 ? display.substring(0, 77) + "..." : display;
+  }
+
+  /**
+   * Tells whether another constraint has the same {@link #key()}.
+   *
+   * @param o another object
+   * @return whether it is an equal constraint
+   */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof OutputConstraint c && c.kind == kind && c.source.equals(source);
+  }
+
+  /**
+   * Returns a hash of the {@link #key()}.
+   *
+   * @return the hash
+   */
+  @Override
+  public int hashCode() {
+    return key().hashCode();
+  }
+
+  /**
+   * Returns {@link #describe()}.
+   *
+   * @return the description
+   */
+  @Override
+  public String toString() {
+    return describe();
   }
 }
