@@ -1,6 +1,7 @@
 package io.github.vlm4j.decoder.generation;
 
 import io.github.vlm4j.core.InferenceException;
+import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.text.TextTokenizer;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.TokenEmbedder;
@@ -78,6 +79,11 @@ public final class Generator {
         p.process(seq, len, work);
       }
       if (constraint != null) {
+        if (!constraint.accepting(constraintState) && !constraint.canContinue(constraintState)) {
+          throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "the output constraint ("
+              + config.constraint().get().describe() + ") cannot be completed with this model's tokens after "
+              + generated + " generated tokens: the next character it needs is no whole token of the vocabulary");
+        }
         restrict(constraint, constraintState, work, eos, eosLogits);
       }
       int token = sampler.sample(work);
