@@ -22,9 +22,15 @@ import org.junit.jupiter.api.io.TempDir;
  * set by less than 100 MB after a warm-up of 20.
  */
 class FailedBuildLeakTest {
-  static final int WARMUP = 20;
+  static final int WARMUP = 80;
   static final int MEASURED = 150;
-  static final long MAX_GROWTH_KB = 100 * 1024;
+  /**
+   * The bound on RSS growth: 200 MB. The leak this test guards against grew RSS by 1,255 MB over 150
+   * failed builds. Without it RSS still moves by tens of MB: -75 to +55 MB here, +100 MB once in CI,
+   * and it does not grow with the count (450 failed builds: +38 MB): allocator and JIT state, not
+   * a leak.
+   */
+  static final long MAX_GROWTH_KB = 200 * 1024;
 
   @Test
   void failedBuildsLeakNoNativeMemory(@TempDir Path dir) throws Exception {

@@ -4,14 +4,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** Generates random schemas from the supported subset (test helper). */
-final class RandomSchemas {
+/** Generates random schemas from the supported subset (test helper, also used by src/test). */
+public final class RandomSchemas {
   private static final String[] NAMES = {"id", "name", "tags", "a", "b c", "q\\\"uote", "x", "é"};
   private static final String[] PATTERNS = {"[a-z]{1,5}", "\\\\d{2,4}", "(ab|cd)+", "[A-Z][a-z]*", "x?y?z"};
 
   private RandomSchemas() {}
 
-  static String schema(SplittableRandom r, int depth) {
+  /**
+   * Draws one schema.
+   *
+   * @param r the random source
+   * @param depth the nesting depth so far (0 at the root)
+   * @return the schema as JSON text
+   */
+  public static String schema(SplittableRandom r, int depth) {
     int kind = r.nextInt(depth >= 3 ? 6 : 9);
     switch (kind) {
       case 0:
