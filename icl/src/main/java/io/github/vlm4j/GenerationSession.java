@@ -15,6 +15,7 @@ import io.github.vlm4j.core.prompt.Role;
 import io.github.vlm4j.core.prompt.TextPart;
 import io.github.vlm4j.core.prompt.TokenizedPrompt;
 import io.github.vlm4j.core.onnx.Tensors;
+import io.github.vlm4j.decoder.DecodeBatcher;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.KvSnapshot;
 import io.github.vlm4j.decoder.generation.ConstraintStatus;
@@ -509,8 +510,7 @@ public final class GenerationSession implements AutoCloseable {
       int promptLen = pf.prepared().prompt().length();
       int maxNew = Math.min(config.maxNewTokens(), model.textConfig().maxPositions() - promptLen);
       Set<Integer> eos = config.eosTokenIds().isEmpty() ? model.eosTokenIds() : new LinkedHashSet<>(config.eosTokenIds());
-      Generator.Outcome o = Generator.run(pf.state(), model.parts().embedder(), model.tokenizer(), pf.lastLogits(),
-          pf.prepared().prompt().ids(), config, eos, maxNew, FinishReason.LENGTH, streamer, this::stopRequested);
+      Generator.Outcome o = decode(pf, config, eos, maxNew, streamer);
       if (modelClosing) {
         throw new ModelClosedException("the model was closed while this request was running");
       }
@@ -534,6 +534,21 @@ public final class GenerationSession implements AutoCloseable {
         throw new ModelClosedException("the model was closed while this request was running");
       }
       return cancelled(pf, t0, config);
+    }
+  }
+
+  /** The decode loop: in the model's shared batch when it batches, else on this request's own state. */
+  private Generator.Outcome decode(Prefilled pf, GenerationConfig config, Set<Integer> eos, int maxNew,
+      TokenStreamer streamer) {
+    int[] promptIds = pf.prepared().prompt().ids();
+    DecodeBatcher batcher = model.batcher();
+    if (batcher == null) {
+      return Generator.run(pf.state(), model.parts().embedder(), model.tokenizer(), pf.lastLogits(), promptIds,
+          config, eos, maxNew, FinishReason.LENGTH, streamer, this::stopRequested);
+    }
+    try (DecodeBatcher.Sequence row = batcher.sequence(pf.state())) {
+      return Generator.run(row, model.tokenizer(), pf.lastLogits(), promptIds, config, eos, maxNew,
+          FinishReason.LENGTH, streamer, this::stopRequested);
     }
   }
 

@@ -13,6 +13,7 @@ import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.core.prompt.TokenizedPrompt;
 import io.github.vlm4j.core.text.TextTokenizer;
+import io.github.vlm4j.decoder.DecodeBatcher;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
@@ -103,6 +104,13 @@ public final class VisionLanguageModel implements AutoCloseable {
   /** Token prefixes shared by few-shot probe prompts, by demo set, LRU. */
   private final Map<String, int[]> probePrefixes = lru(1024);
   private final Set<GenerationSession> sessions = ConcurrentHashMap.newKeySet();
+  /** Shares decode steps between concurrent requests; null when off or the decoder cannot batch. */
+  private DecodeBatcher batcher;
+
+  /** @return the batcher, or null */
+  DecodeBatcher batcher() {
+    return batcher;
+  }
 
   private VisionLanguageModel(ModelFolder folder, String modelType, TextConfig text, TextTokenizer tokenizer,
       ModelParts parts, GenerationDefaults defaults, ImageDecoder imageDecoder, Map<ModelModule, Dtype> dtypes,
@@ -629,6 +637,26 @@ public final class VisionLanguageModel implements AutoCloseable {
   }
 
   /**
+   * Returns the counters of continuous batching: decoder steps shared by concurrent requests, rows
+   * per step. All zero when batching is off ({@link Builder#maxBatchSize(int)} 1) or the decoder
+   * cannot batch ({@link #batchingEnabled()}).
+   *
+   * @return the counters so far
+   */
+  public DecodeBatcher.Stats batchStats() {
+    return batcher == null ? new DecodeBatcher.Stats(0, 0, 0, 0, 0) : batcher.stats();
+  }
+
+  /**
+   * Tells whether concurrent requests share decode steps on this model.
+   *
+   * @return whether batching is on and the decoder supports it (it takes {@code position_ids})
+   */
+  public boolean batchingEnabled() {
+    return batcher != null;
+  }
+
+  /**
    * Returns statistics of the model's caches.
    *
    * @return hit/miss counts and sizes of the image feature cache and the demo-prefix KV cache
@@ -693,6 +721,9 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
     List<AutoCloseable> all = owned(parts, tokenizer);
     all.add(0, prefixCache);
+    if (batcher != null) {
+      all.add(0, batcher);
+    }
     for (AutoCloseable c : all) {
       try {
         c.close();
@@ -746,6 +777,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     private int prefillChunk = DecoderState.DEFAULT_PREFILL_CHUNK;
     private boolean releaseVisionMemory = true;
     private ProgressListener progress = ProgressListener.NONE;
+    private int maxBatch = DecodeBatcher.DEFAULT_MAX_BATCH;
+    private long maxBatchTokens;
 
     private Builder(Path dir, ModelFolder folder) {
       this.dir = dir;
@@ -962,6 +995,46 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * Most requests whose decode steps share one decoder run (continuous batching, see {@link
+     * DecodeBatcher}): requests generating at the same time on this model join a common batch after
+     * their own prefill and leave it when they finish; each keeps its own sampling, constraints,
+     * stop strings, streaming and cancellation, and its results equal those of a request running
+     * alone (the same ids; logits within float rounding). Default {@value
+     * io.github.vlm4j.decoder.DecodeBatcher#DEFAULT_MAX_BATCH}; 1 turns batching off. Decoders
+     * without {@code position_ids} never batch.
+     *
+     * @param rows most rows per decoder step, in [1, 1024]
+     * @return this
+     * @throws VlmInputException INVALID_OPTION outside the range
+     */
+    public Builder maxBatchSize(int rows) {
+      if (rows < 1 || rows > 1024) {
+        throw option("maxBatchSize must be in [1, 1024] (1 = no batching), got " + rows);
+      }
+      maxBatch = rows;
+      return this;
+    }
+
+    /**
+     * Bounds the KV cache of the shared batch: at most this many padded positions (rows × the
+     * longest row; rows are left-padded to a common length). A request that would exceed it waits
+     * until others leave; one request alone is always admitted. While rows join or leave the old and
+     * the new cache coexist, so the batch's peak is twice this many positions of {@code
+     * TextConfig#kvBytesPerToken}. Default: the larger of 16,384 and the context window.
+     *
+     * @param tokens padded positions, at least the context window ({@link #build()} checks it)
+     * @return this
+     * @throws VlmInputException INVALID_OPTION if not positive
+     */
+    public Builder maxBatchTokens(long tokens) {
+      if (tokens < 1) {
+        throw option("maxBatchTokens must be positive, got " + tokens);
+      }
+      maxBatchTokens = tokens;
+      return this;
+    }
+
+    /**
      * Whether the vision encoder (and projector) give their activation memory back after each
      * image. Default {@code true}: ONNX Runtime otherwise keeps a graph's peak activations in its
      * arena for the model's lifetime — about 200 MiB after one 512×512 frame of SigLIP-B/16 and
@@ -995,6 +1068,17 @@ public final class VisionLanguageModel implements AutoCloseable {
       return new VlmInputException(VlmInputException.Reason.INVALID_OPTION, message);
     }
 
+    private long batchTokens(TextConfig text) {
+      if (maxBatchTokens == 0) {
+        return Math.max(16_384L, text.maxPositions());
+      }
+      if (maxBatchTokens < text.maxPositions()) {
+        throw option("maxBatchTokens " + maxBatchTokens + " is below this model's context window of "
+            + text.maxPositions() + " positions (max_position_embeddings)");
+      }
+      return maxBatchTokens;
+    }
+
     /**
      * Loads the model. Cheap checks (options, configs) come first; every native resource opened
      * before a failure (tokenizer, sessions, session and run options) is closed before the exception
@@ -1013,6 +1097,7 @@ public final class VisionLanguageModel implements AutoCloseable {
       String type = config.modelType();
       ModelFamily family = ModelFamilies.forType(type, folder.describe(ModelConfig.FILE));
       TextConfig text = config.textConfig();
+      long batchTokens = batchTokens(text);
       if ((long) prefillChunk * text.vocabSize() * Float.BYTES > Integer.MAX_VALUE) {
         throw option("prefillChunkTokens " + prefillChunk + " needs a logits buffer of " + prefillChunk + " × "
             + text.vocabSize() + " floats, over 2 GiB; use at most " + Integer.MAX_VALUE / Float.BYTES / text.vocabSize()
@@ -1027,7 +1112,7 @@ public final class VisionLanguageModel implements AutoCloseable {
       loads.opening(TextTokenizer.FILE);
       TextTokenizer tokenizer = TextTokenizer.load(folder, text.vocabSize());
       ModelParts parts = null;
-      VisionLanguageModel model;
+      VisionLanguageModel model = null;
       try {
         parts = family.load(new LoadContext(folder, config, text, tokenizer, dtypes, ss, loads));
         Map<ModelModule, Dtype> chosen = new EnumMap<>(ModelModule.class);
@@ -1037,10 +1122,16 @@ public final class VisionLanguageModel implements AutoCloseable {
         model = new VisionLanguageModel(folder, type, text, tokenizer, parts, defaults,
             imageDecoder, Collections.unmodifiableMap(chosen), ss, imageCacheBytes, prefixCacheBytes, prefillChunk, releaseVisionMemory,
             backboneBytes(folder, parts));
+        if (maxBatch > 1 && DecodeBatcher.supports(parts.decoder(), parts.embedder())) {
+          model.batcher = DecodeBatcher.open(parts.decoder(), parts.embedder(), maxBatch, batchTokens);
+        }
         LOG.debug("loaded {} ({}) from {} in {} ms", type, family.getClass().getSimpleName(), folder.describe(),
             (System.nanoTime() - started) / 1_000_000);
       } catch (ModelLoadException | RuntimeException | Error e) {
-        List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : List.of(tokenizer);
+        List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : new ArrayList<>(List.of(tokenizer));
+        if (model != null && model.batcher != null) {
+          opened.add(0, model.batcher);
+        }
         for (AutoCloseable c : opened) {
           try {
             c.close();

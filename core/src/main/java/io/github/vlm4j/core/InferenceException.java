@@ -24,6 +24,19 @@ public class InferenceException extends RuntimeException {
   }
 
   /**
+   * Wraps another failure of a graph run (e.g. a shared step that failed for every request in it),
+   * keeping ONNX Runtime's error code if the cause has one.
+   *
+   * @param message what went wrong
+   * @param cause the failure
+   */
+  public InferenceException(String message, Throwable cause) {
+    super(message, cause);
+    this.errorCode = cause instanceof OrtException o ? o.getCode()
+        : cause instanceof InferenceException i ? i.errorCode : null;
+  }
+
+  /**
    * For failures that are not ONNX Runtime exceptions (e.g. an output of an unexpected type).
    *
    * @param message what went wrong

@@ -63,6 +63,8 @@ public final class DecoderState implements AutoCloseable {
   private final float[] lastRow;
   private OnnxTensor[] emptyPast;
   private boolean closed;
+  /** The cache went to another owner ({@link #moveCache()}): no more appends. */
+  private boolean moved;
 
   DecoderState(CausalDecoder decoder, int prefillChunk) {
     if (prefillChunk < 1) {
@@ -86,6 +88,10 @@ public final class DecoderState implements AutoCloseable {
       b.put(i, v);
     }
     return b;
+  }
+
+  CausalDecoder decoder() {
+    return decoder;
   }
 
   /**
@@ -387,6 +393,48 @@ public final class DecoderState implements AutoCloseable {
     return emptyPast;
   }
 
+  /**
+   * A KV cache moved out of a state: the past tensor of each KV entry, the object that owns them
+   * (closed by the new owner when it no longer reads them) and the number of positions.
+   */
+  record MovedCache(OnnxTensor[] past, AutoCloseable owner, int length) {}
+
+  /**
+   * Hands this state's KV cache to a new owner (the batched decoder). The state holds no cache
+   * afterwards and cannot append any more positions; it still has to be closed.
+   *
+   * @return the cache; the caller owns it
+   */
+  MovedCache moveCache() {
+    checkOpen();
+    if (kv == null && base == null) {
+      throw new IllegalStateException("nothing to move: append positions first");
+    }
+    OnnxTensor[] past = new OnnxTensor[decoder.kvEntries()];
+    AutoCloseable owner;
+    if (kv != null) {
+      OrtSession.Result r = kv;
+      for (int i = 0; i < past.length; i++) {
+        past[i] = (OnnxTensor) r.get(decoder.presentName(i)).orElseThrow();
+      }
+      owner = r::close;
+      kv = null;
+      if (base != null) {
+        base.release();
+        base = null;
+      }
+    } else {
+      KvSnapshot b = base;
+      for (int i = 0; i < past.length; i++) {
+        past[i] = b.past(i);
+      }
+      owner = b::release;
+      base = null;
+    }
+    moved = true;
+    return new MovedCache(past, owner, pastLength);
+  }
+
   /** Asks a graph run in progress on another thread to stop (it then fails with ONNX Runtime's error). */
   public void terminate() {
     terminated = true;
@@ -408,6 +456,9 @@ public final class DecoderState implements AutoCloseable {
   private void checkOpen() {
     if (closed) {
       throw new IllegalStateException("this decoder state is closed");
+    }
+    if (moved) {
+      throw new IllegalStateException("this decoder state's cache was moved into a batch");
     }
   }
 

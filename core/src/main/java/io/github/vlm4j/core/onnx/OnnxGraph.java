@@ -93,6 +93,47 @@ public final class OnnxGraph implements AutoCloseable {
     }
   }
 
+  /**
+   * Opens a graph shipped as a class-path resource (vlm4j's own small helper graphs).
+   *
+   * @param owner class whose loader and package resolve {@code resource}
+   * @param resource resource name relative to {@code owner}'s package
+   * @param settings session settings
+   * @return the graph; the caller owns it
+   * @throws ModelLoadException RUNTIME if the resource is missing or ONNX Runtime cannot load it
+   */
+  public static OnnxGraph openResource(Class<?> owner, String resource, SessionSettings settings)
+      throws ModelLoadException {
+    byte[] bytes;
+    try (var in = owner.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new ModelLoadException(ModelLoadException.Reason.RUNTIME, "vlm4j's class path lacks the graph "
+            + owner.getPackageName() + "/" + resource + " (a broken vlm4j jar?)");
+      }
+      bytes = in.readAllBytes();
+    } catch (java.io.IOException e) {
+      throw new ModelLoadException(ModelLoadException.Reason.RUNTIME, "cannot read the graph " + resource
+          + " from vlm4j's class path: " + e.getMessage(), e);
+    }
+    OrtSession.SessionOptions options = settings.newOptions();
+    try {
+      OrtSession session = OrtRuntime.environment().createSession(bytes, options);
+      try {
+        return new OnnxGraph(resource, session, options);
+      } catch (OrtException e) {
+        session.close();
+        throw e;
+      }
+    } catch (OrtException e) {
+      options.close();
+      throw new ModelLoadException(ModelLoadException.Reason.RUNTIME,
+          "ONNX Runtime cannot load vlm4j's graph " + resource + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      options.close();
+      throw e;
+    }
+  }
+
   private static Map<String, TensorSpec> specs(Map<String, NodeInfo> infos) {
     Map<String, TensorSpec> out = new LinkedHashMap<>();
     for (var e : infos.entrySet()) {

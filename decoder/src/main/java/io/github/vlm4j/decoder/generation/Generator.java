@@ -51,6 +51,29 @@ public final class Generator {
   public static Outcome run(DecoderState state, TokenEmbedder embedder, TextTokenizer tokenizer, float[] firstLogits,
       int[] promptIds, GenerationConfig config, Set<Integer> eosIds, int maxNewTokens, FinishReason lengthReason,
       TokenStreamer streamer, BooleanSupplier cancelled) {
+    return run(token -> state.appendToken(token, embedder), tokenizer, firstLogits, promptIds, config, eosIds,
+        maxNewTokens, lengthReason, streamer, cancelled);
+  }
+
+  /**
+   * Generates tokens after the prompt until a stop condition holds, feeding each chosen token through
+   * {@code feed} (one sequence's own decoder state, or its row in a shared batch).
+   *
+   * @param feed runs the decoder on a chosen token and returns the logits after it
+   * @param tokenizer for the text
+   * @param firstLogits logits after the prompt's last position
+   * @param promptIds the prompt's ids (for the repetition penalty)
+   * @param config generation settings
+   * @param eosIds ids that end generation
+   * @param maxNewTokens limit (already capped by the context window)
+   * @param lengthReason reason to report when the limit is reached
+   * @param streamer receives text and ids as they come
+   * @param cancelled polled before every step
+   * @return the outcome
+   */
+  public static Outcome run(TokenFeed feed, TextTokenizer tokenizer, float[] firstLogits,
+      int[] promptIds, GenerationConfig config, Set<Integer> eosIds, int maxNewTokens, FinishReason lengthReason,
+      TokenStreamer streamer, BooleanSupplier cancelled) {
     int[] seq = Arrays.copyOf(promptIds, promptIds.length + maxNewTokens);
     int len = promptIds.length;
     List<LogitsProcessor> processors = config.processors();
@@ -120,7 +143,7 @@ public final class Generator {
         break;
       }
       try {
-        logits = state.appendToken(token, embedder);
+        logits = feed.feed(token);
       } catch (InferenceException e) {
         if (cancelled.getAsBoolean()) {
           reason = FinishReason.CANCELLED;
