@@ -18,6 +18,7 @@ import io.github.vlm4j.core.onnx.Tensors;
 import io.github.vlm4j.decoder.DecodeBatcher;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.KvSnapshot;
+import io.github.vlm4j.decoder.PrefixBranches;
 import io.github.vlm4j.decoder.generation.ConstraintStatus;
 import io.github.vlm4j.decoder.generation.FinishReason;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
@@ -591,20 +592,14 @@ public final class GenerationSession implements AutoCloseable {
     double[][] tokenLogProbs = new double[checked.size()][];
     int scored = 0;
     try (KvSnapshot snap = pf.state().snapshot(ids, last)) {
+      List<float[]> branchLogits = branchLogits(snap, conts, pf.state());
       for (int l = 0; l < checked.size(); l++) {
-        checkStop();
         int[] c = conts.get(l);
         double[] lp = new double[c.length];
         lp[0] = logSoftmaxAt(last, 0, vocab, c[0]);
-        if (c.length > 1) {
-          try (DecoderState branch = model.parts().decoder().newState(model.prefillChunk())) {
-            branch.startFrom(snap);
-            float[] emb = model.parts().embedder().embed(Arrays.copyOf(c, c.length - 1), branch.runOptions());
-            float[] all = branch.appendAll(emb, c.length - 1);
-            for (int j = 1; j < c.length; j++) {
-              lp[j] = logSoftmaxAt(all, (j - 1) * vocab, vocab, c[j]);
-            }
-          }
+        float[] all = branchLogits.get(l);
+        for (int j = 1; j < c.length; j++) {
+          lp[j] = logSoftmaxAt(all, (j - 1) * vocab, vocab, c[j]);
         }
         tokenLogProbs[l] = lp;
         scored += c.length;
@@ -632,6 +627,49 @@ public final class GenerationSession implements AutoCloseable {
     StageTimings timings = new StageTimings(ms(pf.tPre() - pf.t0()), ms(pf.tVision() - pf.tPre()),
         ms(pf.tPrefill() - pf.tVision()), ms(pf.tPrefill() - pf.t0()), new double[0], ms(tEnd - pf.t0()));
     return new LabelScores(out, new Usage(ids.length, prompt.imageTokenCount(), scored, timings), pf.cachedPrefix());
+  }
+
+  /**
+   * The logits after each label's tokens but its last, branching from the prompt's cache: all labels
+   * as the rows of shared decoder runs when the model batches, else one run per label. Labels of
+   * one token need no run (an empty array).
+   */
+  private List<float[]> branchLogits(KvSnapshot snap, List<int[]> conts, DecoderState state) {
+    ModelParts parts = model.parts();
+    List<float[]> embeds = new ArrayList<>();
+    for (int[] c : conts) {
+      checkStop();
+      embeds.add(c.length > 1 ? parts.embedder().embed(Arrays.copyOf(c, c.length - 1), state.runOptions()) : null);
+    }
+    List<float[]> out = new ArrayList<>(java.util.Collections.nCopies(conts.size(), new float[0]));
+    DecodeBatcher batcher = model.batcher();
+    if (batcher != null) {
+      List<Integer> rows = new ArrayList<>();
+      List<float[]> rowEmbeds = new ArrayList<>();
+      for (int l = 0; l < conts.size(); l++) {
+        if (embeds.get(l) != null) {
+          rows.add(l);
+          rowEmbeds.add(embeds.get(l));
+        }
+      }
+      checkStop();
+      List<float[]> logits = PrefixBranches.logits(snap, rowEmbeds, batcher.maxBatch(), batcher.maxBatchTokens(),
+          state.runOptions());
+      for (int i = 0; i < rows.size(); i++) {
+        out.set(rows.get(i), logits.get(i));
+      }
+      return out;
+    }
+    for (int l = 0; l < conts.size(); l++) {
+      checkStop();
+      if (embeds.get(l) != null) {
+        try (DecoderState branch = parts.decoder().newState(model.prefillChunk())) {
+          branch.startFrom(snap);
+          out.set(l, branch.appendAll(embeds.get(l), conts.get(l).length - 1));
+        }
+      }
+    }
+    return out;
   }
 
   private static List<String> checkLabels(List<String> labels) {

@@ -210,4 +210,95 @@ class BatchedDecodingTest {
       assertTrue(model.batchStats().largestBatch() >= 2, model.batchStats().toString());
     }
   }
+
+  /** Scoring labels as rows of one run equals one run per label (2..8 labels, several episodes). */
+  @Test
+  void classifyScoresAllLabelsInSharedRunsLikeOneRunEach() throws Exception {
+    java.nio.file.Path dir = Fixtures.model("vlm4j-tiny-idefics3");
+    List<Fixtures.EvalCase> episodes = Fixtures.evalCases("icl_2shot").subList(0, 4);
+    List<List<String>> labelSets = List.of(List.of("circle", "square"),
+        List.of("circle", "square", "triangle", "a red circle", "two squares", "none of them", "star", "x"));
+    try (VisionLanguageModel solo = VisionLanguageModel.builder(dir).maxBatchSize(1).build();
+         VisionLanguageModel batched = VisionLanguageModel.builder(dir).build();
+         VisionLanguageModel twoRows = VisionLanguageModel.builder(dir).maxBatchSize(2).build()) {
+      double worst = 0;
+      for (Fixtures.EvalCase ec : episodes) {
+        io.github.vlm4j.FewShotPrompt p = EvalParityTest.fewShot(ec);
+        for (List<String> labels : labelSets) {
+          io.github.vlm4j.LabelScores ref = solo.classify(p, labels, RequestOptions.DEFAULT);
+          for (VisionLanguageModel m : List.of(batched, twoRows)) {
+            io.github.vlm4j.LabelScores got = m.classify(p, labels, RequestOptions.DEFAULT);
+            for (int i = 0; i < labels.size(); i++) {
+              var a = ref.scores().get(i);
+              var b = got.scores().get(i);
+              assertEquals(a.label(), b.label());
+              assertArrayEquals(a.tokenIds(), b.tokenIds());
+              for (int j = 0; j < a.tokenLogProbs().length; j++) {
+                worst = Math.max(worst, Math.abs(a.tokenLogProbs()[j] - b.tokenLogProbs()[j]));
+              }
+              assertEquals(a.logProb(), b.logProb(), 1e-5, ec.id() + " " + a.label());
+              assertEquals(a.probability(), b.probability(), 1e-5, ec.id() + " " + a.label());
+            }
+          }
+        }
+      }
+      System.out.printf("classify: batched vs one run per label, largest token log-prob difference %.2e%n", worst);
+    }
+  }
+
+  /** A request that fails (bad image, a streamer that throws mid-generation) fails alone. */
+  @Test
+  void aFailingRequestFailsAlone() throws Exception {
+    String name = "vlm4j-tiny-idefics3";
+    List<Request> requests = requests(name).subList(0, 5);
+    List<GenerationResult> alone = new ArrayList<>();
+    try (VisionLanguageModel solo = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(1).build()) {
+      for (Request r : requests) {
+        alone.add(run(solo, r));
+      }
+    }
+    Request corrupt = new Request("corrupt image", List.of(Message.user(
+        io.github.vlm4j.core.prompt.ImageInput.of(new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3}), "what?")),
+        RequestOptions.DEFAULT, GenerationConfig.greedy(20));
+    Request throwing = new Request("streamer throws", requests.get(0).messages(), requests.get(0).options(),
+        GenerationConfig.builder().maxNewTokens(200).eosTokenIds(List.of(0)).build());
+    List<Request> all = new ArrayList<>(requests);
+    all.add(corrupt);
+    all.add(throwing);
+    List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
+      List<GenerationResult> batched = concurrently(model, all, r -> {
+        try {
+          if (r == throwing) {
+            return model.generate(r.messages(), r.config(), r.options(), new TokenStreamer() {
+              int tokens;
+
+              @Override
+              public void onText(String delta) {}
+
+              @Override
+              public void onToken(int id) {
+                if (++tokens == 4) {
+                  throw new IllegalStateException("the client went away");
+                }
+              }
+            });
+          }
+          return run(model, r);
+        } catch (RuntimeException e) {
+          failures.add(e);
+          return null;
+        }
+      });
+      for (int i = 0; i < requests.size(); i++) {
+        assertSame(requests.get(i), alone.get(i), batched.get(i));
+      }
+      assertEquals(2, failures.size(), failures.toString());
+      assertTrue(failures.stream().anyMatch(f -> f instanceof io.github.vlm4j.core.VlmInputException v
+          && v.reason().name().startsWith("IMAGE_")), failures.toString());
+      assertTrue(failures.stream().anyMatch(f -> "the client went away".equals(f.getMessage())), failures.toString());
+      // the batch is healthy afterwards
+      assertSame(requests.get(1), alone.get(1), run(model, requests.get(1)));
+    }
+  }
 }

@@ -32,6 +32,9 @@ public final class CausalDecoder implements AutoCloseable {
   /** Prefill logits buffers between requests (direct memory is only freed by the GC otherwise). */
   private final ConcurrentLinkedQueue<ByteBuffer> prefillLogits = new ConcurrentLinkedQueue<>();
   private static final int MAX_POOLED_PREFILL_BUFFERS = 2;
+  /** Opened on first use (batching, batched label scoring); guarded by {@code this}. */
+  private KvRows kvRows;
+  private boolean closed;
 
   private CausalDecoder(OnnxGraph graph, TextConfig config, OnnxJavaType kvType, OnnxJavaType embedsType,
       OnnxJavaType logitsType, boolean positionIds) {
@@ -242,8 +245,28 @@ public final class CausalDecoder implements AutoCloseable {
     }
   }
 
+  /** The graphs that move KV rows, opened on first use and closed with the decoder. */
+  synchronized KvRows kvRows() {
+    if (closed) {
+      throw new IllegalStateException("the decoder is closed");
+    }
+    if (kvRows == null) {
+      try {
+        kvRows = KvRows.open(kvType);
+      } catch (io.github.vlm4j.core.ModelLoadException e) {
+        throw new io.github.vlm4j.core.InferenceException("cannot open vlm4j's KV row graphs: " + e.getMessage(), e);
+      }
+    }
+    return kvRows;
+  }
+
   @Override
-  public void close() {
+  public synchronized void close() {
+    closed = true;
+    if (kvRows != null) {
+      kvRows.close();
+      kvRows = null;
+    }
     graph.close();
   }
 }

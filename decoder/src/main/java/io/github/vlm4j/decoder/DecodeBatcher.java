@@ -6,7 +6,6 @@ import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.github.vlm4j.core.InferenceException;
-import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.onnx.Tensors;
 import io.github.vlm4j.decoder.generation.TokenFeed;
 import java.nio.ByteBuffer;
@@ -42,8 +41,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * joined or removed the old and the new cache coexist, so the peak is twice the bound. A sequence
  * is always admitted into an empty batch.
  *
- * <p>Requires a decoder that takes {@code position_ids} ({@link #supports}). Thread-safe; owns its
- * helper graphs and the batch's cache; {@link #close()} frees them.
+ * <p>Requires a decoder that takes {@code position_ids} ({@link #supports}). Thread-safe; owns the
+ * batch's cache; {@link #close()} frees it.
  */
 public final class DecodeBatcher implements AutoCloseable {
   /** Default most rows per step. */
@@ -77,20 +76,18 @@ public final class DecodeBatcher implements AutoCloseable {
   private LongBuffer positionsBuf = Tensors.directLongs(DEFAULT_MAX_BATCH);
   private LongBuffer maskBuf = Tensors.directLongs(4096);
 
-  private DecodeBatcher(CausalDecoder decoder, TokenEmbedder embedder, int maxBatch, long maxBatchTokens,
-      KvRows kvRows) {
+  private DecodeBatcher(CausalDecoder decoder, TokenEmbedder embedder, int maxBatch, long maxBatchTokens) {
     this.decoder = decoder;
     this.embedder = embedder;
     this.maxBatch = maxBatch;
     this.maxBatchTokens = maxBatchTokens;
     this.vocab = decoder.config().vocabSize();
-    this.kvRows = kvRows;
+    this.kvRows = decoder.kvRows();
     this.logits = ByteBuffer.allocateDirect(Math.multiplyExact(maxBatch * vocab, decoder.logitsBytes()))
         .order(ByteOrder.nativeOrder());
     try {
       this.runOptions = new OrtSession.RunOptions();
     } catch (OrtException e) {
-      kvRows.close();
       throw new InferenceException("cannot create run options", e);
     }
   }
@@ -116,12 +113,10 @@ public final class DecodeBatcher implements AutoCloseable {
    * @param maxBatch most rows per step, >= 1
    * @param maxBatchTokens most padded positions (rows × longest row) in the batch, at least the
    *     context window
-   * @return the batcher; the caller owns it
-   * @throws ModelLoadException RUNTIME if the helper graphs cannot be loaded
+   * @return the batcher; the caller owns it (the helper graphs belong to the decoder)
    * @throws IllegalArgumentException if the decoder cannot batch or a bound is out of range
    */
-  public static DecodeBatcher open(CausalDecoder decoder, TokenEmbedder embedder, int maxBatch, long maxBatchTokens)
-      throws ModelLoadException {
+  public static DecodeBatcher open(CausalDecoder decoder, TokenEmbedder embedder, int maxBatch, long maxBatchTokens) {
     if (!supports(decoder, embedder)) {
       throw new IllegalArgumentException("the decoder " + decoder.graph().file() + " cannot batch: it must take"
           + " position_ids and its input type must be the embedder's");
@@ -133,7 +128,7 @@ public final class DecodeBatcher implements AutoCloseable {
       throw new IllegalArgumentException("maxBatchTokens must be at least the context window ("
           + decoder.config().maxPositions() + "), got " + maxBatchTokens);
     }
-    return new DecodeBatcher(decoder, embedder, maxBatch, maxBatchTokens, KvRows.open(decoder.kvType()));
+    return new DecodeBatcher(decoder, embedder, maxBatch, maxBatchTokens);
   }
 
   /**
@@ -576,7 +571,6 @@ public final class DecodeBatcher implements AutoCloseable {
       }
       joining.clear();
       rows.clear();
-      kvRows.close();
       runOptions.close();
     } finally {
       lock.unlock();
