@@ -28,7 +28,9 @@ import java.util.concurrent.Future;
  *
  * <p>Figures per round: <b>aggregate decode tok/s</b> = Σ over streams of (tokens − 1) divided by
  * the time from the first stream's first token to the last stream's end (prefills of later streams
- * overlap the decoding of earlier ones and count against it); <b>TTFT</b> per stream from its
+ * overlap the decoding of earlier ones and count against it); <b>steady decode tok/s</b> = Σ over
+ * streams of 1 / (the stream's median time per token), the rate while the streams decode side by
+ * side; <b>TTFT</b> per stream from its
  * request to its first token; <b>wall</b> = the round's duration. Medians over rounds.
  *
  * <pre>{@code
@@ -62,8 +64,8 @@ public final class ConcurrentStreamsBenchmark {
         .eosTokenIds(List.of(Integer.MAX_VALUE)).build();   // never stops early: equal work
     List<Message> messages = List.of(Message.user(ImageInput.of(image), "Describe the image in detail."));
     RequestOptions options = RequestOptions.DEFAULT.withImageSplitting(false);
-    System.out.println("mode,streams,threads,dtype,new_tokens,agg_decode_tok_s,ttft_median_ms,ttft_max_ms,wall_ms,"
-        + "rows_per_step");
+    System.out.println("mode,streams,threads,dtype,new_tokens,agg_decode_tok_s,steady_decode_tok_s,ttft_median_ms,"
+        + "ttft_max_ms,wall_ms,rows_per_step");
     for (int n : streams) {
       try (VisionLanguageModel model = VisionLanguageModel.builder(folder).threads(threads).allowSpinning(false)
           .dtype(dtype).imageCacheBytes(0).maxBatchSize(batched ? Math.max(n, 2) : 1).build()) {
@@ -76,14 +78,14 @@ public final class ConcurrentStreamsBenchmark {
         DecodeBatcher.Stats after = model.batchStats();
         double rowsPerStep = after.steps() == before.steps() ? 1
             : (double) (after.rowSteps() - before.rowSteps()) / (after.steps() - before.steps());
-        System.out.printf(Locale.ROOT, "%s,%d,%d,%s,%d,%.1f,%.0f,%.0f,%.0f,%.2f%n", batched ? "batched" : "stepping",
-            n, threads, dtype.name().toLowerCase(Locale.ROOT), newTokens, median(rounds, 0), median(rounds, 1),
-            median(rounds, 2), median(rounds, 3), rowsPerStep);
+        System.out.printf(Locale.ROOT, "%s,%d,%d,%s,%d,%.1f,%.1f,%.0f,%.0f,%.0f,%.2f%n",
+            batched ? "batched" : "stepping", n, threads, dtype.name().toLowerCase(Locale.ROOT), newTokens,
+            median(rounds, 0), median(rounds, 4), median(rounds, 1), median(rounds, 2), median(rounds, 3), rowsPerStep);
       }
     }
   }
 
-  /** One round of {@code n} concurrent streams: {agg decode tok/s, median TTFT, max TTFT, wall} in ms. */
+  /** One round of {@code n} concurrent streams: {agg decode tok/s, median TTFT, max TTFT, wall ms, steady tok/s}. */
   private static double[] round(VisionLanguageModel model, List<Message> messages, RequestOptions options,
       GenerationConfig config, int n) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(n);
@@ -97,7 +99,10 @@ public final class ConcurrentStreamsBenchmark {
           GenerationResult r = model.generate(messages, config, options, TokenStreamer.none());
           long end = System.nanoTime();
           long first = t0 + (long) (r.usage().timings().timeToFirstTokenMs() * 1e6);
-          return new long[] {t0, first, end, r.tokenIds().length};
+          double[] steps = r.usage().timings().decodeStepMs().clone();
+          Arrays.sort(steps);
+          long medianStepNanos = steps.length == 0 ? 0 : (long) (steps[steps.length / 2] * 1e6);
+          return new long[] {t0, first, end, r.tokenIds().length, medianStepNanos};
         }));
       }
       long roundStart = System.nanoTime();
@@ -106,8 +111,10 @@ public final class ConcurrentStreamsBenchmark {
       long lastEnd = 0;
       long decoded = 0;
       double[] ttft = new double[n];
+      double steady = 0;
       for (int i = 0; i < n; i++) {
         long[] f = futures.get(i).get();
+        steady += f[4] == 0 ? 0 : 1e9 / f[4];
         firstToken = Math.min(firstToken, f[1]);
         lastEnd = Math.max(lastEnd, f[2]);
         decoded += f[3] - 1;
@@ -115,7 +122,7 @@ public final class ConcurrentStreamsBenchmark {
       }
       Arrays.sort(ttft);
       return new double[] {decoded / ((lastEnd - firstToken) / 1e9), ttft[n / 2], ttft[n - 1],
-          (lastEnd - roundStart) / 1e6};
+          (lastEnd - roundStart) / 1e6, steady};
     } finally {
       pool.shutdownNow();
     }
