@@ -66,23 +66,6 @@ final class Admission {
     notifyAll();
   }
 
-  /**
-   * Waits until no request runs or the time is up.
-   *
-   * @return whether every request finished
-   */
-  synchronized boolean awaitIdle(long timeoutMillis) throws InterruptedException {
-    long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-    while (running > 0 || waiting > 0) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return false;
-      }
-      wait(Math.max(1, left / 1_000_000));
-    }
-    return true;
-  }
-
   synchronized int running() {
     return running;
   }

@@ -13,4 +13,11 @@ interface Hooks {
 
   /** A streamed chunk was written and flushed to the client. */
   default void chunkWritten() {}
+
+  /**
+   * A running request's generation was cancelled (called once, on the cancelling thread).
+   *
+   * @param cause why
+   */
+  default void cancelled(ServerMetrics.Cancel cause) {}
 }

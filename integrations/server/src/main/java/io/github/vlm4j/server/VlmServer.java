@@ -76,6 +76,9 @@ public final class VlmServer implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final Set<Running> inFlight = ConcurrentHashMap.newKeySet();
   private final Object closeLock = new Object();
+  /** Guards {@link #active}, the number of handlers running (waiting, generating or writing). */
+  private final Object activity = new Object();
+  private int active;
   private volatile Hooks hooks = Hooks.NONE;
   private volatile boolean closed;
   private Javalin app;
@@ -187,8 +190,8 @@ public final class VlmServer implements AutoCloseable {
       config.routes.get("/health", guard("health", false, ctx -> json(ctx, Json.WRITER.createObjectNode()
           .put("status", "ok"))));
       config.routes.get("/health/ready", guard("health_ready", false, this::ready));
-      config.routes.get("/metrics", guard("metrics", true, ctx -> ctx.contentType("text/plain; version=0.0.4;"
-          + " charset=utf-8").result(metrics.scrape())));
+      config.routes.get("/metrics", guard("metrics", true, ctx -> write(ctx.res(), "text/plain; version=0.0.4;"
+          + " charset=utf-8", metrics.scrape())));
       config.routes.error(404, ctx -> {
         if (!ctx.res().isCommitted() && ctx.attribute("vlm4j.answered") == null) {
           ApiError e = ApiError.of(404, ApiError.INVALID_REQUEST, "unknown_path", null, "unknown path "
@@ -207,6 +210,9 @@ public final class VlmServer implements AutoCloseable {
       long t0 = System.nanoTime();
       ctx.attribute("vlm4j.answered", Boolean.TRUE);
       int status;
+      synchronized (activity) {
+        active++;
+      }
       try {
         if (needsKey) {
           checkKey(ctx);
@@ -215,13 +221,16 @@ public final class VlmServer implements AutoCloseable {
         status = ctx.res().getStatus();
       } catch (Throwable t) {
         ApiError e = ErrorMapping.map(t);
-        if (e.status() >= 500) {
+        if (e.status() >= 500 && !(t instanceof ApiError)) {
           LOG.warn("{} {}: {} ({})", ctx.method(), endpoint, e.code(), t.getClass().getName());
         }
-        if (!ctx.res().isCommitted()) {
-          writeError(ctx, e);
-        }
+        writeError(ctx, e);
         status = e.status();
+      } finally {
+        synchronized (activity) {
+          active--;
+          activity.notifyAll();
+        }
       }
       metrics.request(endpoint, status);
       if (LOG.isDebugEnabled()) {
@@ -252,16 +261,36 @@ public final class VlmServer implements AutoCloseable {
     }
   }
 
-  private static void json(Context ctx, JsonNode node) {
-    ctx.contentType("application/json").result(node.toString());
+  private static void json(Context ctx, JsonNode node) throws IOException {
+    write(ctx.res(), "application/json", node.toString());
+  }
+
+  /**
+   * Writes and flushes a whole response body before the handler returns, so that a graceful
+   * shutdown that waits for the handlers never cuts an answer that is not yet on the wire.
+   */
+  private static void write(HttpServletResponse res, String contentType, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    res.setContentType(contentType);
+    res.setContentLength(bytes.length);
+    res.getOutputStream().write(bytes);
+    res.getOutputStream().flush();
   }
 
   private static void writeError(Context ctx, ApiError e) {
-    ctx.status(e.status());
-    if (e.retryAfterSeconds() >= 0) {
-      ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+    HttpServletResponse res = ctx.res();
+    if (res.isCommitted()) {
+      return;
     }
-    ctx.contentType("application/json").result(Responses.error(e).toString());
+    res.setStatus(e.status());
+    if (e.retryAfterSeconds() >= 0) {
+      res.setHeader("Retry-After", Long.toString(e.retryAfterSeconds()));
+    }
+    try {
+      write(res, "application/json", Responses.error(e).toString());
+    } catch (IOException | RuntimeException ignored) {
+      // the client is gone; nothing left to answer
+    }
   }
 
   private static void writeRaw(HttpServletResponse res, ApiError e) {
@@ -280,13 +309,13 @@ public final class VlmServer implements AutoCloseable {
 
   // ---------------------------------------------------------------- endpoints
 
-  private void models(Context ctx) {
+  private void models(Context ctx) throws IOException {
     ObjectNode o = Json.WRITER.createObjectNode().put("object", "list");
     o.putArray("data").add(modelObject());
     json(ctx, o);
   }
 
-  private void oneModel(Context ctx) {
+  private void oneModel(Context ctx) throws IOException {
     requireModel(ctx.pathParam("id"), null);
     json(ctx, modelObject());
   }
@@ -303,7 +332,7 @@ public final class VlmServer implements AutoCloseable {
     }
   }
 
-  private void ready(Context ctx) {
+  private void ready(Context ctx) throws IOException {
     boolean draining = admission.draining();
     ctx.status(draining ? 503 : 200);
     json(ctx, Json.WRITER.createObjectNode().put("status", draining ? "draining" : "ready")
@@ -359,7 +388,9 @@ public final class VlmServer implements AutoCloseable {
         throw t;
       }
       ApiError e = ErrorMapping.map(t);
-      LOG.warn("POST chat_completions (stream): {} ({})", e.code(), t.getClass().getName());
+      if (!(t instanceof ApiError)) {
+        LOG.warn("POST chat_completions (stream): {} ({})", e.code(), t.getClass().getName());
+      }
       stream.fail(Responses.error(e));
       return;
     }
@@ -411,10 +442,12 @@ public final class VlmServer implements AutoCloseable {
   /** One request running on the model: its session and why it was cancelled, if it was. */
   static final class Running {
     private final GenerationSession session;
+    private final Hooks hooks;
     private volatile ServerMetrics.Cancel cause;
 
-    Running(GenerationSession session) {
+    Running(GenerationSession session, Hooks hooks) {
       this.session = session;
+      this.hooks = hooks;
     }
 
     /** Cancels the generation once; the first cause wins. */
@@ -422,6 +455,7 @@ public final class VlmServer implements AutoCloseable {
       if (cause == null) {
         cause = why;
         session.cancel();
+        hooks.cancelled(why);
       }
     }
   }
@@ -441,7 +475,7 @@ public final class VlmServer implements AutoCloseable {
   private <R> R run(long deadline, AtomicReference<Running> current, Job<R> job) throws InterruptedException {
     admission.enter(deadline);
     try (GenerationSession s = model.newSession()) {
-      Running running = new Running(s);
+      Running running = new Running(s, hooks);
       current.set(running);
       inFlight.add(running);
       long left = deadline - System.nanoTime();
@@ -484,6 +518,21 @@ public final class VlmServer implements AutoCloseable {
     return ApiError.of(500, ApiError.SERVER, "cancelled", null, "the generation was cancelled");
   }
 
+  /** @return whether every handler finished (its answer flushed) within the time */
+  private boolean awaitHandlers(long timeoutMillis) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+    synchronized (activity) {
+      while (active > 0) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        activity.wait(Math.max(1, left / 1_000_000));
+      }
+      return true;
+    }
+  }
+
   /**
    * Stops the server gracefully: new requests get 503 at once, running and queued requests get up to
    * {@link ServerOptions#drainTimeout()} to finish, the rest are cancelled; then the listener closes,
@@ -497,12 +546,12 @@ public final class VlmServer implements AutoCloseable {
       }
       admission.drain();
       try {
-        if (!admission.awaitIdle(options.drainTimeout().toMillis())) {
+        if (!awaitHandlers(options.drainTimeout().toMillis())) {
           LOG.info("vlm4j server: cancelling {} requests still running after the drain timeout", inFlight.size());
           for (Running r : inFlight) {
             r.cancel(ServerMetrics.Cancel.SHUTDOWN);
           }
-          admission.awaitIdle(10_000);
+          awaitHandlers(10_000);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
