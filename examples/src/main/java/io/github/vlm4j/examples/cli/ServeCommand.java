@@ -112,6 +112,11 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Timeout of one remote image fetch, body included (default: ${DEFAULT-VALUE}).")
   Duration imageFetchTimeout;
 
+  @Option(names = "--no-response-format",
+      description = "Refuse response_format json_object / json_schema (400): the library compiles output constraints"
+          + " without a time or memory budget yet, so a server open to untrusted clients may want them off.")
+  boolean noResponseFormat;
+
   @Override
   public Integer call() {
     model.validate();
@@ -171,7 +176,8 @@ public final class ServeCommand implements Callable<Integer> {
       return ServerOptions.builder().host(host).port(port).modelId(id).apiKey(key).maxConcurrent(maxConcurrent)
           .maxQueue(maxQueue).requestTimeout(requestTimeout).drainTimeout(drainTimeout).maxBodyBytes(maxBodyBytes)
           .maxImages(maxImages).maxImageBytes(maxImageBytes).defaultMaxTokens(defaultMaxTokens)
-          .allowedImageHosts(new LinkedHashSet<>(allowImageHosts)).imageFetchTimeout(imageFetchTimeout).build();
+          .allowedImageHosts(new LinkedHashSet<>(allowImageHosts)).imageFetchTimeout(imageFetchTimeout)
+          .responseFormats(!noResponseFormat).build();
     } catch (IllegalArgumentException e) {
       throw Flags.usage(spec, "--" + flag(e.getMessage()));
     }

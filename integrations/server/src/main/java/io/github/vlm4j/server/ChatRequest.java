@@ -221,7 +221,7 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
       }
       param = "response_format";
       if (!Json.absent(body, "response_format")) {
-        responseFormat(b, Json.object(body.get("response_format"), "response_format"));
+        responseFormat(b, Json.object(body.get("response_format"), "response_format"), options.responseFormats());
       }
       if (ignoreEos) {
         if (!Json.absent(body, "response_format")) {
@@ -243,8 +243,12 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
     }
   }
 
-  private static void responseFormat(GenerationConfig.Builder b, JsonNode rf) {
+  private static void responseFormat(GenerationConfig.Builder b, JsonNode rf, boolean allowed) {
     String type = Json.string(rf, "type", "response_format.type");
+    if (!allowed && !type.equals("text")) {
+      throw ApiError.badRequest("response_format_disabled", "response_format.type", "this server does not accept"
+          + " response_format " + ImageSources.printable(type) + " (started with --no-response-format)");
+    }
     switch (type) {
       case "text" -> { }
       case "json_object" -> b.constraint(jsonObjectConstraint());

@@ -29,10 +29,14 @@ import java.util.Set;
  * @param allowedImageHosts host names from which {@code http(s)} image URLs may be fetched
  *     (lower case, exact match); empty = every remote URL is refused
  * @param imageFetchTimeout connect plus read timeout of one remote image fetch
+ * @param responseFormats whether requests may constrain their output with {@code response_format}
+ *     ({@code json_object}, {@code json_schema}); the library compiles a constraint without a time or
+ *     memory budget yet, so a server open to untrusted clients may turn this off
  */
 public record ServerOptions(String host, int port, String modelId, Optional<String> apiKey, int maxConcurrent,
     int maxQueue, Duration requestTimeout, Duration drainTimeout, long maxBodyBytes, int maxImages,
-    long maxImageBytes, int defaultMaxTokens, Set<String> allowedImageHosts, Duration imageFetchTimeout) {
+    long maxImageBytes, int defaultMaxTokens, Set<String> allowedImageHosts, Duration imageFetchTimeout,
+    boolean responseFormats) {
 
   /** The default bind address: loopback. */
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -62,6 +66,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
    * @param defaultMaxTokens default new-token limit
    * @param allowedImageHosts remote image hosts (copied, lower-cased)
    * @param imageFetchTimeout remote image fetch timeout (positive)
+   * @param responseFormats whether {@code response_format} constraints are accepted
    * @throws IllegalArgumentException naming the option, its range and the value
    */
   public ServerOptions {
@@ -109,7 +114,8 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
         + (apiKey.isPresent() ? "(set)" : "(none)") + ", maxConcurrent=" + maxConcurrent + ", maxQueue=" + maxQueue
         + ", requestTimeout=" + requestTimeout + ", drainTimeout=" + drainTimeout + ", maxBodyBytes=" + maxBodyBytes
         + ", maxImages=" + maxImages + ", maxImageBytes=" + maxImageBytes + ", defaultMaxTokens=" + defaultMaxTokens
-        + ", allowedImageHosts=" + allowedImageHosts + ", imageFetchTimeout=" + imageFetchTimeout + "]";
+        + ", allowedImageHosts=" + allowedImageHosts + ", imageFetchTimeout=" + imageFetchTimeout
+        + ", responseFormats=" + responseFormats + "]";
   }
 
   private static void check(boolean ok, String option, String expected, Object value) {
@@ -123,7 +129,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
    * {@code "vlm4j"}, no key, 4 concurrent requests, a queue of 64, a 120 s request timeout, a 30 s
    * drain, a {@value #DEFAULT_MAX_BODY_BYTES}-byte body, 8 images of at most
    * {@value #DEFAULT_MAX_IMAGE_BYTES} bytes, 256 default new tokens, no remote image hosts, a 10 s
-   * image fetch timeout.
+   * image fetch timeout, {@code response_format} accepted.
    *
    * @return a builder
    */
@@ -147,6 +153,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
     private int defaultMaxTokens = 256;
     private Set<String> allowedImageHosts = Set.of();
     private Duration imageFetchTimeout = Duration.ofSeconds(10);
+    private boolean responseFormats = true;
 
     private Builder() {}
 
@@ -305,6 +312,17 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
     }
 
     /**
+     * Accepts or refuses {@code response_format} constraints.
+     *
+     * @param accept whether requests may send {@code json_object} / {@code json_schema} (default true)
+     * @return this builder
+     */
+    public Builder responseFormats(boolean accept) {
+      this.responseFormats = accept;
+      return this;
+    }
+
+    /**
      * Builds the options.
      *
      * @return the validated options
@@ -313,7 +331,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
     public ServerOptions build() {
       return new ServerOptions(host, port, modelId, Optional.ofNullable(apiKey), maxConcurrent, maxQueue,
           requestTimeout, drainTimeout, maxBodyBytes, maxImages, maxImageBytes, defaultMaxTokens, allowedImageHosts,
-          imageFetchTimeout);
+          imageFetchTimeout, responseFormats);
     }
   }
 }

@@ -106,7 +106,7 @@ class OpenAiClientTest {
     assertEquals(expected.usage().promptTokens() + expected.usage().generatedTokens(),
         c.usage().orElseThrow().totalTokens());
     // the vlm4j extension field: the library's finish reason, image tokens and stage timings
-    Map<String, JsonValue> extra = c._additionalProperties();
+    Map<String, JsonValue> extra = c._allProperties();
     JsonNode ext = new ObjectMapper().valueToTree(extra.get("vlm4j").convert(Object.class));
     assertEquals(expected.finishReason().name(), ext.get("finish_reason").asText());
     assertEquals(expected.usage().imageTokens(), ext.get("image_tokens").asInt());
@@ -147,9 +147,9 @@ class OpenAiClientTest {
   void jsonSchemaAnswerValidates() throws Exception {
     String schema = "{\"type\":\"object\",\"properties\":{\"colour\":{\"type\":\"string\",\"enum\":[\"red\","
         + "\"orange\",\"blue\"]},\"count\":{\"type\":\"integer\"}},\"required\":[\"colour\",\"count\"]}";
-    Map<String, Object> schemaMap = new ObjectMapper().readValue(schema, Map.class);
     ResponseFormatJsonSchema.JsonSchema.Schema.Builder sb = ResponseFormatJsonSchema.JsonSchema.Schema.builder();
-    schemaMap.forEach((k, v) -> sb.putAdditionalProperty(k, JsonValue.from(v)));
+    new ObjectMapper().readTree(schema).properties().forEach(e -> sb.putAdditionalProperty(e.getKey(),
+        JsonValue.from(new ObjectMapper().convertValue(e.getValue(), Object.class))));
     ChatCompletion c = client.chat().completions().create(request(64, TestServers.dataUri(png))
         .responseFormat(ResponseFormatJsonSchema.builder().jsonSchema(ResponseFormatJsonSchema.JsonSchema.builder()
             .name("answer").schema(sb.build()).build()).build()).build());

@@ -231,6 +231,20 @@ class ServingTest {
   }
 
   @Test
+  void responseFormatsCanBeTurnedOff() throws Exception {
+    try (VlmServer s = TestServers.start(ServerOptions.builder().responseFormats(false))) {
+      String schema = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":3,"
+          + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"integer\"}}}}";
+      HttpResponse<String> refused = TestServers.post(s, "/v1/chat/completions", schema, null);
+      assertEquals(400, refused.statusCode(), refused.body());
+      assertEquals("response_format_disabled", error(refused).get("code").asText());
+      HttpResponse<String> text = TestServers.post(s, "/v1/chat/completions", schema.replace(
+          "\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"integer\"}}", "\"text\""), null);
+      assertEquals(200, text.statusCode(), text.body());
+    }
+  }
+
+  @Test
   void bodyLimitsAndMalformedRequests() throws Exception {
     try (VlmServer s = TestServers.start(ServerOptions.builder().modelId("tiny").maxBodyBytes(4096)
         .maxImageBytes(200))) {
