@@ -169,6 +169,9 @@ final class ImageSources {
 
     @Override
     public void onNext(java.util.List<java.nio.ByteBuffer> items) {
+      if (result.isDone()) {
+        return;
+      }
       for (java.nio.ByteBuffer b : items) {
         if (out.size() + (long) b.remaining() > max) {
           subscription.cancel();
