@@ -98,6 +98,11 @@ public final class ServeCommand implements Callable<Integer> {
           + " library's 89478485).")
   Long maxImagePixels;
 
+  @Option(names = "--max-batch-size", paramLabel = "N",
+      description = "Most concurrent requests sharing one decoder step (continuous batching), 1 to 1024; 1 = every"
+          + " request steps alone (default: the library's 8).")
+  Integer maxBatchSize;
+
   @Option(names = "--default-max-tokens", paramLabel = "N", defaultValue = "256",
       description = "New-token limit of requests that set neither max_tokens nor max_completion_tokens"
           + " (default: ${DEFAULT-VALUE}).")
@@ -153,13 +158,20 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   private VisionLanguageModel load(ProgressReporter progress) throws Exception {
-    if (maxImagePixels == null) {
+    if (maxImagePixels == null && maxBatchSize == null) {
       return model.load(progress);
     }
     progress.say("loading " + model.describe() + " (dtype " + model.dtype.label() + ")");
     VisionLanguageModel.Builder b = model.model != null ? VisionLanguageModel.builder(model.model)
         : VisionLanguageModel.builder(ModelFolder.onClasspath(Vlm4jCommand.class.getClassLoader(), Vlm4jCommand.BUILTIN));
-    return b.dtype(model.dtype).threads(model.threads).maxImagePixels(maxImagePixels).progress(progress).build();
+    b.dtype(model.dtype).threads(model.threads).progress(progress);
+    if (maxImagePixels != null) {
+      b.maxImagePixels(maxImagePixels);
+    }
+    if (maxBatchSize != null) {
+      b.maxBatchSize(maxBatchSize);
+    }
+    return b.build();
   }
 
   /** @return the validated server options; a flag out of range is a usage error (exit 2) naming it */
@@ -168,6 +180,9 @@ public final class ServeCommand implements Callable<Integer> {
     String id = modelId != null ? modelId
         : model.model != null && model.model.toAbsolutePath().normalize().getFileName() != null
             ? model.model.toAbsolutePath().normalize().getFileName().toString() : "vlm4j-tiny-idefics3";
+    if (maxBatchSize != null) {
+      Flags.check(spec, "--max-batch-size", maxBatchSize >= 1 && maxBatchSize <= 1024, "in [1, 1024]", maxBatchSize);
+    }
     if (maxImagePixels != null) {
       Flags.check(spec, "--max-image-pixels", maxImagePixels >= 1 && maxImagePixels <= VisionLanguageModel.MAX_IMAGE_PIXELS,
           "in [1, " + VisionLanguageModel.MAX_IMAGE_PIXELS + "]", maxImagePixels);

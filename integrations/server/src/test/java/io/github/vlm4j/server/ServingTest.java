@@ -16,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -228,6 +229,44 @@ class ServingTest {
     assertEquals(503, r.statusCode(), r.body());
     assertEquals("shutting_down", error(r).get("code").asText());
     assertEquals(1, s.metrics().cancelledCount(ServerMetrics.Cancel.SHUTDOWN));
+  }
+
+  @Test
+  void concurrentRequestsGetTheirSequentialAnswers() throws Exception {
+    try (VlmServer s = TestServers.start(ServerOptions.builder().modelId("tiny").maxConcurrent(4))) {
+      String[] bodies = new String[6];
+      String[] expected = new String[bodies.length];
+      for (int i = 0; i < bodies.length; i++) {
+        bodies[i] = chat(i % 2 == 0, 6 + 3 * i, false);
+        expected[i] = text(TestServers.post(s, "/v1/chat/completions", bodies[i], null));
+      }
+      List<CompletableFuture<HttpResponse<String>>> running = new java.util.ArrayList<>();
+      for (String b : bodies) {
+        running.add(postAsync(s, b));
+      }
+      for (int i = 0; i < bodies.length; i++) {
+        assertEquals(expected[i], text(running.get(i).get(30, TimeUnit.SECONDS)), "request " + i);
+      }
+    }
+  }
+
+  /** @return the answer text of a plain or streamed completion */
+  static String text(HttpResponse<String> r) throws Exception {
+    assertEquals(200, r.statusCode(), r.body());
+    if (!r.body().startsWith("data: ")) {
+      return JSON.readTree(r.body()).get("choices").get(0).get("message").get("content").asText();
+    }
+    StringBuilder sb = new StringBuilder();
+    for (String line : r.body().split("\n")) {
+      if (line.startsWith("data: {")) {
+        JsonNode delta = JSON.readTree(line.substring(6)).get("choices").get(0).get("delta");
+        if (delta.has("content")) {
+          sb.append(delta.get("content").asText());
+        }
+      }
+    }
+    assertTrue(r.body().strip().endsWith("data: [DONE]"), r.body());
+    return sb.toString();
   }
 
   @Test
