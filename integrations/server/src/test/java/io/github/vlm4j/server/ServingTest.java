@@ -270,6 +270,60 @@ class ServingTest {
   }
 
   @Test
+  void aTimeoutMidStreamEndsWithAnErrorEvent() throws Exception {
+    CountDownLatch cancelled = new CountDownLatch(1);
+    try (VlmServer s = TestServers.start(ServerOptions.builder().modelId("tiny")
+        .requestTimeout(Duration.ofMillis(300)))) {
+      s.hooks(new Hooks() {
+        @Override
+        public void chunkWritten() {
+          try {
+            assertTrue(cancelled.await(20, TimeUnit.SECONDS)); // the first chunk is out; wait for the timeout
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+
+        @Override
+        public void cancelled(ServerMetrics.Cancel cause) {
+          cancelled.countDown();
+        }
+      });
+      HttpResponse<String> r = TestServers.post(s, "/v1/chat/completions", chat(true, 600, true), null);
+      assertEquals(200, r.statusCode(), "the stream had started");
+      String[] events = r.body().strip().split("\n\n");
+      assertEquals("data: [DONE]", events[events.length - 1]);
+      JsonNode last = JSON.readTree(events[events.length - 2].substring("data: ".length()));
+      assertEquals("request_timeout", last.get("error").get("code").asText(), r.body());
+    }
+  }
+
+  @Test
+  void errorsThrownInsideARequestAreAnsweredNotDropped() throws Exception {
+    try (VlmServer s = TestServers.start(ServerOptions.builder().modelId("tiny"))) {
+      java.util.concurrent.atomic.AtomicReference<Error> error = new java.util.concurrent.atomic.AtomicReference<>();
+      s.hooks(new Hooks() {
+        @Override
+        public void running() {
+          throw error.get();
+        }
+      });
+      error.set(new StackOverflowError());
+      HttpResponse<String> r = TestServers.post(s, "/v1/chat/completions", chat(false, 4, false), null);
+      assertEquals(500, r.statusCode(), r.body());
+      assertEquals("internal_error", error(r).get("code").asText());
+      assertFalse(r.body().contains("at io.github"), "no stack trace: " + r.body());
+      error.set(new OutOfMemoryError("Java heap space"));
+      HttpResponse<String> oom = TestServers.post(s, "/v1/chat/completions", chat(true, 4, false), null);
+      assertEquals(503, oom.statusCode(), oom.body());
+      assertEquals("out_of_memory", error(oom).get("code").asText());
+      s.hooks(Hooks.NONE);
+      assertEquals(200, TestServers.post(s, "/v1/chat/completions", chat(false, 4, false), null).statusCode());
+      assertEquals("0", JSON.readTree(TestServers.get(s, "/health/ready").body()).get("running").asText());
+    }
+  }
+
+  @Test
   void responseFormatsCanBeTurnedOff() throws Exception {
     try (VlmServer s = TestServers.start(ServerOptions.builder().responseFormats(false))) {
       String schema = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":3,"
