@@ -157,7 +157,7 @@ class CliUsageTest {
       readme.put(m.group(1), m.group(2));
     }
     assertEquals(List.of("0", "1", "2", "3", "4"), List.copyOf(readme.keySet()), "README's exit-code table");
-    for (String command : List.of("", "generate", "fewshot", "fewshot-eval", "adapters")) {
+    for (String command : List.of("", "generate", "fewshot", "fewshot-eval", "adapters", "serve")) {
       CliTest.Run help = command.isEmpty() ? CliTest.cli("--help") : CliTest.cli(command, "--help");
       assertEquals(0, help.exit(), help.err());
       assertEquals(readme, exitCodes(help.out()), "'vlm4j " + command + " --help' vs README");

@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "vlm4j", mixinStandardHelpOptions = true, version = "vlm4j 0.1.0",
     description = "Run vision-language models (ONNX) on the JVM.",
     subcommands = {GenerateCommand.class, FewShotCommand.class, FewShotEvalCommand.class, AdaptersCommand.class,
+        ServeCommand.class,
         CommandLine.HelpCommand.class})
 public final class Vlm4jCommand implements Callable<Integer> {
   /** Creates the command; picocli sets its options and parameters from the command line. */
@@ -57,7 +58,7 @@ public final class Vlm4jCommand implements Callable<Integer> {
         + " a demo, the labels, a demo pool folder");
     m.put(String.valueOf(EXIT_USAGE), "bad usage: no arguments, unknown or missing flags, bad flag values (--dtype,"
         + " --threads, ...), sampling flags without --temperature, options the model cannot honour"
-        + " (--no-image-splitting, --adapter)");
+        + " (--no-image-splitting, --adapter), a serve --port that cannot be bound or an unreadable --api-key-file");
     m.put(String.valueOf(EXIT_MODEL), "the model cannot be loaded (missing or malformed files, a link leaving the"
         + " folder, a --dtype whose files the folder lacks)");
     m.put(String.valueOf(EXIT_RUNTIME), "inference failed while running a graph");
