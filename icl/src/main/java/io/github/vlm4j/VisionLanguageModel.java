@@ -1111,6 +1111,7 @@ public final class VisionLanguageModel implements AutoCloseable {
       LoadProgress loads = new LoadProgress(progress);
       loads.opening(TextTokenizer.FILE);
       TextTokenizer tokenizer = TextTokenizer.load(folder, text.vocabSize());
+      LoadWarmup warmup = LoadWarmup.start(folder, imageDecoder);
       ModelParts parts = null;
       VisionLanguageModel model = null;
       try {
@@ -1125,9 +1126,11 @@ public final class VisionLanguageModel implements AutoCloseable {
         if (maxBatch > 1 && DecodeBatcher.supports(parts.decoder(), parts.embedder())) {
           model.batcher = DecodeBatcher.open(parts.decoder(), parts.embedder(), maxBatch, batchTokens);
         }
+        warmup.finish(10_000);
         LOG.debug("loaded {} ({}) from {} in {} ms", type, family.getClass().getSimpleName(), folder.describe(),
             (System.nanoTime() - started) / 1_000_000);
       } catch (ModelLoadException | RuntimeException | Error e) {
+        warmup.abandon();
         List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : new ArrayList<>(List.of(tokenizer));
         if (model != null && model.batcher != null) {
           opened.add(0, model.batcher);
@@ -1141,6 +1144,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
         throw e;
       }
+      LoadWarmup.prepareOnce(model);
       model.reportLoaded(loads);
       return model;
     }
