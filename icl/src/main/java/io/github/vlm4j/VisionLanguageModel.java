@@ -644,7 +644,7 @@ public final class VisionLanguageModel implements AutoCloseable {
    * @return the counters so far
    */
   public DecodeBatcher.Stats batchStats() {
-    return batcher == null ? new DecodeBatcher.Stats(0, 0, 0, 0, 0) : batcher.stats();
+    return batcher == null ? new DecodeBatcher.Stats(0, 0, 0, 0, 0, 0) : batcher.stats();
   }
 
   /**

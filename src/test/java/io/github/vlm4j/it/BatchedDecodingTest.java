@@ -112,11 +112,14 @@ class BatchedDecodingTest {
         assertSame(requests.get(i), alone.get(i), batched.get(i));
       }
       DecodeBatcher.Stats s = model.batchStats();
-      System.out.printf("%s: %d requests, %d batched steps, %.2f rows per step, largest %d rows%n", name,
-          requests.size(), s.steps(), s.meanBatch(), s.largestBatch());
+      System.out.printf("%s: %d requests, %d batched steps, %.2f rows per step, largest %d rows, %d cache copies%n", name,
+          requests.size(), s.steps(), s.meanBatch(), s.largestBatch(), s.cacheCopies());
       assertEquals((long) requests.size(), s.joins(), "every request joined the batch once");
       assertTrue(s.largestBatch() >= 2, "concurrent requests shared a step: " + s);
       assertTrue(s.meanBatch() > 1.2, "steps were shared, not serialised: " + s);
+      // the cache is copied only when a row joins a running batch or rows leave: at most twice per
+      // request, never per step
+      assertTrue(s.cacheCopies() <= 2L * requests.size(), s.toString());
       // the batch is empty again and keeps working for a request alone
       Request first = requests.get(0);
       assertSame(first, alone.get(0), run(model, first));

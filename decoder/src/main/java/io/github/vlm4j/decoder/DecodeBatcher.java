@@ -68,6 +68,7 @@ public final class DecodeBatcher implements AutoCloseable {
   private int largestBatch;
   private long largestBatchTokens;
   private long joins;
+  private long cacheCopies;
   // owned by the thread running a step (running == true), or by the lock holder otherwise
   private OnnxTensor[] kv;
   private final List<AutoCloseable> kvOwners = new ArrayList<>();
@@ -169,8 +170,11 @@ public final class DecodeBatcher implements AutoCloseable {
    * @param largestBatch most rows in one step
    * @param largestBatchTokens most padded positions (rows × longest row) fed to one step
    * @param joins sequences that joined
+   * @param cacheCopies times the batch's cache was copied (rows joining a non-empty batch or
+   *     leaving it; never per step)
    */
-  public record Stats(long steps, long rowSteps, int largestBatch, long largestBatchTokens, long joins) {
+  public record Stats(long steps, long rowSteps, int largestBatch, long largestBatchTokens, long joins,
+      long cacheCopies) {
     /**
      * Returns the mean number of rows per step.
      *
@@ -189,7 +193,7 @@ public final class DecodeBatcher implements AutoCloseable {
   public Stats stats() {
     lock.lock();
     try {
-      return new Stats(steps, rowSteps, largestBatch, largestBatchTokens, joins);
+      return new Stats(steps, rowSteps, largestBatch, largestBatchTokens, joins, cacheCopies);
     } finally {
       lock.unlock();
     }
@@ -419,6 +423,7 @@ public final class DecodeBatcher implements AutoCloseable {
       owners.forEach(DecodeBatcher::closeQuietly);
       throw e;
     }
+    cacheCopies++;
     replaceCache(next, owners, longest);
   }
 
@@ -447,6 +452,7 @@ public final class DecodeBatcher implements AutoCloseable {
       throw e;
     }
     closeQuietly(c.owner());
+    cacheCopies++;
     replaceCache(next, owners, Math.max(padded, c.length()));
   }
 
