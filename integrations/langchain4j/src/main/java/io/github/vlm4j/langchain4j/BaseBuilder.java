@@ -1,5 +1,6 @@
 package io.github.vlm4j.langchain4j;
 
+import dev.langchain4j.model.chat.listener.ChatModelListener;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.VlmInputException;
@@ -28,6 +29,8 @@ abstract class BaseBuilder<B extends BaseBuilder<B>> {
   private OptionalLong seed = OptionalLong.empty();
   private List<String> stop = List.of();
   private RequestOptions options = RequestOptions.DEFAULT;
+  private List<ChatModelListener> listeners = List.of();
+  private boolean strictJsonSchema;
 
   BaseBuilder() {}
 
@@ -162,6 +165,32 @@ abstract class BaseBuilder<B extends BaseBuilder<B>> {
   }
 
   /**
+   * Sets the listeners LangChain4j notifies of every request, response and error (observability).
+   *
+   * @param list listeners, called on the thread that runs the request (copied; default none)
+   * @return this builder
+   */
+  public B listeners(List<ChatModelListener> list) {
+    this.listeners = List.copyOf(list);
+    return self();
+  }
+
+  /**
+   * Makes every declared property of every object of a JSON schema response format required, as
+   * OpenAI's strict structured outputs do. LangChain4j's {@code AiServices} marks record fields
+   * required only when annotated ({@code @JsonProperty(required = true)}), and a constrained model
+   * may then leave optional properties out (the tiny test model answers {@code {}}); with strict
+   * mode the output always has them all. Raw schemas ({@code JsonRawSchema}) are used as they are.
+   *
+   * @param strict true to require every property (default false: the schema's own {@code required})
+   * @return this builder
+   */
+  public B strictJsonSchema(boolean strict) {
+    this.strictJsonSchema = strict;
+    return self();
+  }
+
+  /**
    * Checks and freezes the settings.
    *
    * @return the settings
@@ -177,7 +206,8 @@ abstract class BaseBuilder<B extends BaseBuilder<B>> {
       throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "expected a non-blank modelId, found \""
           + id + "\"");
     }
-    Settings s = new Settings(model, ownsModel, id, maxTokens, temperature, topP, topK, seed, stop, options);
+    Settings s = new Settings(model, ownsModel, id, maxTokens, temperature, topP, topK, seed, stop, options, listeners,
+        strictJsonSchema);
     RequestMapping.config(s, maxTokens, temperature, topP, topK, stop, null); // checks every value now
     if (topP != null) {
       GenerationConfig.builder().topP(topP).build();

@@ -30,7 +30,8 @@ import java.util.Map;
  * {@code additionalProperties: false}), strings, integers, numbers, booleans, null, string enums,
  * arrays with {@code items}, and raw schemas (passed on as they are, checked by the library).
  * References to {@code definitions} are inlined; recursive references and {@code anyOf} are refused
- * with {@link UnsupportedFeatureException} naming the element and its path. Stateless.
+ * with {@link UnsupportedFeatureException} naming the element and its path. In strict mode every
+ * declared property of every object is required, as OpenAI's strict structured outputs do. Stateless.
  */
 final class JsonSchemas {
   /** Deepest nesting accepted: the library's own limit on schemas. */
@@ -44,22 +45,23 @@ final class JsonSchemas {
    * Writes a schema as JSON text.
    *
    * @param root the schema's root element
+   * @param strict require every declared property of every object (raw schemas are left as they are)
    * @return JSON Schema text for {@code OutputConstraint.jsonSchema}
    * @throws UnsupportedFeatureException for an element outside the subset, naming it and its path
    * @throws InvalidRequestException for a raw schema that is not JSON or a reference to nothing
    */
-  static String toJson(JsonSchemaElement root) {
+  static String toJson(JsonSchemaElement root, boolean strict) {
     if (root instanceof JsonRawSchema raw) {
       return raw.schema();
     }
     Map<String, JsonSchemaElement> definitions = new HashMap<>();
-    return new JsonSchemas.Writer(definitions).element(root, "$", 0).toString();
+    return new JsonSchemas.Writer(definitions, strict).element(root, "$", 0).toString();
   }
 
   /** One conversion: the definitions seen so far and the references being inlined. */
-  private record Writer(Map<String, JsonSchemaElement> definitions, Deque<String> inlining) {
-    Writer(Map<String, JsonSchemaElement> definitions) {
-      this(definitions, new ArrayDeque<>());
+  private record Writer(Map<String, JsonSchemaElement> definitions, boolean strict, Deque<String> inlining) {
+    Writer(Map<String, JsonSchemaElement> definitions, boolean strict) {
+      this(definitions, strict, new ArrayDeque<>());
     }
 
     JsonNode element(JsonSchemaElement e, String path, int depth) {
@@ -82,7 +84,10 @@ final class JsonSchemas {
           obj.properties().forEach((name, value) -> props.set(name,
               element(value, path + ".properties." + name, depth + 1)));
         }
-        if (obj.required() != null && !obj.required().isEmpty()) {
+        if (strict && obj.properties() != null && !obj.properties().isEmpty()) {
+          ArrayNode req = o.putArray("required");
+          obj.properties().keySet().forEach(req::add);
+        } else if (obj.required() != null && !obj.required().isEmpty()) {
           ArrayNode req = o.putArray("required");
           obj.required().forEach(req::add);
         }

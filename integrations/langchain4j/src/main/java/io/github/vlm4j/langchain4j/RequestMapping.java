@@ -60,7 +60,7 @@ final class RequestMapping {
     List<Message> messages = Messages.map(request.messages());
     int maxTokens = p.maxOutputTokens() == null ? s.maxTokens() : p.maxOutputTokens();
     return new Mapped(messages, config(s, maxTokens, p.temperature(), p.topP(), p.topK(), p.stopSequences(),
-        constraint(p.responseFormat())));
+        constraint(p.responseFormat(), s.strictJsonSchema())));
   }
 
   private static void refuseIfSet(Double value, String name) {
@@ -74,16 +74,17 @@ final class RequestMapping {
    * Maps a response format to a constraint.
    *
    * @param f the format, or null
+   * @param strict require every declared property (see {@link JsonSchemas})
    * @return the constraint, or null for text
    */
-  static OutputConstraint constraint(ResponseFormat f) {
+  static OutputConstraint constraint(ResponseFormat f, boolean strict) {
     if (f == null || f.type() != ResponseFormatType.JSON) {
       return null;
     }
     if (f.jsonSchema() == null || f.jsonSchema().rootElement() == null) {
       return OutputConstraint.jsonObject();
     }
-    return OutputConstraint.jsonSchema(JsonSchemas.toJson(f.jsonSchema().rootElement()));
+    return OutputConstraint.jsonSchema(JsonSchemas.toJson(f.jsonSchema().rootElement(), strict));
   }
 
   /**

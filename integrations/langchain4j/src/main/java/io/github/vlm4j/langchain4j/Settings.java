@@ -1,5 +1,6 @@
 package io.github.vlm4j.langchain4j;
 
+import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
@@ -21,14 +22,18 @@ import java.util.OptionalLong;
  * @param seed sampling seed (empty = unseeded)
  * @param stop default stop strings
  * @param options adapter and image splitting of every request
+ * @param listeners LangChain4j listeners notified of every request
+ * @param strictJsonSchema require every declared property of JSON schemas
  */
 record Settings(VisionLanguageModel model, boolean ownsModel, String modelId, int maxTokens, Double temperature,
-    Double topP, Integer topK, OptionalLong seed, List<String> stop, RequestOptions options) {
+    Double topP, Integer topK, OptionalLong seed, List<String> stop, RequestOptions options, List<ChatModelListener> listeners,
+    boolean strictJsonSchema) {
   Settings {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(modelId, "modelId");
     stop = List.copyOf(stop);
     Objects.requireNonNull(options, "options");
+    listeners = List.copyOf(listeners);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.github.vlm4j.langchain4j;
 import dev.langchain4j.exception.InvalidRequestException;
 import dev.langchain4j.exception.UnsupportedFeatureException;
 import dev.langchain4j.model.chat.Capability;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
@@ -11,6 +12,7 @@ import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -107,6 +109,16 @@ public final class Vlm4jChatModel implements ChatModel, AutoCloseable {
   @Override
   public Set<Capability> supportedCapabilities() {
     return Set.of(Capability.RESPONSE_FORMAT_JSON_SCHEMA);
+  }
+
+  /**
+   * Returns the builder's listeners.
+   *
+   * @return the listeners LangChain4j notifies, on the calling thread
+   */
+  @Override
+  public List<ChatModelListener> listeners() {
+    return settings.listeners();
   }
 
   /**

@@ -3,6 +3,7 @@ package io.github.vlm4j.langchain4j;
 import dev.langchain4j.exception.InvalidRequestException;
 import dev.langchain4j.exception.UnsupportedFeatureException;
 import dev.langchain4j.model.chat.Capability;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
@@ -16,6 +17,7 @@ import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.decoder.generation.FinishReason;
 import io.github.vlm4j.decoder.generation.GenerationResult;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -74,6 +76,7 @@ public final class Vlm4jStreamingChatModel implements StreamingChatModel, AutoCl
   private final Settings settings;
   private final ExecutorService executor;
   private final Set<Run> runs = ConcurrentHashMap.newKeySet();
+  private final Set<Thread> ownThreads = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   private Vlm4jStreamingChatModel(Settings settings, int threads) {
@@ -82,6 +85,7 @@ public final class Vlm4jStreamingChatModel implements StreamingChatModel, AutoCl
     ThreadFactory factory = r -> {
       Thread t = new Thread(r, "vlm4j-langchain4j-stream-" + n.incrementAndGet());
       t.setDaemon(true);
+      ownThreads.add(t);
       return t;
     };
     this.executor = Executors.newFixedThreadPool(threads, factory);
@@ -146,6 +150,16 @@ public final class Vlm4jStreamingChatModel implements StreamingChatModel, AutoCl
   }
 
   /**
+   * Returns the builder's listeners.
+   *
+   * @return the listeners LangChain4j notifies, on the calling thread (requests) and the streaming thread (responses, errors)
+   */
+  @Override
+  public List<ChatModelListener> listeners() {
+    return settings.listeners();
+  }
+
+  /**
    * Returns the id this model reports.
    *
    * @return the model id (the builder's, or the model folder's name)
@@ -168,8 +182,7 @@ public final class Vlm4jStreamingChatModel implements StreamingChatModel, AutoCl
     closed = true;
     executor.shutdown();
     runs.forEach(Run::cancelBecauseClosed);
-    boolean onStreamingThread = Thread.currentThread().getName().startsWith("vlm4j-langchain4j-stream-");
-    if (!onStreamingThread) {
+    if (!ownThreads.contains(Thread.currentThread())) {
       try {
         if (!executor.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
           LOG.warn("streaming requests still running {} s after close()", CLOSE_WAIT_SECONDS);
@@ -181,6 +194,11 @@ public final class Vlm4jStreamingChatModel implements StreamingChatModel, AutoCl
     if (settings.ownsModel()) {
       settings.model().close();
     }
+  }
+
+  /** @return requests queued or running (for tests) */
+  int pending() {
+    return runs.size();
   }
 
   @Override
