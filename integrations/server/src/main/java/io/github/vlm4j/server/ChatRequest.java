@@ -30,36 +30,14 @@ import java.util.Set;
 record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptions options, boolean stream,
     boolean includeUsage, int images) {
 
-  /** The fixed constraint of {@code response_format: json_object} (see {@link #JSON_OBJECT_REGEX}). */
-  private static volatile OutputConstraint jsonObject;
-
   /**
-   * What {@code {"type":"json_object"}} allows, since a JSON Schema of the library's subset cannot
-   * leave property names free: one JSON object whose values are strings, numbers, booleans, null,
-   * or arrays or objects of those (two levels), compact with at most one space after {@code :} and
-   * {@code ,}. Strings hold any character except {@code "}, {@code \} and control characters, plus
-   * the escapes {@code \" \\ \/ \n \t}.
+   * The constraint of {@code response_format: json_object}: {@link OutputConstraint#jsonObject()}
+   * (one JSON object with free property names, two levels).
+   *
+   * @return the shared constraint
    */
-  static final String JSON_OBJECT_REGEX = jsonObjectRegex();
-
-  private static String jsonObjectRegex() {
-    String str = "\"([^\"\\\\\u0000-\u001f]|\\\\[\"\\\\/nt])*\"";
-    String num = "-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+\\-]?[0-9]+)?";
-    String scalar = "(" + str + "|" + num + "|true|false|null)";
-    String sep = " ?, ?";
-    String flatArray = "\\[ ?(" + scalar + "(" + sep + scalar + ")*)? ?\\]";
-    String flatObject = "\\{ ?(" + str + " ?: ?" + scalar + "(" + sep + str + " ?: ?" + scalar + ")*)? ?\\}";
-    String value = "(" + scalar + "|" + flatArray + "|" + flatObject + ")";
-    return "\\{ ?(" + str + " ?: ?" + value + "(" + sep + str + " ?: ?" + value + ")*)? ?\\}";
-  }
-
   static OutputConstraint jsonObjectConstraint() {
-    OutputConstraint c = jsonObject;
-    if (c == null) {
-      c = OutputConstraint.regex(JSON_OBJECT_REGEX);
-      jsonObject = c;
-    }
-    return c;
+    return OutputConstraint.jsonObject();
   }
 
   private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");

@@ -127,6 +127,40 @@ public final class OutputConstraint {
     return of(Kind.JSON_SCHEMA, canonical, "JSON schema " + canonical, a, "JSON schema");
   }
 
+  /**
+   * Output that is one JSON object with free property names, for "any JSON object" requests (an
+   * OpenAI {@code json_object} response format, a LangChain4j JSON response format without a
+   * schema), since a schema of the subset above cannot leave property names free. The object's
+   * values are strings, numbers, booleans, null, or arrays or objects of those (two levels), compact
+   * with at most one space after {@code :} and {@code ,}; strings hold any character except
+   * {@code "}, {@code \} and control characters, plus the escapes {@code \" \\ \/ \n \t}. It is
+   * the regular expression {@link #JSON_OBJECT_REGEX}, compiled once per JVM.
+   *
+   * @return the constraint (the same instance on every call)
+   */
+  public static OutputConstraint jsonObject() {
+    return JsonObjectHolder.CONSTRAINT;
+  }
+
+  /** The regular expression of {@link #jsonObject()}. */
+  public static final String JSON_OBJECT_REGEX = jsonObjectRegex();
+
+  private static String jsonObjectRegex() {
+    String str = "\"([^\"\\\\\u0000-\u001f]|\\\\[\"\\\\/nt])*\"";
+    String num = "-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+\\-]?[0-9]+)?";
+    String scalar = "(" + str + "|" + num + "|true|false|null)";
+    String sep = " ?, ?";
+    String flatArray = "\\[ ?(" + scalar + "(" + sep + scalar + ")*)? ?\\]";
+    String flatObject = "\\{ ?(" + str + " ?: ?" + scalar + "(" + sep + str + " ?: ?" + scalar + ")*)? ?\\}";
+    String value = "(" + scalar + "|" + flatArray + "|" + flatObject + ")";
+    return "\\{ ?(" + str + " ?: ?" + value + "(" + sep + str + " ?: ?" + value + ")*)? ?\\}";
+  }
+
+  /** Compiles the {@link #jsonObject()} automaton on first use only. */
+  private static final class JsonObjectHolder {
+    static final OutputConstraint CONSTRAINT = regex(JSON_OBJECT_REGEX);
+  }
+
   private static OutputConstraint of(Kind kind, String source, String display, Automaton a, String what) {
     try {
       return new OutputConstraint(kind, source, display, CharDfa.of(a, kind == Kind.JSON_SCHEMA, MAX_STATES));

@@ -4,6 +4,7 @@ import static io.github.vlm4j.decoder.generation.constraint.ConstraintTestSuppor
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -142,5 +143,19 @@ class OutputConstraintTest {
     assertEquals(a, b);
     assertEquals(a.key(), b.key());
     assertNotEquals(a.key(), OutputConstraint.regex("x").key());
+  }
+
+  @Test
+  void jsonObjectIsOneObjectWithFreeNamesTwoLevelsDeep() {
+    OutputConstraint c = OutputConstraint.jsonObject();
+    assertSame(c, OutputConstraint.jsonObject());
+    for (String ok : new String[] {"{}", "{\"any name\":1}", "{\"a\": \"x\\\"y\", \"b\":[1,true,null],"
+        + "\"c\":{\"d\":-1.5e3}}", "{\"k\":[]}"}) {
+      assertTrue(matches(c, ok), ok);
+    }
+    for (String bad : new String[] {"[]", "\"x\"", "{\"a\":{\"b\":{\"c\":1}}}", "{\"a\":1", "{a:1}",
+        "{\"a\":01}"}) {
+      assertFalse(matches(c, bad), bad);
+    }
   }
 }
