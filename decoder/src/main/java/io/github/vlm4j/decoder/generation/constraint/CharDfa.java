@@ -79,6 +79,11 @@ final class CharDfa {
     return accept[state];
   }
 
+  /** Returns the state's edges on chars above ASCII: min, max, dest triples (the array itself; for tests). */
+  int[] highRanges(int state) {
+    return ranges[state];
+  }
+
   /** Returns the live state after a char, or -1. */
   int step(int state, char c) {
     if (c < ASCII) {

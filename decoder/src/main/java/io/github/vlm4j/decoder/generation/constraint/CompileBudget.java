@@ -18,7 +18,7 @@ final class CompileBudget {
   /** System property: the compile time limit in milliseconds (default {@value #DEFAULT_MILLIS}). */
   static final String MILLIS_PROPERTY = "vlm4j.constraint.compileMillis";
   /** Default compile time limit in milliseconds. */
-  static final long DEFAULT_MILLIS = 2000;
+  static final long DEFAULT_MILLIS = 5000;
   /** Most NFA states alive at once during one compilation. */
   static final int DEFAULT_MAX_NFA_STATES = 1_000_000;
   /** Most NFA edges alive at once during one compilation. */

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -68,21 +69,54 @@ final class JsonSchemaCompiler {
    * the keyword and its path, or the limit exceeded.
    */
   static Dfa compile(JsonNode schema, CompileBudget budget) {
-    return value(schema, "$", 0, true, budget);
+    return value(schema, "$", 0, true, new Memo(budget));
+  }
+
+  /**
+   * The minimal DFAs of the sub-schemas compiled so far in one compilation, by schema (equal
+   * sub-schemas, such as many string properties, compile once), holding at most as many states in
+   * all as one automaton may have.
+   */
+  private static final class Memo {
+    final CompileBudget budget;
+    final Map<JsonNode, Dfa> done = new HashMap<>();
+    int states;
+
+    Memo(CompileBudget budget) {
+      this.budget = budget;
+    }
+
+    void put(JsonNode s, Dfa d) {
+      if (states + d.size() <= budget.maxDfaStates) {
+        states += d.size();
+        done.put(s, d);
+      }
+    }
   }
 
   /** A sub-schema's own minimal DFA (built in its own NFA, released before returning). */
-  private static Dfa value(JsonNode s, String path, int depth, boolean root, CompileBudget budget) {
-    Nfa nfa = new Nfa(budget);
+  private static Dfa value(JsonNode s, String path, int depth, boolean root, Memo memo) {
+    Dfa known = root ? null : memo.done.get(s);
+    if (known != null) {
+      if (depth > MAX_DEPTH) {
+        throw error(path, "schemas nest deeper than " + MAX_DEPTH + " levels");
+      }
+      return known;
+    }
+    Nfa nfa = new Nfa(memo.budget);
     try {
-      Nfa.Frag f = unminimized(nfa, s, path, depth, root);
-      return Dfa.determinize(nfa, f).minimize(budget);
+      Nfa.Frag f = unminimized(nfa, s, path, depth, root, memo);
+      Dfa d = Dfa.determinize(nfa, f).minimize(memo.budget);
+      if (!root) {
+        memo.put(s, d);
+      }
+      return d;
     } finally {
       nfa.release();
     }
   }
 
-  private static Nfa.Frag unminimized(Nfa nfa, JsonNode s, String path, int depth, boolean root) {
+  private static Nfa.Frag unminimized(Nfa nfa, JsonNode s, String path, int depth, boolean root, Memo memo) {
     if (!s.isObject()) {
       throw error(path, "a schema must be an object, found " + s.getNodeType());
     }
@@ -126,8 +160,8 @@ final class JsonSchemaCompiler {
       throw error(path, "\"type\" is missing; expected a type or enum/const");
     }
     return switch (t) {
-      case "object" -> object(nfa, s, path, depth);
-      case "array" -> array(nfa, s, path, depth);
+      case "object" -> object(nfa, s, path, depth, memo);
+      case "array" -> array(nfa, s, path, depth, memo);
       case "string" -> string(nfa, s, path);
       case "number" -> number(nfa, true);
       case "integer" -> number(nfa, false);
@@ -187,7 +221,7 @@ final class JsonSchemaCompiler {
    * by epsilon moves between "nothing emitted yet" and "something emitted" states before each member.
    * Each member's value is compiled (and minimized) on its own, then copied in.
    */
-  private static Nfa.Frag object(Nfa nfa, JsonNode s, String path, int depth) {
+  private static Nfa.Frag object(Nfa nfa, JsonNode s, String path, int depth, Memo memo) {
     JsonNode extra = s.get("additionalProperties");
     if (extra != null && !(extra.isBoolean() && !extra.booleanValue())) {
       throw error(path + ".additionalProperties", "only false is supported (absent means false), found " + extra);
@@ -229,7 +263,7 @@ final class JsonSchemaCompiler {
     nfa.eps(some[n], close);
     for (int i = 0; i < n; i++) {
       String name = members.get(i).getKey();
-      Dfa value = value(members.get(i).getValue(), path + ".properties." + name, depth + 1, false, nfa.budget());
+      Dfa value = value(members.get(i).getValue(), path + ".properties." + name, depth + 1, false, memo);
       Nfa.Frag m = nfa.concat(List.of(nfa.string(TextNode.valueOf(name).toString() + ":"), space(nfa),
           nfa.embed(value)));
       int comma = nfa.state();
@@ -248,7 +282,7 @@ final class JsonSchemaCompiler {
     return new Nfa.Frag(open, done);
   }
 
-  private static Nfa.Frag array(Nfa nfa, JsonNode s, String path, int depth) {
+  private static Nfa.Frag array(Nfa nfa, JsonNode s, String path, int depth, Memo memo) {
     int min = count(s, "minItems", 0, path);
     int max = count(s, "maxItems", -1, path);
     if (max >= 0 && max < min) {
@@ -258,7 +292,7 @@ final class JsonSchemaCompiler {
     if (items == null) {
       throw error(path, "\"items\" is missing; expected a schema for the array's items");
     }
-    Dfa item = value(items, path + ".items", depth + 1, false, nfa.budget());
+    Dfa item = value(items, path + ".items", depth + 1, false, memo);
     Nfa.Frag body;
     if (max == 0) {
       body = nfa.empty();

@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * The regular-expression syntax of {@link OutputConstraint#regex}, parsed here (iteratively within a
  * group, recursively only into groups, whose nesting is limited) into a small tree, checked against
- * the limits below, then built into an {@link Nfa} under a {@link CompileBudget}.
+ * the limits below, then built into automata under a {@link CompileBudget}.
  *
  * <ul>
  *   <li>Literal chars, {@code .} (any char), {@code [...]} and {@code [^...]} classes with ranges,
@@ -74,14 +74,7 @@ final class RegexSyntax {
    * @throws IllegalArgumentException saying what is wrong and where, or which limit it exceeds
    */
   static Dfa compile(String regex, CompileBudget budget) {
-    Node tree = parse(regex);
-    Nfa nfa = new Nfa(budget);
-    try {
-      Nfa.Frag f = build(nfa, tree);
-      return Dfa.determinize(nfa, f).minimize(budget);
-    } finally {
-      nfa.release();
-    }
+    return minimal(parse(regex), budget);
   }
 
   /** Parses and checks the limits; builds nothing. */
@@ -98,6 +91,20 @@ final class RegexSyntax {
     return n;
   }
 
+  /**
+   * The minimal DFA of a subtree. Like dk.brics.automaton, every group and repetition is made
+   * minimal on its own before it is used, so that subset constructions run over small pieces.
+   */
+  private static Dfa minimal(Node n, CompileBudget budget) {
+    Nfa nfa = new Nfa(budget);
+    try {
+      Nfa.Frag f = build(nfa, n);
+      return Dfa.determinize(nfa, f).minimize(budget);
+    } finally {
+      nfa.release();
+    }
+  }
+
   private static Nfa.Frag build(Nfa nfa, Node n) {
     if (n instanceof Chars c) {
       return nfa.charSet(c.ranges());
@@ -105,19 +112,25 @@ final class RegexSyntax {
     if (n instanceof Seq s) {
       Nfa.Frag f = nfa.empty();
       for (Node item : s.items()) {
-        f = nfa.concat(f, build(nfa, item));
+        f = nfa.concat(f, part(nfa, item));
       }
       return f;
     }
     if (n instanceof Alt a) {
       List<Nfa.Frag> parts = new ArrayList<>();
       for (Node o : a.options()) {
-        parts.add(build(nfa, o));
+        parts.add(part(nfa, o));
       }
       return nfa.union(parts);
     }
     Rep r = (Rep) n;
-    return nfa.repeat(() -> build(nfa, r.body()), r.min(), r.max());
+    Dfa body = minimal(r.body(), nfa.budget());
+    return nfa.repeat(() -> nfa.embed(body), r.min(), r.max());
+  }
+
+  /** A part of a sequence or alternation: a char set inline, anything else minimized first. */
+  private static Nfa.Frag part(Nfa nfa, Node n) {
+    return n instanceof Chars ? build(nfa, n) : nfa.embed(minimal(n, nfa.budget()));
   }
 
   private Node alternation(int depth) {
