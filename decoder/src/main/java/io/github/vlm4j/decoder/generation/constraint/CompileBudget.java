@@ -1,10 +1,15 @@
 package io.github.vlm4j.decoder.generation.constraint;
 
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
 /**
  * The limits one constraint compilation runs under: automaton sizes checked as they grow and a
  * wall-clock deadline checked in every loop, so that any expression or schema compiles or is refused
  * within about {@link #millis()} and a bounded amount of memory. One instance per compilation; not
- * thread-safe.
+ * thread-safe. At most {@value #DEFAULT_CONCURRENT} compilations run at once in the JVM (system
+ * property {@value #CONCURRENT_PROPERTY}); others wait for a turn within their time limit.
  *
  * <p>Memory at the default limits, worst case for one compilation (estimated from the array sizes):
  * the NFAs alive at once hold at most {@value #DEFAULT_MAX_NFA_STATES} states and {@value
@@ -15,6 +20,13 @@ package io.github.vlm4j.decoder.generation.constraint;
  * states: about 250 MB in all, within a 512 MiB heap.
  */
 final class CompileBudget {
+  /** System property: how many compilations may run at once (default {@value #DEFAULT_CONCURRENT}). */
+  static final String CONCURRENT_PROPERTY = "vlm4j.constraint.concurrentCompilations";
+  /** Default number of compilations that may run at once. */
+  static final int DEFAULT_CONCURRENT = 2;
+  private static final Semaphore TURNS = new Semaphore(Math.max(1,
+      Integer.getInteger(CONCURRENT_PROPERTY, DEFAULT_CONCURRENT)), true);
+
   /** System property: the compile time limit in milliseconds (default {@value #DEFAULT_MILLIS}). */
   static final String MILLIS_PROPERTY = "vlm4j.constraint.compileMillis";
   /** Default compile time limit in milliseconds. */
@@ -81,6 +93,39 @@ final class CompileBudget {
     return millis;
   }
 
+  /** A turn to compile (of the JVM-wide few); close it when done. */
+  interface Turn extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * Waits for a turn to compile, at most until the deadline.
+   *
+   * @throws ConstraintTooComplexException if the deadline passes first
+   * @throws CancellationException if the thread is interrupted while waiting (its flag stays set)
+   */
+  Turn turn() {
+    long left = deadline - System.nanoTime();
+    try {
+      if (left <= 0 || !TURNS.tryAcquire(left, TimeUnit.NANOSECONDS)) {
+        throw new ConstraintTooComplexException("compiling the constraint took longer than " + limitText()
+            + " waiting for other compilations to finish (at most " + DEFAULT_CONCURRENT
+            + " run at once unless " + CONCURRENT_PROPERTY + " says otherwise)");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      CancellationException c = new CancellationException("interrupted while waiting to compile a constraint");
+      c.initCause(e);
+      throw c;
+    }
+    return TURNS::release;
+  }
+
+  private String limitText() {
+    return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+  }
+
   /** Throws if the deadline passed (checks the clock on every 64th call). */
   void poll() {
     if ((++polls & 63) == 0) {
@@ -91,9 +136,8 @@ final class CompileBudget {
   /** Throws if the deadline passed. */
   void check() {
     if (System.nanoTime() - deadline > 0) {
-      throw new ConstraintTooComplexException("compiling the constraint took longer than "
-          + (millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms") + " (the limit; system property "
-          + MILLIS_PROPERTY + ")");
+      throw new ConstraintTooComplexException("compiling the constraint took longer than " + limitText()
+          + " (the limit; system property " + MILLIS_PROPERTY + ")");
     }
   }
 

@@ -74,21 +74,23 @@ final class JsonSchemaCompiler {
 
   /**
    * The minimal DFAs of the sub-schemas compiled so far in one compilation, by schema (equal
-   * sub-schemas, such as many string properties, compile once), holding at most as many states in
-   * all as one automaton may have.
+   * sub-schemas, such as many string properties, compile once), holding at most as many states and
+   * half as many transitions in all as one automaton may have.
    */
   private static final class Memo {
     final CompileBudget budget;
     final Map<JsonNode, Dfa> done = new HashMap<>();
     int states;
+    int edges;
 
     Memo(CompileBudget budget) {
       this.budget = budget;
     }
 
     void put(JsonNode s, Dfa d) {
-      if (states + d.size() <= budget.maxDfaStates) {
+      if (states + d.size() <= budget.maxDfaStates && edges + d.edgeCount() <= budget.maxDfaEdges / 2) {
         states += d.size();
+        edges += d.edgeCount();
         done.put(s, d);
       }
     }

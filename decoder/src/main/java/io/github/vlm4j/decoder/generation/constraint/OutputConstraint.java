@@ -34,6 +34,18 @@ import java.util.Set;
  * {@code description}, {@code $comment}, {@code examples}, {@code default} (and {@code $schema} at
  * the root) are ignored; any other keyword is refused, naming it and its JSON path. Schemas nest at
  * most 16 levels and are at most 256 KiB of text.
+ *
+ * <p><b>Limits</b> (safe with untrusted constraints): an expression (also a schema's {@code pattern})
+ * has at most 10,000 chars, groups and stacked quantifiers nested at most 100 deep, repetition counts
+ * at most 1,000 and nested repetitions multiplying to at most 10,000 copies of any part; at most
+ * 10,000 choices of at most 256 Ki chars in all. These are checked before any automaton is built.
+ * Compiling then runs under a budget: at most 1,000,000 automaton states and 1,000,000 transitions
+ * before determinization, {@value #MAX_STATES} states and 2,000,000 transitions in any deterministic
+ * automaton, and 5 s of wall-clock time (system property {@code vlm4j.constraint.compileMillis}, in
+ * ms); at most 2 compilations run at once in the JVM (system property {@code
+ * vlm4j.constraint.concurrentCompilations}), others wait within their time limit. One compilation
+ * needs at most about 250 MB of heap. Exceeding any limit fails the factory with {@code
+ * VlmInputException(INVALID_OPTION)} naming the limit and what was found; no {@code Error} escapes.
  */
 public final class OutputConstraint {
   /** Most states of a constraint's automaton (and of any automaton built while compiling it). */
@@ -62,7 +74,10 @@ public final class OutputConstraint {
    *
    * @param regex the expression
    * @return the constraint
-   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for a malformed expression
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for a malformed expression or one
+   *     beyond the limits above
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted while waiting for
+   *     a turn to compile (its interrupt flag stays set)
    */
   public static OutputConstraint regex(String regex) {
     return regex(regex, CompileBudget.standard());
@@ -70,16 +85,18 @@ public final class OutputConstraint {
 
   static OutputConstraint regex(String regex, CompileBudget budget) {
     Objects.requireNonNull(regex, "regex");
-    Dfa d;
-    try {
-      d = RegexSyntax.compile(regex, budget);
-    } catch (ConstraintTooComplexException e) {
-      throw tooComplex("regular expression " + quote(regex), e);
-    } catch (IllegalArgumentException e) {
-      throw invalid("expected a regular expression (dk.brics syntax, see OutputConstraint), found "
-          + quote(regex) + ": " + e.getMessage(), e);
+    try (CompileBudget.Turn turn = turn(budget, "regular expression " + quote(regex))) {
+      Dfa d;
+      try {
+        d = RegexSyntax.compile(regex, budget);
+      } catch (ConstraintTooComplexException e) {
+        throw tooComplex("regular expression " + quote(regex), e);
+      } catch (IllegalArgumentException e) {
+        throw invalid("expected a regular expression (dk.brics syntax, see OutputConstraint), found "
+            + quote(regex) + ": " + e.getMessage(), e);
+      }
+      return of(Kind.REGEX, regex, "regex " + regex, d, "regular expression " + quote(regex));
     }
-    return of(Kind.REGEX, regex, "regex " + regex, d, "regular expression " + quote(regex));
   }
 
   /**
@@ -87,7 +104,10 @@ public final class OutputConstraint {
    *
    * @param choices non-empty, distinct, non-empty strings
    * @return the constraint
-   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for an empty list or bad entries
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for an empty list, bad entries or
+   *     choices beyond the limits above
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted while waiting for
+   *     a turn to compile (its interrupt flag stays set)
    */
   public static OutputConstraint choice(List<String> choices) {
     return choice(choices, CompileBudget.standard());
@@ -116,25 +136,27 @@ public final class OutputConstraint {
     if (chars > MAX_CHOICE_CHARS) {
       throw invalid("expected choices of at most " + MAX_CHOICE_CHARS + " chars in all, found " + chars, null);
     }
-    Dfa d;
-    Nfa nfa = new Nfa(budget);
-    try {
-      List<Nfa.Frag> parts = new ArrayList<>();
-      for (String c : choices) {
-        parts.add(nfa.string(c));
+    String what = "choice among " + choices.size() + " strings";
+    try (CompileBudget.Turn turn = turn(budget, what)) {
+      Dfa d;
+      Nfa nfa = new Nfa(budget);
+      try {
+        List<Nfa.Frag> parts = new ArrayList<>();
+        for (String c : choices) {
+          parts.add(nfa.string(c));
+        }
+        d = Dfa.determinize(nfa, nfa.union(parts)).minimize(budget);
+      } catch (ConstraintTooComplexException e) {
+        throw tooComplex(what, e);
+      } finally {
+        nfa.release();
       }
-      d = Dfa.determinize(nfa, nfa.union(parts)).minimize(budget);
-    } catch (ConstraintTooComplexException e) {
-      throw tooComplex("choice among " + choices.size() + " strings", e);
-    } finally {
-      nfa.release();
+      StringBuilder key = new StringBuilder();
+      for (String c : choices) {
+        key.append(c.length()).append(':').append(c);
+      }
+      return of(Kind.CHOICE, key.toString(), "choice " + String.join("|", choices), d, what);
     }
-    StringBuilder key = new StringBuilder();
-    for (String c : choices) {
-      key.append(c.length()).append(':').append(c);
-    }
-    return of(Kind.CHOICE, key.toString(), "choice " + String.join("|", choices), d,
-        "choice among " + choices.size() + " strings");
   }
 
   /**
@@ -142,8 +164,10 @@ public final class OutputConstraint {
    *
    * @param schemaJson the schema as JSON text
    * @return the constraint
-   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for malformed JSON or a keyword
-   *     outside the supported subset (naming it)
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for malformed JSON, a keyword
+   *     outside the supported subset (naming it) or a schema beyond the limits above
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted while waiting for
+   *     a turn to compile (its interrupt flag stays set)
    */
   public static OutputConstraint jsonSchema(String schemaJson) {
     return jsonSchema(schemaJson, CompileBudget.standard());
@@ -151,18 +175,20 @@ public final class OutputConstraint {
 
   static OutputConstraint jsonSchema(String schemaJson, CompileBudget budget) {
     Objects.requireNonNull(schemaJson, "schemaJson");
-    JsonNode schema;
-    Dfa a;
-    try {
-      schema = JsonSchemaCompiler.parse(schemaJson);
-      a = JsonSchemaCompiler.compile(schema, budget);
-    } catch (ConstraintTooComplexException e) {
-      throw tooComplex("JSON schema", e);
-    } catch (IllegalArgumentException e) {
-      throw invalid("unsupported JSON schema " + e.getMessage(), e);
+    try (CompileBudget.Turn turn = turn(budget, "JSON schema")) {
+      JsonNode schema;
+      Dfa a;
+      try {
+        schema = JsonSchemaCompiler.parse(schemaJson);
+        a = JsonSchemaCompiler.compile(schema, budget);
+      } catch (ConstraintTooComplexException e) {
+        throw tooComplex("JSON schema", e);
+      } catch (IllegalArgumentException e) {
+        throw invalid("unsupported JSON schema " + e.getMessage(), e);
+      }
+      String canonical = JsonSchemaCompiler.canonical(schema);
+      return of(Kind.JSON_SCHEMA, canonical, "JSON schema " + canonical, a, "JSON schema");
     }
-    String canonical = JsonSchemaCompiler.canonical(schema);
-    return of(Kind.JSON_SCHEMA, canonical, "JSON schema " + canonical, a, "JSON schema");
   }
 
   /**
@@ -217,6 +243,14 @@ public final class OutputConstraint {
       throw invalid("expected a " + what + " that some text matches, found one that matches no text", null);
     }
     return new OutputConstraint(kind, source, display, CharDfa.of(d));
+  }
+
+  private static CompileBudget.Turn turn(CompileBudget budget, String what) {
+    try {
+      return budget.turn();
+    } catch (ConstraintTooComplexException e) {
+      throw tooComplex(what, e);
+    }
   }
 
   private static VlmInputException tooComplex(String what, ConstraintTooComplexException e) {

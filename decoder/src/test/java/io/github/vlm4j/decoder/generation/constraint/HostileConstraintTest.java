@@ -17,8 +17,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Hostile regexes and schemas: each is refused with INVALID_OPTION naming the limit (or, where the
- * input only looks hostile, compiles), always within a bounded time and without an Error. Cases run
- * with a 2 s compile limit (the default is 5 s) to keep the test short; a refusal that depends on
+ * input only looks hostile, compiles), always within a bounded time and without an Error. Cases that
+ * may be refused run with a 2 s compile limit (the default, used for those that must compile, is
+ * 5 s) to keep the test short; a refusal that depends on
  * the machine's speed accepts either the state limit or the time limit. The time bound asserted is
  * generous (10 s, the build machine is shared); the measured time is printed.
  */
@@ -40,11 +41,16 @@ class HostileConstraintTest {
   }
 
   private static Case regex(String name, String regex, String refusal) {
-    return new Case(name, () -> OutputConstraint.regex(regex, CompileBudget.withMillis(LIMIT_MILLIS)), refusal);
+    return new Case(name, () -> OutputConstraint.regex(regex, budget(refusal)), refusal);
   }
 
   private static Case schema(String name, String schema, String refusal) {
-    return new Case(name, () -> OutputConstraint.jsonSchema(schema, CompileBudget.withMillis(LIMIT_MILLIS)), refusal);
+    return new Case(name, () -> OutputConstraint.jsonSchema(schema, budget(refusal)), refusal);
+  }
+
+  /** The default limits for inputs that must compile, a 2 s time limit for the others. */
+  private static CompileBudget budget(String refusal) {
+    return refusal == null ? CompileBudget.standard() : CompileBudget.withMillis(LIMIT_MILLIS);
   }
 
   static List<Case> cases() {
@@ -144,6 +150,26 @@ class HostileConstraintTest {
         System.setProperty(CompileBudget.MILLIS_PROPERTY, old);
       }
     }
+  }
+
+  @Test
+  void compilationsBeyondTheConcurrentFewWaitWithinTheirTimeLimit() {
+    CompileBudget holder = CompileBudget.withMillis(10_000);
+    CompileBudget.Turn a = holder.turn();
+    CompileBudget.Turn b = holder.turn();
+    try {
+      long t0 = System.nanoTime();
+      VlmInputException e = assertThrows(VlmInputException.class,
+          () -> OutputConstraint.regex("a", CompileBudget.withMillis(200)));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
+      assertTrue(e.getMessage().contains("waiting for other compilations"), e.getMessage());
+      assertTrue(ms >= 150 && ms < 5_000, ms + " ms");
+    } finally {
+      a.close();
+      b.close();
+    }
+    OutputConstraint.regex("a", CompileBudget.withMillis(200)); // a turn is free again
   }
 
   @Test
