@@ -216,7 +216,7 @@ final class Dfa {
     fillE = null;
     fillC = null;
     int acceptState = whole.end();
-    Closure closure = new Closure(n, epsFirst, epsDst, chrFirst, acceptState);
+    Closure closure = new Closure(n, epsFirst, epsDst, chrFirst, acceptState, budget);
     Map<Subset, Integer> ids = new HashMap<>();
     java.util.ArrayList<int[]> subsets = new java.util.ArrayList<>();
     Builder out = new Builder(budget);
@@ -361,12 +361,14 @@ final class Dfa {
     private final int[] epsDst;
     private final int[] chrFirst;
     private final int accept;
+    private final CompileBudget budget;
     private final int[] mark;
     private int stamp;
     private int[] stack;
     private int[] kept;
 
-    Closure(int n, int[] epsFirst, int[] epsDst, int[] chrFirst, int accept) {
+    Closure(int n, int[] epsFirst, int[] epsDst, int[] chrFirst, int accept, CompileBudget budget) {
+      this.budget = budget;
       this.epsFirst = epsFirst;
       this.epsDst = epsDst;
       this.chrFirst = chrFirst;
@@ -391,6 +393,7 @@ final class Dfa {
         }
       }
       while (sp > 0) {
+        budget.poll();
         int s = stack[--sp];
         if (s == accept || chrFirst[s + 1] > chrFirst[s]) {
           if (nk == kept.length) {
