@@ -1,14 +1,6 @@
 package io.github.vlm4j.decoder.generation.constraint;
 
-import dk.brics.automaton.Automaton;
-import dk.brics.automaton.State;
-import dk.brics.automaton.Transition;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * A deterministic automaton over UTF-16 chars, as immutable arrays, holding only live states (an
@@ -33,97 +25,46 @@ final class CharDfa {
   }
 
   /**
-   * Converts a brics automaton (determinized and minimized here unless it already is; not modified
-   * otherwise).
+   * Converts a minimal DFA (every state live, as {@link Dfa#minimize} returns it) to table form.
    *
-   * @param automaton the automaton, whose language must be non-empty
-   * @param minimal whether it is already a minimal DFA
-   * @param maxStates refuse automata with more states
+   * @param d the automaton, whose language must be non-empty
    * @return the table form
-   * @throws IllegalStateException if it has more than {@code maxStates} states
+   * @throws IllegalArgumentException if no text matches
    */
-  static CharDfa of(Automaton automaton, boolean minimal, int maxStates) {
-    Automaton a = automaton;
-    if (!minimal) {
-      a = automaton.clone();
-      a.minimize();
-    }
-    List<State> states = new ArrayList<>(a.getStates());
-    if (states.size() > maxStates) {
-      throw new IllegalStateException(states.size() + " automaton states; at most " + maxStates + " are supported");
-    }
-    Map<State, Integer> index = new HashMap<>();
-    for (State s : states) {
-      index.put(s, index.size());
-    }
-    int n = states.size();
-    List<List<Integer>> reverse = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      reverse.add(new ArrayList<>());
-    }
-    ArrayDeque<Integer> queue = new ArrayDeque<>();
-    boolean[] live = new boolean[n];
-    for (State s : states) {
-      int i = index.get(s);
-      for (Transition t : s.getTransitions()) {
-        reverse.get(index.get(t.getDest())).add(i);
-      }
-      if (s.isAccept()) {
-        live[i] = true;
-        queue.add(i);
-      }
-    }
-    while (!queue.isEmpty()) {
-      for (int p : reverse.get(queue.poll())) {
-        if (!live[p]) {
-          live[p] = true;
-          queue.add(p);
-        }
-      }
-    }
-    int[] renumber = new int[n];
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-      renumber[i] = live[i] ? m++ : -1;
-    }
-    int initial = renumber[index.get(a.getInitialState())];
-    if (initial < 0) {
+  static CharDfa of(Dfa d) {
+    int m = d.size();
+    if (m == 0) {
       throw new IllegalArgumentException("the expression matches no text");
     }
     boolean[] accept = new boolean[m];
     int[][] ascii = new int[m][];
     int[][] ranges = new int[m][];
-    for (State s : states) {
-      int i = renumber[index.get(s)];
-      if (i < 0) {
-        continue;
-      }
-      accept[i] = s.isAccept();
+    for (int i = 0; i < m; i++) {
+      accept[i] = d.accepting(i);
       int[] table = new int[ASCII];
       Arrays.fill(table, -1);
-      List<int[]> high = new ArrayList<>();
-      for (Transition t : s.getSortedTransitions(false)) {
-        int dest = renumber[index.get(t.getDest())];
-        if (dest < 0) {
-          continue;
+      int high = 0;
+      for (int e = d.first(i); e < d.first(i + 1); e++) {
+        for (int c = d.lo(e); c <= Math.min(d.hi(e), ASCII - 1); c++) {
+          table[c] = d.dst(e);
         }
-        int lo = t.getMin();
-        int hi = t.getMax();
-        for (int c = lo; c <= Math.min(hi, ASCII - 1); c++) {
-          table[c] = dest;
+        if (d.hi(e) >= ASCII) {
+          high++;
         }
-        if (hi >= ASCII) {
-          high.add(new int[] {Math.max(lo, ASCII), hi, dest});
+      }
+      int[] r = new int[high * 3];
+      int k = 0;
+      for (int e = d.first(i); e < d.first(i + 1); e++) {
+        if (d.hi(e) >= ASCII) {
+          r[k++] = Math.max(d.lo(e), ASCII);
+          r[k++] = d.hi(e);
+          r[k++] = d.dst(e);
         }
       }
       ascii[i] = table;
-      int[] r = new int[high.size() * 3];
-      for (int k = 0; k < high.size(); k++) {
-        System.arraycopy(high.get(k), 0, r, 3 * k, 3);
-      }
       ranges[i] = r;
     }
-    return new CharDfa(initial, accept, ascii, ranges);
+    return new CharDfa(d.start(), accept, ascii, ranges);
   }
 
   int start() {
@@ -136,6 +77,11 @@ final class CharDfa {
 
   boolean accepting(int state) {
     return accept[state];
+  }
+
+  /** Returns the state's edges on chars above ASCII: min, max, dest triples (the array itself; for tests). */
+  int[] highRanges(int state) {
+    return ranges[state];
   }
 
   /** Returns the live state after a char, or -1. */

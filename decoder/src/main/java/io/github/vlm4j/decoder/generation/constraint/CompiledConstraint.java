@@ -1,9 +1,11 @@
 package io.github.vlm4j.decoder.generation.constraint;
 
+import java.lang.ref.Cleaner;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
@@ -16,17 +18,72 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * vocabulary's sorted texts, sharing common prefixes, through the char automaton) and kept; after
  * that {@link #mask} costs one pass over the logits. A token is allowed only if the text stays a
  * prefix of some match after it.
+ *
+ * <p>The kept moves of all compiled constraints together hold at most {@value #MAX_CACHED_MOVES}
+ * (token, next state) pairs (8 bytes each, 128 MB): a state inside a long JSON string allows almost
+ * every token, so a hostile schema could otherwise make each visited state keep a copy of the
+ * vocabulary. Beyond the bound, moves are computed again each time they are needed (one pass over
+ * the vocabulary; the results are the same). A compilation's pairs are returned to the bound when it
+ * leaves the cache or is garbage-collected.
  */
 public final class CompiledConstraint {
   /** Most compilations kept by {@link #compile}. */
   static final int CACHE_SIZE = 32;
+  /** Most (token, next state) pairs kept by all compiled constraints together. */
+  static final long MAX_CACHED_MOVES = 16_000_000;
+  /** The bound in force (tests lower it). */
+  static volatile long cachedMovesLimit = MAX_CACHED_MOVES;
+  private static final AtomicLong CACHED_MOVES = new AtomicLong();
+  private static final Cleaner CLEANER = Cleaner.create();
 
   private static final Map<Key, CompiledConstraint> CACHE = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Key, CompiledConstraint> eldest) {
-      return size() > CACHE_SIZE;
+      if (size() > CACHE_SIZE) {
+        eldest.getValue().account.retire();
+        return true;
+      }
+      return false;
     }
   };
+
+  /** One compilation's share of the kept moves; retired when it leaves the cache or is collected. */
+  private static final class Account implements Runnable {
+    private long pairs;
+    private boolean retired;
+
+    synchronized boolean reserve(int n) {
+      if (retired) {
+        return false;
+      }
+      if (CACHED_MOVES.addAndGet(n) > cachedMovesLimit) {
+        CACHED_MOVES.addAndGet(-n);
+        return false;
+      }
+      pairs += n;
+      return true;
+    }
+
+    synchronized void unreserve(int n) {
+      if (!retired) {
+        pairs -= n;
+        CACHED_MOVES.addAndGet(-n);
+      }
+    }
+
+    synchronized void retire() {
+      if (!retired) {
+        retired = true;
+        CACHED_MOVES.addAndGet(-pairs);
+        pairs = 0;
+      }
+    }
+
+    @Override
+    public void run() {
+      retire();
+    }
+  }
 
   private record Key(String constraint, TokenVocabulary vocabulary) {}
 
@@ -36,11 +93,18 @@ public final class CompiledConstraint {
   private final CharDfa dfa;
   private final TokenVocabulary vocabulary;
   private final AtomicReferenceArray<Moves> moves;
+  private final Account account = new Account();
 
   private CompiledConstraint(CharDfa dfa, TokenVocabulary vocabulary) {
     this.dfa = dfa;
     this.vocabulary = vocabulary;
     this.moves = new AtomicReferenceArray<>(dfa.size());
+    CLEANER.register(this, account);
+  }
+
+  /** The (token, next state) pairs kept by all compiled constraints now (for tests). */
+  static long cachedMoves() {
+    return CACHED_MOVES.get();
   }
 
   /**
@@ -181,7 +245,9 @@ public final class CompiledConstraint {
     Moves m = moves.get(state);
     if (m == null) {
       m = computeMoves(state);
-      if (!moves.compareAndSet(state, null, m)) {
+      int n = m.ids.length;
+      if (account.reserve(n) && !moves.compareAndSet(state, null, m)) {
+        account.unreserve(n);
         m = moves.get(state);
       }
     }

@@ -7,12 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dk.brics.automaton.Automaton;
-import dk.brics.automaton.BasicOperations;
-import dk.brics.automaton.State;
-import dk.brics.automaton.StatePair;
-import dk.brics.automaton.Transition;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -69,20 +65,60 @@ final class JsonSchemaCompiler {
   }
 
   /**
-   * Compiles a parsed schema to a minimal DFA; throws IllegalArgumentException naming the keyword
-   * and its path.
+   * Compiles a parsed schema to a minimal DFA under a budget; throws IllegalArgumentException naming
+   * the keyword and its path, or the limit exceeded.
    */
-  static Automaton compile(JsonNode schema) {
-    return value(schema, "$", 0, true);
+  static Dfa compile(JsonNode schema, CompileBudget budget) {
+    return value(schema, "$", 0, true, new Memo(budget));
   }
 
-  private static Automaton value(JsonNode s, String path, int depth, boolean root) {
-    Automaton a = unminimized(s, path, depth, root);
-    a.minimize();
-    return a;
+  /**
+   * The minimal DFAs of the sub-schemas compiled so far in one compilation, by schema (equal
+   * sub-schemas, such as many string properties, compile once), holding at most as many states and
+   * half as many transitions in all as one automaton may have.
+   */
+  private static final class Memo {
+    final CompileBudget budget;
+    final Map<JsonNode, Dfa> done = new HashMap<>();
+    int states;
+    int edges;
+
+    Memo(CompileBudget budget) {
+      this.budget = budget;
+    }
+
+    void put(JsonNode s, Dfa d) {
+      if (states + d.size() <= budget.maxDfaStates && edges + d.edgeCount() <= budget.maxDfaEdges / 2) {
+        states += d.size();
+        edges += d.edgeCount();
+        done.put(s, d);
+      }
+    }
   }
 
-  private static Automaton unminimized(JsonNode s, String path, int depth, boolean root) {
+  /** A sub-schema's own minimal DFA (built in its own NFA, released before returning). */
+  private static Dfa value(JsonNode s, String path, int depth, boolean root, Memo memo) {
+    Dfa known = root ? null : memo.done.get(s);
+    if (known != null) {
+      if (depth > MAX_DEPTH) {
+        throw error(path, "schemas nest deeper than " + MAX_DEPTH + " levels");
+      }
+      return known;
+    }
+    Nfa nfa = new Nfa(memo.budget);
+    try {
+      Nfa.Frag f = unminimized(nfa, s, path, depth, root, memo);
+      Dfa d = Dfa.determinize(nfa, f).minimize(memo.budget);
+      if (!root) {
+        memo.put(s, d);
+      }
+      return d;
+    } finally {
+      nfa.release();
+    }
+  }
+
+  private static Nfa.Frag unminimized(Nfa nfa, JsonNode s, String path, int depth, boolean root, Memo memo) {
     if (!s.isObject()) {
       throw error(path, "a schema must be an object, found " + s.getNodeType());
     }
@@ -120,23 +156,23 @@ final class JsonSchemaCompiler {
       }
     }
     if (s.has("enum") || s.has("const")) {
-      return literals(s, t, path);
+      return literals(nfa, s, t, path);
     }
     if (t == null) {
       throw error(path, "\"type\" is missing; expected a type or enum/const");
     }
     return switch (t) {
-      case "object" -> object(s, path, depth);
-      case "array" -> array(s, path, depth);
-      case "string" -> string(s, path);
-      case "number" -> number(true);
-      case "integer" -> number(false);
-      case "boolean" -> Automaton.makeString("true").union(Automaton.makeString("false"));
-      default -> Automaton.makeString("null");
+      case "object" -> object(nfa, s, path, depth, memo);
+      case "array" -> array(nfa, s, path, depth, memo);
+      case "string" -> string(nfa, s, path);
+      case "number" -> number(nfa, true);
+      case "integer" -> number(nfa, false);
+      case "boolean" -> nfa.union(List.of(nfa.string("true"), nfa.string("false")));
+      default -> nfa.string("null");
     };
   }
 
-  private static Automaton literals(JsonNode s, String t, String path) {
+  private static Nfa.Frag literals(Nfa nfa, JsonNode s, String t, String path) {
     for (String k : List.of("properties", "required", "additionalProperties", "items", "minItems", "maxItems",
         "pattern", "minLength", "maxLength")) {
       if (s.has(k)) {
@@ -157,16 +193,16 @@ final class JsonSchemaCompiler {
         values.removeIf(v -> !v.equals(s.get("const")));
       }
     }
-    List<Automaton> parts = new ArrayList<>();
+    List<Nfa.Frag> parts = new ArrayList<>();
     for (JsonNode v : values) {
       if (t == null || hasType(v, t)) {
-        parts.add(Automaton.makeString(v.toString()));
+        parts.add(nfa.string(v.toString()));
       }
     }
     if (parts.isEmpty()) {
       throw error(path, "no enum/const value is of type " + t);
     }
-    return Automaton.union(parts);
+    return nfa.union(parts);
   }
 
   private static boolean hasType(JsonNode v, String t) {
@@ -181,7 +217,13 @@ final class JsonSchemaCompiler {
     };
   }
 
-  private static Automaton object(JsonNode s, String path, int depth) {
+  /**
+   * {@code {}, the members in order (each optional one present or absent) separated by {@code ,}
+   * and an optional space, then {@code }}. Built as one automaton holding each member once, linked
+   * by epsilon moves between "nothing emitted yet" and "something emitted" states before each member.
+   * Each member's value is compiled (and minimized) on its own, then copied in.
+   */
+  private static Nfa.Frag object(Nfa nfa, JsonNode s, String path, int depth, Memo memo) {
     JsonNode extra = s.get("additionalProperties");
     if (extra != null && !(extra.isBoolean() && !extra.booleanValue())) {
       throw error(path + ".additionalProperties", "only false is supported (absent means false), found " + extra);
@@ -203,71 +245,46 @@ final class JsonSchemaCompiler {
         required.add(r.textValue());
       }
     }
-    List<Automaton> members = new ArrayList<>();
-    List<Boolean> optional = new ArrayList<>();
+    List<Map.Entry<String, JsonNode>> members = new ArrayList<>();
     if (props != null) {
-      for (Iterator<Map.Entry<String, JsonNode>> it = props.properties().iterator(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> p = it.next();
-        String name = p.getKey();
-        members.add(Automaton.makeString(TextNode.valueOf(name).toString() + ":").concatenate(space())
-            .concatenate(value(p.getValue(), path + ".properties." + name, depth + 1, false)));
-        optional.add(!required.contains(name));
-      }
+      props.properties().forEach(members::add);
     }
-    return members(members, optional);
-  }
-
-  /**
-   * {@code {}, the members in order (each optional one present or absent) separated by {@code ,}
-   * and an optional space, then {@code }}. Built as one automaton holding each member once, linked
-   * by epsilon moves between "nothing emitted yet" and "something emitted" states before each member.
-   */
-  private static Automaton members(List<Automaton> members, List<Boolean> optional) {
     int n = members.size();
-    State open = new State();
-    State[] none = new State[n + 1];
-    State[] some = new State[n + 1];
+    int open = nfa.state();
+    int[] none = new int[n + 1];
+    int[] some = new int[n + 1];
     for (int i = 0; i <= n; i++) {
-      none[i] = new State();
-      some[i] = new State();
+      none[i] = nfa.state();
+      some[i] = nfa.state();
     }
-    State close = new State();
-    State done = new State();
-    done.setAccept(true);
-    open.addTransition(new Transition('{', none[0]));
-    close.addTransition(new Transition('}', done));
-    List<StatePair> epsilons = new ArrayList<>();
-    epsilons.add(new StatePair(none[n], close));
-    epsilons.add(new StatePair(some[n], close));
+    int close = nfa.state();
+    int done = nfa.state();
+    nfa.edge(open, '{', '{', none[0]);
+    nfa.edge(close, '}', '}', done);
+    nfa.eps(none[n], close);
+    nfa.eps(some[n], close);
     for (int i = 0; i < n; i++) {
-      Automaton m = members.get(i).clone();
-      m.expandSingleton();
-      State entry = m.getInitialState();
-      State comma = new State();
-      State afterComma = new State();
-      comma.addTransition(new Transition(',', afterComma));
-      afterComma.addTransition(new Transition(' ', entry));
-      epsilons.add(new StatePair(afterComma, entry));
-      epsilons.add(new StatePair(none[i], entry));
-      epsilons.add(new StatePair(some[i], comma));
-      for (State a : m.getAcceptStates()) {
-        a.setAccept(false);
-        epsilons.add(new StatePair(a, some[i + 1]));
-      }
-      if (optional.get(i)) {
-        epsilons.add(new StatePair(none[i], none[i + 1]));
-        epsilons.add(new StatePair(some[i], some[i + 1]));
+      String name = members.get(i).getKey();
+      Dfa value = value(members.get(i).getValue(), path + ".properties." + name, depth + 1, false, memo);
+      Nfa.Frag m = nfa.concat(List.of(nfa.string(TextNode.valueOf(name).toString() + ":"), space(nfa),
+          nfa.embed(value)));
+      int comma = nfa.state();
+      int afterComma = nfa.state();
+      nfa.edge(comma, ',', ',', afterComma);
+      nfa.edge(afterComma, ' ', ' ', m.start());
+      nfa.eps(afterComma, m.start());
+      nfa.eps(none[i], m.start());
+      nfa.eps(some[i], comma);
+      nfa.eps(m.end(), some[i + 1]);
+      if (!required.contains(name)) {
+        nfa.eps(none[i], none[i + 1]);
+        nfa.eps(some[i], some[i + 1]);
       }
     }
-    Automaton result = new Automaton();
-    result.setInitialState(open);
-    result.setDeterministic(false);
-    BasicOperations.addEpsilons(result, epsilons);
-    result.minimize();
-    return result;
+    return new Nfa.Frag(open, done);
   }
 
-  private static Automaton array(JsonNode s, String path, int depth) {
+  private static Nfa.Frag array(Nfa nfa, JsonNode s, String path, int depth, Memo memo) {
     int min = count(s, "minItems", 0, path);
     int max = count(s, "maxItems", -1, path);
     if (max >= 0 && max < min) {
@@ -277,94 +294,125 @@ final class JsonSchemaCompiler {
     if (items == null) {
       throw error(path, "\"items\" is missing; expected a schema for the array's items");
     }
-    Automaton item = value(items, path + ".items", depth + 1, false);
-    item.minimize();
-    Automaton next = Automaton.makeChar(',').concatenate(space()).concatenate(item);
-    Automaton body;
+    Dfa item = value(items, path + ".items", depth + 1, false, memo);
+    Nfa.Frag body;
     if (max == 0) {
-      body = Automaton.makeEmptyString();
+      body = nfa.empty();
     } else {
       int lo = Math.max(min - 1, 0);
-      Automaton rest = max < 0 ? next.repeat(lo) : next.repeat(lo, max - 1);
-      body = item.concatenate(rest);
+      Nfa.Frag rest = nfa.repeat(() -> nfa.concat(List.of(nfa.chars(',', ','), space(nfa), nfa.embed(item))), lo,
+          max < 0 ? -1 : max - 1);
+      body = nfa.concat(nfa.embed(item), rest);
       if (min == 0) {
-        body = body.optional();
+        body = nfa.optional(body);
       }
     }
-    return Automaton.makeChar('[').concatenate(body).concatenate(Automaton.makeChar(']'));
+    return nfa.concat(List.of(nfa.chars('[', '['), body, nfa.chars(']', ']')));
   }
 
-  private static Automaton string(JsonNode s, String path) {
+  private static Nfa.Frag string(Nfa nfa, JsonNode s, String path) {
     int min = count(s, "minLength", 0, path);
     int max = count(s, "maxLength", -1, path);
     if (max >= 0 && max < min) {
       throw error(path + ".maxLength", "expected at least minLength (" + min + "), found " + max);
     }
-    Automaton body;
+    Nfa.Frag body;
     if (s.has("pattern")) {
       JsonNode p = s.get("pattern");
       if (!p.isTextual()) {
         throw error(path + ".pattern", "expected a string, found " + p.getNodeType());
       }
+      CompileBudget budget = nfa.budget();
+      Dfa pattern;
       try {
-        body = RegexSyntax.parse(p.textValue());
+        pattern = RegexSyntax.compile(p.textValue(), budget);
+      } catch (ConstraintTooComplexException e) {
+        throw new ConstraintTooComplexException("at " + path + ".pattern: " + e.getMessage());
       } catch (IllegalArgumentException e) {
         throw error(path + ".pattern", "malformed pattern " + p + ": " + e.getMessage());
       }
-      body = body.intersection(safeChar().repeat());
-      Automaton any = Automaton.makeAnyChar();
-      body = body.intersection(max < 0 ? any.repeat(min) : any.repeat(min, max));
-      if (body.isEmpty()) {
+      Dfa safe = Dfa.intersect(pattern, safeChars(budget), budget).minimize(budget);
+      Dfa bounded = Dfa.intersect(safe, lengths(min, max, budget), budget).minimize(budget);
+      if (bounded.isEmpty()) {
         throw error(path + ".pattern", "no string without escapes matches " + p + " within the length bounds");
       }
+      body = nfa.embed(bounded);
     } else {
-      Automaton c = safeChar().union(escape());
-      c.minimize();
-      body = max < 0 ? c.repeat(min) : c.repeat(min, max);
+      Dfa c = stringChar(nfa.budget());
+      body = nfa.repeat(() -> nfa.embed(c), min, max);
     }
-    Automaton quote = Automaton.makeChar('"');
-    return quote.concatenate(body).concatenate(quote);
+    return nfa.concat(List.of(nfa.chars('"', '"'), body, nfa.chars('"', '"')));
   }
 
   /** Chars allowed unescaped inside strings: printable ASCII but " and \, and BMP non-controls. */
-  static Automaton safeChar() {
-    return Automaton.union(List.of(Automaton.makeCharRange(' ', '!'), Automaton.makeCharRange('#', '['),
-        Automaton.makeCharRange(']', '~'), Automaton.makeCharRange('\u00a0', '\ud7ff'),
-        Automaton.makeCharRange('\ue000', '\ufffd')));
+  private static final int[] SAFE = {' ', '!', '#', '[', ']', '~', '\u00a0', '\ud7ff', '\ue000', '\ufffd'};
+
+  /** Any number of unescaped string chars: one accepting state looping on them. */
+  private static Dfa safeChars(CompileBudget budget) {
+    Dfa.Builder b = new Dfa.Builder(budget);
+    b.addState(true);
+    b.beginEdges(0);
+    for (int i = 0; i < SAFE.length; i += 2) {
+      b.edge(SAFE[i], SAFE[i + 1], 0);
+    }
+    return b.build(0);
   }
 
-  private static Automaton escape() {
-    Automaton simple = Automaton.union(List.of(Automaton.makeChar('"'), Automaton.makeChar('\\'),
-        Automaton.makeChar('/'), Automaton.makeChar('b'), Automaton.makeChar('f'), Automaton.makeChar('n'),
-        Automaton.makeChar('r'), Automaton.makeChar('t')));
-    Automaton hex = Automaton.union(List.of(Automaton.makeCharRange('0', '9'), Automaton.makeCharRange('a', 'f'),
-        Automaton.makeCharRange('A', 'F')));
-    Automaton notD = Automaton.union(List.of(Automaton.makeCharRange('0', '9'), Automaton.makeCharRange('a', 'c'),
-        Automaton.makeCharRange('A', 'C'), Automaton.makeCharRange('e', 'f'), Automaton.makeCharRange('E', 'F')));
-    Automaton d = Automaton.makeChar('d').union(Automaton.makeChar('D'));
-    Automaton low = Automaton.makeCharRange('0', '7');
-    Automaton unicode = Automaton.makeChar('u').concatenate(
-        notD.concatenate(hex.repeat(3, 3)).union(d.concatenate(low).concatenate(hex.repeat(2, 2))));
-    return Automaton.makeChar('\\').concatenate(simple.union(unicode));
+  /** Any text of min to max chars (max -1: at least min). */
+  private static Dfa lengths(int min, int max, CompileBudget budget) {
+    int last = max < 0 ? min : max;
+    Dfa.Builder b = new Dfa.Builder(budget);
+    for (int i = 0; i <= last; i++) {
+      b.addState(i >= min);
+    }
+    for (int i = 0; i <= last; i++) {
+      b.beginEdges(i);
+      if (i < last) {
+        b.edge(0, 0xFFFF, i + 1);
+      } else if (max < 0) {
+        b.edge(0, 0xFFFF, i);
+      }
+    }
+    return b.build(0);
   }
 
-  private static Automaton number(boolean fraction) {
-    Automaton digit = Automaton.makeCharRange('0', '9');
-    Automaton intPart = Automaton.makeChar('0').union(
-        Automaton.makeCharRange('1', '9').concatenate(digit.repeat(0, MAX_DIGITS - 1)));
-    Automaton n = Automaton.makeChar('-').optional().concatenate(intPart);
+  /** One JSON string char: an unescaped one or an escape (no surrogate escapes). */
+  private static Dfa stringChar(CompileBudget budget) {
+    Nfa nfa = new Nfa(budget);
+    try {
+      Nfa.Frag simple = nfa.charSet(new int[] {'"', '"', '/', '/', '\\', '\\', 'b', 'b', 'f', 'f', 'n', 'n', 'r', 'r',
+          't', 't'});
+      int[] hexSet = {'0', '9', 'A', 'F', 'a', 'f'};
+      Nfa.Frag notD = nfa.charSet(new int[] {'0', '9', 'A', 'C', 'E', 'F', 'a', 'c', 'e', 'f'});
+      Nfa.Frag d = nfa.charSet(new int[] {'D', 'D', 'd', 'd'});
+      Nfa.Frag low = nfa.chars('0', '7');
+      Nfa.Frag unicode = nfa.concat(nfa.chars('u', 'u'), nfa.union(List.of(
+          nfa.concat(notD, nfa.repeat(() -> nfa.charSet(hexSet), 3, 3)),
+          nfa.concat(List.of(d, low, nfa.repeat(() -> nfa.charSet(hexSet), 2, 2))))));
+      Nfa.Frag escape = nfa.concat(nfa.chars('\\', '\\'), nfa.union(List.of(simple, unicode)));
+      Nfa.Frag c = nfa.union(List.of(nfa.charSet(SAFE), escape));
+      return Dfa.determinize(nfa, c).minimize(budget);
+    } finally {
+      nfa.release();
+    }
+  }
+
+  private static Nfa.Frag number(Nfa nfa, boolean fraction) {
+    Nfa.Frag intPart = nfa.union(List.of(nfa.chars('0', '0'),
+        nfa.concat(nfa.chars('1', '9'), nfa.repeat(() -> nfa.chars('0', '9'), 0, MAX_DIGITS - 1))));
+    Nfa.Frag n = nfa.concat(nfa.optional(nfa.chars('-', '-')), intPart);
     if (fraction) {
-      Automaton frac = Automaton.makeChar('.').concatenate(digit.repeat(1, MAX_DIGITS)).optional();
-      Automaton exp = Automaton.makeChar('e').union(Automaton.makeChar('E'))
-          .concatenate(Automaton.makeChar('+').union(Automaton.makeChar('-')).optional())
-          .concatenate(digit.repeat(1, 2)).optional();
-      n = n.concatenate(frac).concatenate(exp);
+      Nfa.Frag frac = nfa.optional(nfa.concat(nfa.chars('.', '.'), nfa.repeat(() -> nfa.chars('0', '9'), 1,
+          MAX_DIGITS)));
+      Nfa.Frag exp = nfa.optional(nfa.concat(List.of(nfa.charSet(new int[] {'E', 'E', 'e', 'e'}),
+          nfa.optional(nfa.charSet(new int[] {'+', '+', '-', '-'})), nfa.repeat(() -> nfa.chars('0', '9'), 1, 2))));
+      n = nfa.concat(List.of(n, frac, exp));
     }
     return n;
   }
 
-  private static Automaton space() {
-    return Automaton.makeChar(' ').optional();
+  private static Nfa.Frag space(Nfa nfa) {
+    return nfa.optional(nfa.chars(' ', ' '));
   }
 
   private static int count(JsonNode s, String key, int absent, String path) {

@@ -1,7 +1,6 @@
 package io.github.vlm4j.decoder.generation.constraint;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dk.brics.automaton.Automaton;
 import io.github.vlm4j.core.VlmInputException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -35,10 +34,26 @@ import java.util.Set;
  * {@code description}, {@code $comment}, {@code examples}, {@code default} (and {@code $schema} at
  * the root) are ignored; any other keyword is refused, naming it and its JSON path. Schemas nest at
  * most 16 levels and are at most 256 KiB of text.
+ *
+ * <p><b>Limits</b> (safe with untrusted constraints): an expression (also a schema's {@code pattern})
+ * has at most 10,000 chars, groups and stacked quantifiers nested at most 100 deep, repetition counts
+ * at most 1,000 and nested repetitions multiplying to at most 10,000 copies of any part; at most
+ * 10,000 choices of at most 256 Ki chars in all. These are checked before any automaton is built.
+ * Compiling then runs under a budget: at most 1,000,000 automaton states and 1,000,000 transitions
+ * before determinization, {@value #MAX_STATES} states and 2,000,000 transitions in any deterministic
+ * automaton, and 5 s of wall-clock time (system property {@code vlm4j.constraint.compileMillis}, in
+ * ms); at most 2 compilations run at once in the JVM (system property {@code
+ * vlm4j.constraint.concurrentCompilations}), others wait within their time limit. One compilation
+ * needs at most about 250 MB of heap. Exceeding any limit fails the factory with {@code
+ * VlmInputException(INVALID_OPTION)} naming the limit and what was found; no {@code Error} escapes.
  */
 public final class OutputConstraint {
-  /** Most states of a constraint's automaton. */
+  /** Most states of a constraint's automaton (and of any automaton built while compiling it). */
   static final int MAX_STATES = 200_000;
+  /** Most choices of {@link #choice}. */
+  static final int MAX_CHOICES = 10_000;
+  /** Most chars of all choices of {@link #choice} together. */
+  static final int MAX_CHOICE_CHARS = 256 * 1024;
 
   private enum Kind { REGEX, CHOICE, JSON_SCHEMA }
 
@@ -59,18 +74,29 @@ public final class OutputConstraint {
    *
    * @param regex the expression
    * @return the constraint
-   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for a malformed expression
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for a malformed expression or one
+   *     beyond the limits above
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted while waiting for
+   *     a turn to compile (its interrupt flag stays set)
    */
   public static OutputConstraint regex(String regex) {
+    return regex(regex, CompileBudget.standard());
+  }
+
+  static OutputConstraint regex(String regex, CompileBudget budget) {
     Objects.requireNonNull(regex, "regex");
-    Automaton a;
-    try {
-      a = RegexSyntax.parse(regex);
-    } catch (IllegalArgumentException e) {
-      throw invalid("expected a regular expression (dk.brics syntax, see OutputConstraint), found "
-          + quote(regex) + ": " + e.getMessage(), e);
+    try (CompileBudget.Turn turn = turn(budget, "regular expression " + quote(regex))) {
+      Dfa d;
+      try {
+        d = RegexSyntax.compile(regex, budget);
+      } catch (ConstraintTooComplexException e) {
+        throw tooComplex("regular expression " + quote(regex), e);
+      } catch (IllegalArgumentException e) {
+        throw invalid("expected a regular expression (dk.brics syntax, see OutputConstraint), found "
+            + quote(regex) + ": " + e.getMessage(), e);
+      }
+      return of(Kind.REGEX, regex, "regex " + regex, d, "regular expression " + quote(regex));
     }
-    return of(Kind.REGEX, regex, "regex " + regex, a, "regular expression " + quote(regex));
   }
 
   /**
@@ -78,14 +104,24 @@ public final class OutputConstraint {
    *
    * @param choices non-empty, distinct, non-empty strings
    * @return the constraint
-   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for an empty list or bad entries
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for an empty list, bad entries or
+   *     choices beyond the limits above
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted while waiting for
+   *     a turn to compile (its interrupt flag stays set)
    */
   public static OutputConstraint choice(List<String> choices) {
+    return choice(choices, CompileBudget.standard());
+  }
+
+  static OutputConstraint choice(List<String> choices, CompileBudget budget) {
     if (choices == null || choices.isEmpty()) {
       throw invalid("expected at least one choice, found " + (choices == null ? "null" : "an empty list"), null);
     }
+    if (choices.size() > MAX_CHOICES) {
+      throw invalid("expected at most " + MAX_CHOICES + " choices, found " + choices.size(), null);
+    }
+    long chars = 0;
     Set<String> seen = new HashSet<>();
-    List<Automaton> parts = new ArrayList<>();
     for (int i = 0; i < choices.size(); i++) {
       String c = choices.get(i);
       if (c == null || c.isEmpty()) {
@@ -95,14 +131,32 @@ public final class OutputConstraint {
       if (!seen.add(c)) {
         throw invalid("expected distinct choices, found " + quote(c) + " twice", null);
       }
-      parts.add(Automaton.makeString(c));
+      chars += c.length();
     }
-    StringBuilder key = new StringBuilder();
-    for (String c : choices) {
-      key.append(c.length()).append(':').append(c);
+    if (chars > MAX_CHOICE_CHARS) {
+      throw invalid("expected choices of at most " + MAX_CHOICE_CHARS + " chars in all, found " + chars, null);
     }
-    return of(Kind.CHOICE, key.toString(), "choice " + String.join("|", choices), Automaton.union(parts),
-        "choice among " + choices.size() + " strings");
+    String what = "choice among " + choices.size() + " strings";
+    try (CompileBudget.Turn turn = turn(budget, what)) {
+      Dfa d;
+      Nfa nfa = new Nfa(budget);
+      try {
+        List<Nfa.Frag> parts = new ArrayList<>();
+        for (String c : choices) {
+          parts.add(nfa.string(c));
+        }
+        d = Dfa.determinize(nfa, nfa.union(parts)).minimize(budget);
+      } catch (ConstraintTooComplexException e) {
+        throw tooComplex(what, e);
+      } finally {
+        nfa.release();
+      }
+      StringBuilder key = new StringBuilder();
+      for (String c : choices) {
+        key.append(c.length()).append(':').append(c);
+      }
+      return of(Kind.CHOICE, key.toString(), "choice " + String.join("|", choices), d, what);
+    }
   }
 
   /**
@@ -110,21 +164,31 @@ public final class OutputConstraint {
    *
    * @param schemaJson the schema as JSON text
    * @return the constraint
-   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for malformed JSON or a keyword
-   *     outside the supported subset (naming it)
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for malformed JSON, a keyword
+   *     outside the supported subset (naming it) or a schema beyond the limits above
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted while waiting for
+   *     a turn to compile (its interrupt flag stays set)
    */
   public static OutputConstraint jsonSchema(String schemaJson) {
+    return jsonSchema(schemaJson, CompileBudget.standard());
+  }
+
+  static OutputConstraint jsonSchema(String schemaJson, CompileBudget budget) {
     Objects.requireNonNull(schemaJson, "schemaJson");
-    JsonNode schema;
-    Automaton a;
-    try {
-      schema = JsonSchemaCompiler.parse(schemaJson);
-      a = JsonSchemaCompiler.compile(schema);
-    } catch (IllegalArgumentException e) {
-      throw invalid("unsupported JSON schema " + e.getMessage(), e);
+    try (CompileBudget.Turn turn = turn(budget, "JSON schema")) {
+      JsonNode schema;
+      Dfa a;
+      try {
+        schema = JsonSchemaCompiler.parse(schemaJson);
+        a = JsonSchemaCompiler.compile(schema, budget);
+      } catch (ConstraintTooComplexException e) {
+        throw tooComplex("JSON schema", e);
+      } catch (IllegalArgumentException e) {
+        throw invalid("unsupported JSON schema " + e.getMessage(), e);
+      }
+      String canonical = JsonSchemaCompiler.canonical(schema);
+      return of(Kind.JSON_SCHEMA, canonical, "JSON schema " + canonical, a, "JSON schema");
     }
-    String canonical = JsonSchemaCompiler.canonical(schema);
-    return of(Kind.JSON_SCHEMA, canonical, "JSON schema " + canonical, a, "JSON schema");
   }
 
   /**
@@ -134,12 +198,26 @@ public final class OutputConstraint {
    * values are strings, numbers, booleans, null, or arrays or objects of those (two levels), compact
    * with at most one space after {@code :} and {@code ,}; strings hold any character except
    * {@code "}, {@code \} and control characters, plus the escapes {@code \" \\ \/ \n \t}. It is
-   * the regular expression {@link #JSON_OBJECT_REGEX}, compiled once per JVM.
+   * the regular expression {@link #JSON_OBJECT_REGEX}, compiled once per JVM (with a 60 s time
+   * limit, so that it is not refused while hostile compilations hold every turn; a refusal is typed
+   * and the next call tries again).
    *
-   * @return the constraint (the same instance on every call)
+   * @return the constraint (the same instance on every call once compiled)
+   * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION only if other compilations keep every
+   *     turn to compile for 60 s
    */
   public static OutputConstraint jsonObject() {
-    return JsonObjectHolder.CONSTRAINT;
+    OutputConstraint c = jsonObject;
+    if (c == null) {
+      synchronized (OutputConstraint.class) {
+        c = jsonObject;
+        if (c == null) {
+          c = regex(JSON_OBJECT_REGEX, CompileBudget.withMillis(JSON_OBJECT_MILLIS));
+          jsonObject = c;
+        }
+      }
+    }
+    return c;
   }
 
   /** The regular expression of {@link #jsonObject()}. */
@@ -156,18 +234,28 @@ public final class OutputConstraint {
     return "\\{ ?(" + str + " ?: ?" + value + "(" + sep + str + " ?: ?" + value + ")*)? ?\\}";
   }
 
-  /** Compiles the {@link #jsonObject()} automaton on first use only. */
-  private static final class JsonObjectHolder {
-    static final OutputConstraint CONSTRAINT = regex(JSON_OBJECT_REGEX);
+  /** Time limit of the one compilation of {@link #jsonObject()}, in ms. */
+  private static final long JSON_OBJECT_MILLIS = 60_000;
+  private static volatile OutputConstraint jsonObject;
+
+  private static OutputConstraint of(Kind kind, String source, String display, Dfa d, String what) {
+    if (d.isEmpty()) {
+      throw invalid("expected a " + what + " that some text matches, found one that matches no text", null);
+    }
+    return new OutputConstraint(kind, source, display, CharDfa.of(d));
   }
 
-  private static OutputConstraint of(Kind kind, String source, String display, Automaton a, String what) {
+  private static CompileBudget.Turn turn(CompileBudget budget, String what) {
     try {
-      return new OutputConstraint(kind, source, display, CharDfa.of(a, kind == Kind.JSON_SCHEMA, MAX_STATES));
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      throw invalid("expected a " + what + " that some text matches within " + MAX_STATES
-          + " automaton states, found " + e.getMessage(), e);
+      return budget.turn();
+    } catch (ConstraintTooComplexException e) {
+      throw tooComplex(what, e);
     }
+  }
+
+  private static VlmInputException tooComplex(String what, ConstraintTooComplexException e) {
+    return invalid("expected a " + what + " within the compile limits (see OutputConstraint), found: "
+        + e.getMessage(), e);
   }
 
   private static VlmInputException invalid(String message, Throwable cause) {
