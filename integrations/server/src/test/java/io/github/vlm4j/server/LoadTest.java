@@ -198,6 +198,8 @@ class LoadTest {
     int requests = Integer.getInteger("vlm4j.load.requests", DEFAULT_REQUESTS);
     int warmup = Math.max(2, requests / 4);
     List<Good> goods = goods();
+    assertTrue(goods.stream().filter(g -> !g.expected().isEmpty()).count() >= goods.size() / 2,
+        "most sequential answers are non-empty");
     List<Bad> bads = bads();
     DecodeBatcher.Stats before = TestServers.model().batchStats();
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -267,6 +269,11 @@ class LoadTest {
       sampler.interrupt();
       rss[3] = settledRssMb();
       DecodeBatcher.Stats after = TestServers.model().batchStats();
+      Map<String, Double> metrics = MetricsAndLogsTest.parse(server.scrapeMetrics());
+      for (var e : statuses.entrySet()) {
+        assertEquals(e.getValue().get(), MetricsAndLogsTest.value(metrics, "vlm4j_http_requests_total{endpoint="
+            + "\"chat_completions\",status=\"" + e.getKey() + "\"}"), 1e-9, "the server counted what the clients saw");
+      }
       report(requests, seconds, outcomes, statuses, before, after, rss, peak[0]);
     } finally {
       clients.shutdownNow();
