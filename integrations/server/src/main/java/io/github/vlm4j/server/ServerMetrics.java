@@ -61,6 +61,9 @@ final class ServerMetrics {
         .register(registry);
     FunctionCounter.builder("vlm4j.batch.joins", model, m -> m.batchStats().joins())
         .description("Requests that joined the continuous batch").register(registry);
+    FunctionCounter.builder("vlm4j.batch.cache.copies", model, m -> m.batchStats().cacheCopies())
+        .description("Copies of the batch's KV cache (when rows join a non-empty batch or leave it)")
+        .register(registry);
     for (Cancel c : Cancel.values()) {
       cancelled(c);
     }

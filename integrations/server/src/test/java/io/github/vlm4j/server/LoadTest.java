@@ -387,8 +387,9 @@ class LoadTest {
         ms(percentile(ttft, 50)), ms(percentile(ttft, 99)), ms(percentile(latency, 50)), ms(percentile(latency, 99)),
         ms(percentile(badLatency, 50)), ms(percentile(badLatency, 99)));
     System.out.printf(java.util.Locale.ROOT, "[load] batching: %d decoder steps, %d row-steps, %.2f rows per step,"
-        + " largest batch %d rows, %d joins%n", steps, rowSteps, steps == 0 ? 0.0 : (double) rowSteps / steps,
-        after.largestBatch(), after.joins() - before.joins());
+        + " largest batch %d rows (%d padded positions), %d joins, %d cache copies%n", steps, rowSteps,
+        steps == 0 ? 0.0 : (double) rowSteps / steps, after.largestBatch(), after.largestBatchTokens(),
+        after.joins() - before.joins(), after.cacheCopies() - before.cacheCopies());
     System.out.printf(java.util.Locale.ROOT, "[load] RSS (after System.gc()): %d MB before, %d MB after warm-up,"
         + " %d MB half-way, %d MB at the end (growth %+d MB: %+d then %+d, bound %d MB); peak sampled %d MB;"
         + " heap max %d MB; load average %.2f%n", rss[0], rss[1], rss[2], rss[3], rss[3] - rss[1], rss[2] - rss[1],

@@ -86,6 +86,8 @@ class MetricsAndLogsTest {
       assertEquals(steps, value(m, "vlm4j_batch_row_steps_total") - value(before, "vlm4j_batch_row_steps_total"),
           1e-9, "requests one after the other step alone: one row per step");
       assertEquals(TestServers.model().batchStats().steps(), value(m, "vlm4j_batch_steps_total"), 1e-9);
+      assertTrue(m.containsKey("vlm4j_batch_cache_copies_total"), m.keySet().toString());
+      assertEquals(TestServers.model().batchStats().cacheCopies(), value(m, "vlm4j_batch_cache_copies_total"), 1e-9);
     }
   }
 
