@@ -203,8 +203,9 @@ class LoadTest {
         "most sequential answers are non-empty");
     List<Bad> bads = bads();
     DecodeBatcher.Stats before = TestServers.model().batchStats();
+    ExecutorService httpThreads = Executors.newFixedThreadPool(4);
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).executor(Executors.newFixedThreadPool(4)).build();
+        .connectTimeout(Duration.ofSeconds(5)).executor(httpThreads).build();
     List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
     List<String> failures = Collections.synchronizedList(new ArrayList<>());
     Map<Integer, AtomicLong> statuses = new ConcurrentHashMap<>();
@@ -278,6 +279,7 @@ class LoadTest {
       report(requests, seconds, outcomes, statuses, before, after, rss, peak[0]);
     } finally {
       clients.shutdownNow();
+      httpThreads.shutdownNow();
     }
     assertTrue(failures.isEmpty(), failures.size() + " failures, first: " + failures.subList(0,
         Math.min(5, failures.size())));
