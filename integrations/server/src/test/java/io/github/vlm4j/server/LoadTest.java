@@ -61,12 +61,12 @@ class LoadTest {
    * The bound on RSS growth between the end of the warm-up and the end of the run, both read after
    * {@code System.gc()}: 96 MB, for runs of up to 50 requests per client. Measured on this 2-core
    * machine with other builds running: +11 to +16 MB over the 96 measured requests of the default
-   * size, +7 to +28 MB over the 600 of the full run (each half of a run 1 to 32 MB, in no steady
-   * order). Longer runs grow further: +35 to +54 MB over 2,400 ({@code -Dvlm4j.load.requests=200}).
+   * size, +7 to +39 MB over the 600 of the full run (each half of a run -13 to +52 MB, in no
+   * steady order). Longer runs grow further: +35 to +54 MB over 2,400 ({@code -Dvlm4j.load.requests=200}).
    * Native memory tracking ({@code -DargLine=-XX:NativeMemoryTracking=summary} prints jcmd's diff
    * at every checkpoint) put 12 MB of such a 35 in the JIT's code cache and compiler, with heap,
    * metaspace, threads and buffer pools flat after warm-up; the rest is native memory outside the
-   * JVM (ONNX Runtime, glibc arenas; RELIABILITY.md's soak explains it). The bound is about three
+   * JVM (ONNX Runtime, glibc arenas; RELIABILITY.md's soak explains it). The bound is about two and a half
    * times the full run's largest growth: a leak of 160 KB per request (a KV cache or an image's
    * pixels kept per request) over the 600 measured requests of the full run exceeds it. Long-run
    * slopes are the soak's business ({@code benchmarks/soak.sh}).
