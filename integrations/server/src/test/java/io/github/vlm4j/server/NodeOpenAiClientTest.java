@@ -94,7 +94,7 @@ class NodeOpenAiClientTest {
       assertEquals(0, p.exitValue(), "the node client failed:\n" + err);
       out = new ObjectMapper().readTree(Files.readString(stdout, StandardCharsets.UTF_8));
       System.out.println("[node-openai] " + out.get("client").asText() + " ran in "
-          + (System.nanoTime() - t0) / 1_000_000 + " ms (npm install included on first use)");
+          + (System.nanoTime() - t0) / 1_000_000 + " ms (a first run also installs it with npm ci)");
     }
     assertTrue(out.get("client").asText().startsWith("openai 6."), out.toString());
 
