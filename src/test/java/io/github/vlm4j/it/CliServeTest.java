@@ -22,9 +22,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code vlm4j serve}: usage errors exit 2 before anything listens, an unloadable model exits 3, and
- * the shaded jar serves the built-in model on an ephemeral loopback port, answers an image request
- * with the key from the file, and drains and stops on SIGTERM.
+ * {@code vlm4j serve}: usage errors exit 2 before anything listens (a {@code --max-batch-tokens} below
+ * the model's context window too), an unloadable model exits 3, and the shaded jar serves the
+ * built-in model on an ephemeral loopback port with batching flags, answers an image request with the
+ * key from the file, exports the batching counters, and drains and stops on SIGTERM.
  */
 @Timeout(120)
 class CliServeTest {
@@ -42,6 +43,12 @@ class CliServeTest {
     Path empty = Files.writeString(tmp.resolve("empty"), "\n");
     CliUsageTest.assertUsageError(CliTest.cli("serve", "--api-key-file", empty.toString()), "--api-key-file",
         "empty line");
+    CliUsageTest.assertUsageError(CliTest.cli("serve", "--max-batch-tokens", "0"), "--max-batch-tokens must be"
+        + " positive");
+    // the library checks the bound against the model's context window (1,024 positions here) when it loads
+    CliTest.Run small = CliTest.cli("serve", "--port", "0", "--max-batch-tokens", "100");
+    assertEquals(2, small.exit(), small.err());
+    assertTrue(small.err().contains("maxBatchTokens 100 is below this model's context window of 1024"), small.err());
     CliTest.Run noModel = CliTest.cli("serve", "--port", "0", "--model", tmp.resolve("nothing").toString());
     assertEquals(3, noModel.exit(), noModel.err());
   }
@@ -52,7 +59,7 @@ class CliServeTest {
     Path keyFile = Files.writeString(tmp.resolve("key"), key + "\n");
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
         CliJarTest.jar().toString(), "serve", "--port", "0", "--api-key-file", keyFile.toString(),
-        "--model-id", "tiny").directory(Readme.root().toFile()).redirectOutput(tmp.resolve("out.txt").toFile());
+        "--model-id", "tiny", "--max-batch-size", "4", "--max-batch-tokens", "4096").directory(Readme.root().toFile()).redirectOutput(tmp.resolve("out.txt").toFile());
     pb.environment().put("ORT_DISABLE_TELEMETRY", "1");
     pb.environment().put("OPT_OUT_TRACKING", "true");
     Path errFile = tmp.resolve("err.txt");
@@ -83,6 +90,10 @@ class CliServeTest {
       assertEquals(200, r.statusCode(), r.body());
       JsonNode answer = JSON.readTree(r.body());
       assertFalse(answer.get("choices").get(0).get("message").get("content").asText().isBlank(), r.body());
+      HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
+          .header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, metrics.statusCode());
+      assertTrue(metrics.body().contains("\nvlm4j_batch_joins_total 1.0\n"), metrics.body());
       HttpResponse<String> noKey = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(401, noKey.statusCode());

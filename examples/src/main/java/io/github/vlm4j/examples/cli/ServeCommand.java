@@ -103,6 +103,12 @@ public final class ServeCommand implements Callable<Integer> {
           + " request steps alone (default: the library's 8).")
   Integer maxBatchSize;
 
+  @Option(names = "--max-batch-tokens", paramLabel = "N",
+      description = "Bound of the shared batch's KV cache in padded positions (rows x the longest row), at least the"
+          + " model's context window; a request that would exceed it waits until others leave (default: the"
+          + " library's larger of 16384 and the context window).")
+  Long maxBatchTokens;
+
   @Option(names = "--default-max-tokens", paramLabel = "N", defaultValue = "256",
       description = "New-token limit of requests that set neither max_tokens nor max_completion_tokens"
           + " (default: ${DEFAULT-VALUE}).")
@@ -158,7 +164,7 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   private VisionLanguageModel load(ProgressReporter progress) throws Exception {
-    if (maxImagePixels == null && maxBatchSize == null) {
+    if (maxImagePixels == null && maxBatchSize == null && maxBatchTokens == null) {
       return model.load(progress);
     }
     progress.say("loading " + model.describe() + " (dtype " + model.dtype.label() + ")");
@@ -171,6 +177,9 @@ public final class ServeCommand implements Callable<Integer> {
     if (maxBatchSize != null) {
       b.maxBatchSize(maxBatchSize);
     }
+    if (maxBatchTokens != null) {
+      b.maxBatchTokens(maxBatchTokens);
+    }
     return b.build();
   }
 
@@ -182,6 +191,9 @@ public final class ServeCommand implements Callable<Integer> {
             ? model.model.toAbsolutePath().normalize().getFileName().toString() : "vlm4j-tiny-idefics3";
     if (maxBatchSize != null) {
       Flags.check(spec, "--max-batch-size", maxBatchSize >= 1 && maxBatchSize <= 1024, "in [1, 1024]", maxBatchSize);
+    }
+    if (maxBatchTokens != null) {
+      Flags.check(spec, "--max-batch-tokens", maxBatchTokens >= 1, "positive", maxBatchTokens);
     }
     if (maxImagePixels != null) {
       Flags.check(spec, "--max-image-pixels", maxImagePixels >= 1 && maxImagePixels <= VisionLanguageModel.MAX_IMAGE_PIXELS,

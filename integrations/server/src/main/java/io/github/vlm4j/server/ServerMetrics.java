@@ -12,7 +12,8 @@ import java.time.Duration;
 /**
  * The server's Prometheus metrics (Micrometer): requests by endpoint and status, prompt and
  * completion tokens, running requests and queue depth, time-to-first-token and decode-time
- * histograms, cancelled generations by cause, and the model's cache counters. Thread-safe.
+ * histograms, cancelled generations by cause, the model's cache counters and its continuous-batching
+ * counters. Thread-safe.
  */
 final class ServerMetrics {
   /** Why a generation was cancelled. */
@@ -53,6 +54,16 @@ final class ServerMetrics {
         .description("Few-shot requests that started from a cached demo prefix").register(registry);
     FunctionCounter.builder("vlm4j.prefix.cache.misses", model, m -> m.cacheStats().prefixMisses())
         .description("Few-shot requests that computed their demo prefix").register(registry);
+    FunctionCounter.builder("vlm4j.batch.steps", model, m -> m.batchStats().steps())
+        .description("Decoder steps of the continuous batch (concurrent requests share them)").register(registry);
+    FunctionCounter.builder("vlm4j.batch.row.steps", model, m -> m.batchStats().rowSteps())
+        .description("Rows summed over the batch's decoder steps; divided by vlm4j_batch_steps_total, rows per step")
+        .register(registry);
+    FunctionCounter.builder("vlm4j.batch.joins", model, m -> m.batchStats().joins())
+        .description("Requests that joined the continuous batch").register(registry);
+    FunctionCounter.builder("vlm4j.batch.cache.copies", model, m -> m.batchStats().cacheCopies())
+        .description("Copies of the batch's KV cache (when rows join a non-empty batch or leave it)")
+        .register(registry);
     for (Cancel c : Cancel.values()) {
       cancelled(c);
     }
