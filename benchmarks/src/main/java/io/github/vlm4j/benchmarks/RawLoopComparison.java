@@ -37,7 +37,7 @@ import java.util.Locale;
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.RawLoopComparison \
  *     FOLDER IMAGE NEW_TOKENS REPS THREADS split|nosplit [CONTEXT] \
  *     [--dtype fp32|q8] [--warmup 3] [--csv results.csv] [--only vlm4j|raw] [--prefill-chunk N]
- *     [--session-config KEY=VALUE]... [--keep-vision-memory]
+ *     [--session-config KEY=VALUE]... [--keep-vision-memory] [--max-batch N]
  * }</pre>
  * CONTEXT pads the prompt with text to about that many tokens (0 = no padding).
  */
@@ -61,6 +61,7 @@ public final class RawLoopComparison {
     String only = null;
     int prefillChunk = 0;
     boolean keepVisionMemory = false;
+    int maxBatch = 0;
     List<String[]> sessionConfig = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -71,6 +72,7 @@ public final class RawLoopComparison {
         case "--prefill-chunk" -> prefillChunk = Integer.parseInt(args[++i]);
         case "--session-config" -> sessionConfig.add(args[++i].split("=", 2));
         case "--keep-vision-memory" -> keepVisionMemory = true;
+        case "--max-batch" -> maxBatch = Integer.parseInt(args[++i]);
         default -> pos.add(args[i]);
       }
     }
@@ -90,6 +92,9 @@ public final class RawLoopComparison {
         .imageCacheBytes(0).releaseVisionMemory(!keepVisionMemory);
     if (prefillChunk > 0) {
       builder.prefillChunkTokens(prefillChunk);
+    }
+    if (maxBatch > 0) {
+      builder.maxBatchSize(maxBatch);   // 1: each request steps alone (no continuous batching)
     }
     sessionConfig.forEach(kv -> builder.sessionConfig(kv[0], kv[1]));
     VisionLanguageModel vlm = builder.build();

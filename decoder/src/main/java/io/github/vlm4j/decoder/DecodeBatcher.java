@@ -30,8 +30,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Everything that makes a sequence differ (sampling, logits processors, constraints, stop
  * strings, streaming, cancellation, timings) stays with its caller: a caller feeds its chosen token
  * through {@link Sequence#feed} and gets its row's logits back. There is no scheduler thread: the
- * last caller of a step to hand in its token runs the step, the others wait for it. A single
- * sequence therefore runs its steps on its own thread, as without batching.
+ * last caller of a step to hand in its token runs the step, the others wait for it. A sequence that
+ * is the only active one steps alone on its own state, exactly as without batching, and joins the
+ * batch at its next step once another sequence is active.
  *
  * <p>The KV cache never passes through Java: a step's {@code present.*} tensors are fed to the next
  * step as they are; when a sequence joins or leaves, the rows are concatenated or selected by tiny
@@ -56,6 +57,8 @@ public final class DecodeBatcher implements AutoCloseable {
   private final KvRows kvRows;
   private final OrtSession.RunOptions runOptions;
   private final ByteBuffer logits;
+  /** Sequences between {@link #sequence} and their close, in the batch or stepping alone. */
+  private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   // guarded by lock
@@ -159,6 +162,7 @@ public final class DecodeBatcher implements AutoCloseable {
    * @return the sequence; the caller owns it and must close it when the sequence ends
    */
   public Sequence sequence(DecoderState state) {
+    active.incrementAndGet();
     return new Sequence(state);
   }
 
@@ -205,13 +209,17 @@ public final class DecodeBatcher implements AutoCloseable {
    */
   public final class Sequence implements TokenFeed, AutoCloseable {
     private final Row row;
+    private boolean closed;
 
     private Sequence(DecoderState state) {
       this.row = new Row(state);
     }
 
     /**
-     * Feeds the chosen token in the next step shared with the other sequences and waits for it.
+     * Feeds the chosen token. While no other sequence of this batcher is active, the sequence steps
+     * alone on its own decoder state (exactly as without batching); from the first step at which
+     * another one is active, it joins the shared batch for the rest of its generation, feeds its
+     * token in the next shared step and waits for it.
      *
      * @param token the chosen token id
      * @return this sequence's logits after the token (an internal array reused by the next call)
@@ -220,13 +228,20 @@ public final class DecodeBatcher implements AutoCloseable {
      */
     @Override
     public float[] feed(int token) {
+      if (!row.queued && active.get() == 1) {
+        return row.state.appendToken(token, embedder);
+      }
       return DecodeBatcher.this.feed(row, token);
     }
 
     /** Leaves the batch (its rows are dropped before the next step). Idempotent. */
     @Override
     public void close() {
-      leave(row);
+      if (!closed) {
+        closed = true;
+        active.decrementAndGet();
+        leave(row);
+      }
     }
   }
 
