@@ -63,6 +63,19 @@ class BatchedDecodingTest {
     return model.generate(r.messages(), r.config(), r.options(), TokenStreamer.none());
   }
 
+  /** Every request on a model that never batches ({@code maxBatchSize(1)}), one after the other. */
+  static List<GenerationResult> alone(String name, Dtype dtype, List<Request> requests) throws Exception {
+    List<GenerationResult> out = new ArrayList<>();
+    try (VisionLanguageModel solo = VisionLanguageModel.builder(Fixtures.model(name)).dtype(dtype).maxBatchSize(1)
+        .build()) {
+      assertFalse(solo.batchingEnabled());
+      for (Request r : requests) {
+        out.add(run(solo, r));
+      }
+    }
+    return out;
+  }
+
   /** Runs every request on its own thread, all released at once; results in request order. */
   static List<GenerationResult> concurrently(VisionLanguageModel model, List<Request> requests,
       Function<Request, GenerationResult> call) throws Exception {
@@ -98,13 +111,7 @@ class BatchedDecodingTest {
   @ValueSource(strings = {"vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular"})
   void concurrentRequestsShareStepsAndGetWhatTheyGetAlone(String name) throws Exception {
     List<Request> requests = requests(name);
-    List<GenerationResult> alone = new ArrayList<>();
-    try (VisionLanguageModel solo = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(1).build()) {
-      assertFalse(solo.batchingEnabled());
-      for (Request r : requests) {
-        alone.add(run(solo, r));
-      }
-    }
+    List<GenerationResult> alone = alone(name, Dtype.FP32, requests);
     try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
       assertTrue(model.batchingEnabled(), name + " decoder takes position_ids: it must batch");
       List<GenerationResult> batched = concurrently(model, requests, r -> run(model, r));
@@ -130,13 +137,7 @@ class BatchedDecodingTest {
   void fp16CacheBatchesLikeAlone() throws Exception {
     String name = "vlm4j-tiny-idefics3";
     List<Request> requests = requests(name).subList(0, 6);
-    List<GenerationResult> alone = new ArrayList<>();
-    try (VisionLanguageModel solo = VisionLanguageModel.builder(Fixtures.model(name)).dtype(Dtype.FP16)
-        .maxBatchSize(1).build()) {
-      for (Request r : requests) {
-        alone.add(run(solo, r));
-      }
-    }
+    List<GenerationResult> alone = alone(name, Dtype.FP16, requests);
     try (VisionLanguageModel model = VisionLanguageModel.builder(Fixtures.model(name)).dtype(Dtype.FP16).build()) {
       List<GenerationResult> batched = concurrently(model, requests, r -> run(model, r));
       for (int i = 0; i < requests.size(); i++) {
@@ -150,12 +151,7 @@ class BatchedDecodingTest {
   void boundsOnRowsAndPaddedTokensHold() throws Exception {
     String name = "vlm4j-tiny-idefics3";
     List<Request> requests = requests(name);
-    List<GenerationResult> alone = new ArrayList<>();
-    try (VisionLanguageModel solo = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(1).build()) {
-      for (Request r : requests) {
-        alone.add(run(solo, r));
-      }
-    }
+    List<GenerationResult> alone = alone(name, Dtype.FP32, requests);
     int window = 1024;
     try (VisionLanguageModel model = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(3)
         .maxBatchTokens(window).build()) {
@@ -174,12 +170,7 @@ class BatchedDecodingTest {
   void aCancelledRequestLeavesWithoutDisturbingTheOthers() throws Exception {
     String name = "vlm4j-tiny-idefics3";
     List<Request> requests = requests(name).subList(0, 5);
-    List<GenerationResult> alone = new ArrayList<>();
-    try (VisionLanguageModel solo = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(1).build()) {
-      for (Request r : requests) {
-        alone.add(run(solo, r));
-      }
-    }
+    List<GenerationResult> alone = alone(name, Dtype.FP32, requests);
     Request victim = new Request("cancelled", requests.get(0).messages(), requests.get(0).options(),
         GenerationConfig.builder().maxNewTokens(200).eosTokenIds(List.of(0)).build());
     List<Request> all = new ArrayList<>(requests);
@@ -254,12 +245,7 @@ class BatchedDecodingTest {
   void aFailingRequestFailsAlone() throws Exception {
     String name = "vlm4j-tiny-idefics3";
     List<Request> requests = requests(name).subList(0, 5);
-    List<GenerationResult> alone = new ArrayList<>();
-    try (VisionLanguageModel solo = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(1).build()) {
-      for (Request r : requests) {
-        alone.add(run(solo, r));
-      }
-    }
+    List<GenerationResult> alone = alone(name, Dtype.FP32, requests);
     Request corrupt = new Request("corrupt image", List.of(Message.user(
         io.github.vlm4j.core.prompt.ImageInput.of(new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3}), "what?")),
         RequestOptions.DEFAULT, GenerationConfig.greedy(20));

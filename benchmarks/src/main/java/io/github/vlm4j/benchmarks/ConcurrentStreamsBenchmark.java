@@ -48,7 +48,7 @@ public final class ConcurrentStreamsBenchmark {
    * @throws Exception on failure
    */
   public static void main(String[] args) throws Exception {
-    if (args.length < 7 && args.length != 6) {
+    if (args.length < 7) {
       System.err.println("usage: FOLDER IMAGE NEW_TOKENS REPS THREADS STREAMS[,..] batched|stepping [--dtype D]");
       System.exit(2);
     }

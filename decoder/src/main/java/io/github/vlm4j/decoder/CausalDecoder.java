@@ -7,6 +7,7 @@ import io.github.vlm4j.core.model.TextConfig;
 import io.github.vlm4j.core.onnx.OnnxGraph;
 import io.github.vlm4j.core.onnx.SessionSettings;
 import io.github.vlm4j.core.onnx.TensorSpec;
+import io.github.vlm4j.core.onnx.Tensors;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -225,6 +226,17 @@ public final class CausalDecoder implements AutoCloseable {
 
   int logitsBytes() {
     return logitsType == OnnxJavaType.FLOAT16 ? 2 : 4;
+  }
+
+  /** Copies {@code count} logits from {@code bytes} (starting at element {@code from}) into {@code dst} as float32. */
+  void readLogits(ByteBuffer bytes, int from, float[] dst, int at, int count) {
+    if (logitsType == OnnxJavaType.FLOAT16) {
+      for (int i = 0; i < count; i++) {
+        dst[at + i] = Tensors.fromHalf(bytes.getShort(2 * (from + i)));
+      }
+    } else {
+      bytes.asFloatBuffer().get(from, dst, at, count);
+    }
   }
 
   /** A direct native-order buffer of at least {@code elements} logits, reused across requests. */

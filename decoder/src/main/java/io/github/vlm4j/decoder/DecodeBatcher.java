@@ -377,9 +377,6 @@ public final class DecodeBatcher implements AutoCloseable {
     }
     List<Row> batch = new ArrayList<>(keep);
     batch.addAll(admitted);
-    for (Row r : batch) {
-      r.failure = null;
-    }
     lock.unlock();
     RuntimeException failure = null;
     try {
@@ -534,13 +531,7 @@ public final class DecodeBatcher implements AutoCloseable {
     for (int r = 0; r < b; r++) {
       Row row = batch.get(r);
       row.length++;
-      if (decoder.logitsType() == OnnxJavaType.FLOAT16) {
-        for (int v = 0; v < vocab; v++) {
-          row.logits[v] = Tensors.fromHalf(logits.getShort(2 * (r * vocab + v)));
-        }
-      } else {
-        logits.asFloatBuffer().get(r * vocab, row.logits, 0, vocab);
-      }
+      decoder.readLogits(logits, r * vocab, row.logits, 0, vocab);
     }
     steps++;   // only the running thread writes these; readers take the lock after
     rowSteps += b;

@@ -255,7 +255,7 @@ public final class DecoderState implements AutoCloseable {
           run(e, pos, pinned, n, logits);
         }
         if (allLogits != null) {
-          readLogits(logits, 0, allLogits, from * vocab, n * vocab);
+          decoder.readLogits(logits, 0, allLogits, from * vocab, n * vocab);
         }
       }
     } finally {
@@ -288,15 +288,7 @@ public final class DecoderState implements AutoCloseable {
         : Tensors.floats(b.asFloatBuffer(), 1, n, vocab);
   }
 
-  private void readLogits(ByteBuffer bytes, int from, float[] dst, int at, int count) {
-    if (decoder.logitsType() == OnnxJavaType.FLOAT16) {
-      for (int i = 0; i < count; i++) {
-        dst[at + i] = Tensors.fromHalf(bytes.getShort(2 * (from + i)));
-      }
-    } else {
-      bytes.asFloatBuffer().get(from, dst, at, count);
-    }
-  }
+
 
   /**
    * Appends one token (a decode step): {@code embed_tokens} runs on it and its output is fed to the
@@ -378,7 +370,7 @@ public final class DecoderState implements AutoCloseable {
       }
       kv = r;
       pastLength = total;
-      readLogits(logits, (s - 1) * vocab, lastRow, 0, vocab);
+      decoder.readLogits(logits, (s - 1) * vocab, lastRow, 0, vocab);
     }
   }
 
