@@ -19,13 +19,16 @@ final class ChatStream implements TokenStreamer {
   private final Responses responses;
   private final boolean includeUsage;
   private final Runnable onGone;
+  private final java.util.function.BooleanSupplier closeConnection;
   private final Hooks hooks;
   private OutputStream out;
   private boolean started;
   private boolean gone;
 
-  ChatStream(HttpServletResponse res, Responses responses, boolean includeUsage, Runnable onGone, Hooks hooks) {
+  ChatStream(HttpServletResponse res, Responses responses, boolean includeUsage,
+      java.util.function.BooleanSupplier closeConnection, Runnable onGone, Hooks hooks) {
     this.res = res;
+    this.closeConnection = closeConnection;
     this.responses = responses;
     this.includeUsage = includeUsage;
     this.onGone = onGone;
@@ -65,6 +68,9 @@ final class ChatStream implements TokenStreamer {
     res.setCharacterEncoding("UTF-8");
     res.setHeader("Cache-Control", "no-cache");
     res.setHeader("X-Accel-Buffering", "no");
+    if (closeConnection.getAsBoolean()) {
+      res.setHeader("Connection", "close");
+    }
     try {
       out = res.getOutputStream();
     } catch (IOException e) {

@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * <p>Requests run on the server's threads, at most {@link ServerOptions#maxConcurrent()} at once
  * (the model batches concurrent requests itself, if it does); a bounded queue holds more, and a full
  * queue answers 429 with {@code Retry-After}. Every request has a timeout that cancels its
- * generation; a streaming client that disconnects cancels its generation too.
+ * generation; a client that disconnects (while its request waits, prefills, generates or streams)
+ * cancels it too.
  *
  * <p><b>Thread-safety:</b> thread-safe. <b>Ownership:</b> the server owns its HTTP listener and
  * threads; it owns the model only if started with {@code ownsModel}, and then closes it last in
@@ -256,6 +257,14 @@ public final class VlmServer implements AutoCloseable {
     write(ctx.res(), "application/json", node.toString());
   }
 
+  /** Writes {@code node}, closing the connection after it if a client watch read bytes of a next request. */
+  private static void json(Context ctx, boolean closeConnection, JsonNode node) throws IOException {
+    if (closeConnection) {
+      ctx.res().setHeader("Connection", "close");
+    }
+    json(ctx, node);
+  }
+
   /**
    * Writes and flushes a whole response body before the handler returns, so that a graceful
    * shutdown that waits for the handlers never cuts an answer that is not yet on the wire.
@@ -350,22 +359,37 @@ public final class VlmServer implements AutoCloseable {
         + options.maxBodyBytes() + " bytes (--max-body-bytes), found " + found);
   }
 
+  /**
+   * Chat completions. The client watch stops before the answer is written: a client may send its
+   * next request on the same connection as soon as it has read the answer.
+   */
   private void chat(Context ctx) throws Exception {
     long deadline = System.nanoTime() + options.requestTimeout().toNanos();
     JsonNode body = body(ctx);
-    requireModel(Json.optString(body, "model", "model"), "model");
-    ChatRequest req = ChatRequest.parse(body, options, images, model.eosTokenIds());
-    Responses responses = new Responses("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
-        System.currentTimeMillis() / 1000, options.modelId());
-    if (!req.stream()) {
-      GenerationResult r = run(deadline, s -> s.generate(req.messages(), req.config(), req.options(),
-          io.github.vlm4j.decoder.generation.TokenStreamer.none()));
-      account(r);
-      json(ctx, responses.completion(r));
-      return;
+    GenerationResult r;
+    Responses responses;
+    boolean closeConnection;
+    try (ClientWatch watch = ClientWatch.start(ctx.req())) {
+      requireModel(Json.optString(body, "model", "model"), "model");
+      ChatRequest req = ChatRequest.parse(body, options, images, model.eosTokenIds());
+      responses = new Responses("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
+          System.currentTimeMillis() / 1000, options.modelId());
+      if (req.stream()) {
+        stream(ctx, deadline, watch, req, responses);
+        return;
+      }
+      r = run(deadline, watch, new AtomicReference<>(), s -> s.generate(req.messages(), req.config(),
+          req.options(), io.github.vlm4j.decoder.generation.TokenStreamer.none()));
+      closeConnection = watch.readAhead();
     }
+    account(r);
+    json(ctx, closeConnection, responses.completion(r));
+  }
+
+  private void stream(Context ctx, long deadline, ClientWatch watch, ChatRequest req, Responses responses)
+      throws InterruptedException {
     AtomicReference<Running> current = new AtomicReference<>();
-    ChatStream stream = new ChatStream(ctx.res(), responses, req.includeUsage(), () -> {
+    ChatStream stream = new ChatStream(ctx.res(), responses, req.includeUsage(), watch::readAhead, () -> {
       Running r = current.get();
       if (r != null) {
         r.cancel(ServerMetrics.Cancel.CLIENT_DISCONNECTED);
@@ -373,7 +397,7 @@ public final class VlmServer implements AutoCloseable {
     }, hooks);
     GenerationResult r;
     try {
-      r = run(deadline, current, s -> s.generate(req.messages(), req.config(), req.options(), stream));
+      r = run(deadline, watch, current, s -> s.generate(req.messages(), req.config(), req.options(), stream));
     } catch (Throwable t) {
       if (!stream.started()) {
         throw t;
@@ -382,9 +406,11 @@ public final class VlmServer implements AutoCloseable {
       if (!(t instanceof ApiError)) {
         LOG.warn("POST chat_completions (stream): {} ({})", e.code(), t.getClass().getName());
       }
+      watch.close();
       stream.fail(Responses.error(e));
       return;
     }
+    watch.close();
     if (stream.gone()) {
       return;
     }
@@ -401,9 +427,19 @@ public final class VlmServer implements AutoCloseable {
   private void classify(Context ctx) throws Exception {
     long deadline = System.nanoTime() + options.requestTimeout().toNanos();
     JsonNode body = body(ctx);
-    requireModel(Json.optString(body, "model", "model"), "model");
-    ClassifyRequest req = ClassifyRequest.parse(body, options, images);
-    LabelScores scores = run(deadline, s -> s.classify(req.prompt(), req.labels(), req.options()));
+    LabelScores scores;
+    boolean closeConnection;
+    try (ClientWatch watch = ClientWatch.start(ctx.req())) {
+      requireModel(Json.optString(body, "model", "model"), "model");
+      ClassifyRequest req = ClassifyRequest.parse(body, options, images);
+      scores = run(deadline, watch, new AtomicReference<>(), s -> s.classify(req.prompt(), req.labels(),
+          req.options()));
+      closeConnection = watch.readAhead();
+    }
+    json(ctx, closeConnection, classification(scores));
+  }
+
+  private ObjectNode classification(LabelScores scores) {
     metrics.tokens(scores.usage().promptTokens(), 0);
     ObjectNode o = Json.WRITER.createObjectNode();
     o.put("object", "vlm4j.classification").put("created", System.currentTimeMillis() / 1000)
@@ -425,7 +461,7 @@ public final class VlmServer implements AutoCloseable {
     ObjectNode ext = Responses.extension(scores.usage(), null, null);
     ext.put("cached_prefix_tokens", scores.cachedPrefixTokens());
     o.set("vlm4j", ext);
-    json(ctx, o);
+    return o;
   }
 
   // ---------------------------------------------------------------- running on the model
@@ -455,20 +491,21 @@ public final class VlmServer implements AutoCloseable {
     R run(GenerationSession s);
   }
 
-  private <R> R run(long deadline, Job<R> job) throws InterruptedException {
-    return run(deadline, new AtomicReference<>(), job);
-  }
 
   /**
    * Waits for a slot, runs {@code job} in a fresh session under the request's deadline, and turns a
-   * cancellation into the right error (504 for the timeout, 503 for a shutdown).
+   * cancellation into the right error (504 for the timeout, 503 for a shutdown, 499 when the client
+   * went away: while queued, prefilling or generating).
    */
-  private <R> R run(long deadline, AtomicReference<Running> current, Job<R> job) throws InterruptedException {
-    admission.enter(deadline);
+  private <R> R run(long deadline, ClientWatch watch, AtomicReference<Running> current, Job<R> job)
+      throws InterruptedException {
+    watch.onGone(admission::wake);
+    long entered = admission.enter(deadline, watch::gone);
     try (GenerationSession s = model.newSession()) {
       Running running = new Running(s, hooks);
       current.set(running);
       inFlight.add(running);
+      watch.onGone(() -> running.cancel(ServerMetrics.Cancel.CLIENT_DISCONNECTED));
       long left = deadline - System.nanoTime();
       ScheduledFuture<?> timer = timers.schedule(() -> running.cancel(ServerMetrics.Cancel.TIMEOUT),
           Math.max(0, left), TimeUnit.NANOSECONDS);
@@ -490,7 +527,7 @@ public final class VlmServer implements AutoCloseable {
       }
       return result;
     } finally {
-      admission.exit();
+      admission.exit(entered);
     }
   }
 
@@ -504,7 +541,7 @@ public final class VlmServer implements AutoCloseable {
       return ApiError.retryAfter(503, ApiError.UNAVAILABLE, "shutting_down", "the server is shutting down", 5);
     }
     if (why == ServerMetrics.Cancel.CLIENT_DISCONNECTED) {
-      return ApiError.of(499, ApiError.INVALID_REQUEST, "client_disconnected", null, "the client went away");
+      return Admission.clientGone();
     }
     return ApiError.of(500, ApiError.SERVER, "cancelled", null, "the generation was cancelled");
   }
