@@ -124,8 +124,9 @@ public final class ServeCommand implements Callable<Integer> {
   Duration imageFetchTimeout;
 
   @Option(names = "--no-response-format",
-      description = "Refuse response_format json_object / json_schema (400): the library compiles output constraints"
-          + " without a time or memory budget yet, so a server open to untrusted clients may want them off.")
+      description = "Refuse response_format json_object / json_schema (400). Compiling a constraint is bounded"
+          + " (200,000 automaton states, 5 s, 2 at once, about 250 MB heap at worst), but a server open to"
+          + " untrusted clients may still want them off.")
   boolean noResponseFormat;
 
   @Override

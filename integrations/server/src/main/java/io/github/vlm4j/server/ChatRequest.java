@@ -51,10 +51,7 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
    * @throws ApiError 400 (413 for an oversized image) naming the field
    */
   static ChatRequest parse(JsonNode body, ServerOptions options, ImageSources images, Set<Integer> eosIds) {
-    Integer n = Json.optInt(body, "n", "n");
-    if (n != null && n != 1) {
-      throw ApiError.badRequest("unsupported_parameter", "n", "expected n = 1 (one choice per request), found " + n);
-    }
+    refuseUnsupported(body);
     JsonNode list = Json.array(body, "messages", "messages");
     if (list.isEmpty()) {
       throw ApiError.badRequest("invalid_prompt", "messages", "expected at least one message, found none");
@@ -75,6 +72,68 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
       includeUsage = Boolean.TRUE.equals(Json.optBoolean(so, "include_usage", "stream_options.include_usage"));
     }
     return new ChatRequest(messages, config(body, options, eosIds), requestOptions(body), stream, includeUsage, imageCount);
+  }
+
+  /**
+   * Refuses OpenAI parameters that would change the answer but that vlm4j does not implement, rather
+   * than ignoring them: more than one choice, tools and functions, log probabilities, logit bias,
+   * presence and frequency penalties, audio output and predicted outputs. Their neutral values (as
+   * clients send by default: {@code n: 1}, {@code tools: []}, {@code tool_choice: "none"},
+   * {@code logprobs: false}, penalties 0, {@code logit_bias: {}}, {@code modalities: ["text"]}) pass.
+   * Fields that do not change the answer ({@code user}, {@code metadata}, {@code store}, ...) are
+   * ignored, as OpenAI does with fields it does not know.
+   */
+  static void refuseUnsupported(JsonNode body) {
+    Integer n = Json.optInt(body, "n", "n");
+    if (n != null && n != 1) {
+      throw ApiError.badRequest("unsupported_parameter", "n", "expected n = 1 (one choice per request), found " + n);
+    }
+    for (String f : List.of("tools", "functions")) {
+      if (!Json.absent(body, f) && !(body.get(f).isArray() && body.get(f).isEmpty())) {
+        throw unsupported(f, "tool and function calling is not supported: expected no " + f + ", found "
+            + Json.describe(body.get(f)));
+      }
+    }
+    for (String f : List.of("tool_choice", "function_call")) {
+      if (!Json.absent(body, f) && !"none".equals(body.get(f).asText(null)) && !"auto".equals(body.get(f).asText(null))) {
+        throw unsupported(f, "tool and function calling is not supported: expected " + f + " \"none\" or \"auto\""
+            + " without tools, found " + Json.describe(body.get(f)));
+      }
+    }
+    if (Boolean.TRUE.equals(Json.optBoolean(body, "logprobs", "logprobs"))) {
+      throw unsupported("logprobs", "log probabilities are not returned: expected logprobs false, found true");
+    }
+    Integer top = Json.optInt(body, "top_logprobs", "top_logprobs");
+    if (top != null && top != 0) {
+      throw unsupported("top_logprobs", "log probabilities are not returned: expected top_logprobs 0, found " + top);
+    }
+    for (String f : List.of("presence_penalty", "frequency_penalty")) {
+      Double v = Json.optDouble(body, f, f);
+      if (v != null && v != 0) {
+        throw unsupported(f, f + " is not supported (repetition_penalty is): expected 0, found " + v);
+      }
+    }
+    if (!Json.absent(body, "logit_bias") && !(body.get("logit_bias").isObject() && body.get("logit_bias").isEmpty())) {
+      throw unsupported("logit_bias", "logit_bias is not supported: expected {}, found "
+          + Json.describe(body.get("logit_bias")));
+    }
+    if (!Json.absent(body, "modalities")) {
+      for (String m : Json.stringOrStrings(body, "modalities", "modalities")) {
+        if (!m.equals("text")) {
+          throw unsupported("modalities", "only text output is supported: expected modalities [\"text\"], found \""
+              + ImageSources.printable(m) + "\"");
+        }
+      }
+    }
+    for (String f : List.of("audio", "prediction")) {
+      if (!Json.absent(body, f)) {
+        throw unsupported(f, f + " is not supported: expected no " + f + ", found " + Json.describe(body.get(f)));
+      }
+    }
+  }
+
+  private static ApiError unsupported(String param, String message) {
+    return ApiError.badRequest("unsupported_parameter", param, message);
   }
 
   /** @return the vlm4j extension fields {@code adapter} and {@code image_splitting} as request options */

@@ -158,4 +158,18 @@ final class Json {
     return ApiError.badRequest("invalid_type", path, "expected \"" + path + "\" to be " + expected + ", found "
         + kind);
   }
+
+  /** @return a short description of {@code v} for an error message (never its whole content) */
+  static String describe(JsonNode v) {
+    if (v.isArray()) {
+      return "an array of " + v.size();
+    }
+    if (v.isObject()) {
+      return "an object with " + v.size() + " fields";
+    }
+    if (v.isTextual()) {
+      return "\"" + ImageSources.printable(v.textValue()) + "\"";
+    }
+    return v.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " " + ImageSources.printable(v.toString());
+  }
 }
