@@ -22,6 +22,7 @@ import dev.langchain4j.model.chat.request.json.JsonStringSchema;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,8 +30,9 @@ import java.util.Map;
  * OutputConstraint}): objects (properties in declaration order, {@code required},
  * {@code additionalProperties: false}), strings, integers, numbers, booleans, null, string enums,
  * arrays with {@code items}, and raw schemas (passed on as they are, checked by the library).
- * References to {@code definitions} are inlined; recursive references and {@code anyOf} are refused
- * with {@link UnsupportedFeatureException} naming the element and its path. In strict mode every
+ * {@code anyOf} (for example a nullable type: {@code anyOf} of it and null). References to
+ * {@code definitions} are inlined; recursive references are refused with
+ * {@link UnsupportedFeatureException} naming the element and its path. In strict mode every
  * declared property of every object is required, as OpenAI's strict structured outputs do. Stateless.
  */
 final class JsonSchemas {
@@ -120,10 +122,12 @@ final class JsonSchemas {
           throw new InvalidRequestException(path + ": expected a raw JSON schema, found text that is not JSON: "
               + ex.getOriginalMessage(), ex);
         }
-      } else if (e instanceof JsonAnyOfSchema) {
-        throw new UnsupportedFeatureException(path + ": anyOf (JsonAnyOfSchema) is not supported: vlm4j's JSON schema"
-            + " subset has no anyOf/oneOf (use one type per property; polymorphic or nullable-union types"
-            + " cannot be constrained)");
+      } else if (e instanceof JsonAnyOfSchema any) {
+        ArrayNode alternatives = o.putArray("anyOf");
+        List<JsonSchemaElement> list = any.anyOf() == null ? List.of() : any.anyOf();
+        for (int i = 0; i < list.size(); i++) {
+          alternatives.add(element(list.get(i), path + ".anyOf[" + i + "]", depth + 1));
+        }
       } else {
         throw new UnsupportedFeatureException(path + ": " + (e == null ? "null" : e.getClass().getSimpleName())
             + " is not supported: expected object, string, integer, number, boolean, null, enum, array,"

@@ -145,12 +145,25 @@ class OpenAiClientTest {
 
   @Test
   void jsonSchemaAnswerValidates() throws Exception {
-    String schema = "{\"type\":\"object\",\"properties\":{\"colour\":{\"type\":\"string\",\"enum\":[\"red\","
-        + "\"orange\",\"blue\"]},\"count\":{\"type\":\"integer\"}},\"required\":[\"colour\",\"count\"]}";
+    assertAnswerValidates("{\"type\":\"object\",\"properties\":{\"colour\":{\"type\":\"string\",\"enum\":[\"red\","
+        + "\"orange\",\"blue\"]},\"count\":{\"type\":\"integer\"}},\"required\":[\"colour\",\"count\"]}");
+  }
+
+  /** What the OpenAI Python SDK sends for a Pydantic model with a nested model and optional fields. */
+  @Test
+  void pydanticStyleSchemaWithDefsRefsAndNullablesValidates() throws Exception {
+    assertAnswerValidates("{\"$defs\":{\"Spot\":{\"title\":\"Spot\",\"type\":\"object\",\"properties\":{"
+        + "\"colour\":{\"type\":\"string\",\"enum\":[\"red\",\"orange\",\"blue\"]},\"size\":{\"type\":[\"integer\","
+        + "\"null\"]}},\"required\":[\"colour\",\"size\"],\"additionalProperties\":false}},\"title\":\"Scene\","
+        + "\"type\":\"object\",\"properties\":{\"main\":{\"$ref\":\"#/$defs/Spot\"},\"other\":{\"anyOf\":[{\"$ref\":"
+        + "\"#/$defs/Spot\"},{\"type\":\"null\"}]}},\"required\":[\"main\",\"other\"],\"additionalProperties\":false}");
+  }
+
+  private void assertAnswerValidates(String schema) throws Exception {
     ResponseFormatJsonSchema.JsonSchema.Schema.Builder sb = ResponseFormatJsonSchema.JsonSchema.Schema.builder();
     new ObjectMapper().readTree(schema).properties().forEach(e -> sb.putAdditionalProperty(e.getKey(),
         JsonValue.from(new ObjectMapper().convertValue(e.getValue(), Object.class))));
-    ChatCompletion c = client.chat().completions().create(request(64, TestServers.dataUri(png))
+    ChatCompletion c = client.chat().completions().create(request(96, TestServers.dataUri(png))
         .responseFormat(ResponseFormatJsonSchema.builder().jsonSchema(ResponseFormatJsonSchema.JsonSchema.builder()
             .name("answer").schema(sb.build()).build()).build()).build());
     String text = c.choices().get(0).message().content().orElseThrow();

@@ -69,7 +69,7 @@ final class JsonSchemaCompiler {
    * the keyword and its path, or the limit exceeded.
    */
   static Dfa compile(JsonNode schema, CompileBudget budget) {
-    return value(schema, "$", 0, true, new Memo(budget));
+    return value(schema, "$", 0, true, new Memo(budget, schema));
   }
 
   /**
@@ -79,12 +79,17 @@ final class JsonSchemaCompiler {
    */
   private static final class Memo {
     final CompileBudget budget;
+    /** The root schema, whose {@code $defs} / {@code definitions} references point into. */
+    final JsonNode root;
     final Map<JsonNode, Dfa> done = new HashMap<>();
+    /** The references being compiled, outermost first: one seen again is a recursion. */
+    final java.util.LinkedHashSet<String> refs = new java.util.LinkedHashSet<>();
     int states;
     int edges;
 
-    Memo(CompileBudget budget) {
+    Memo(CompileBudget budget, JsonNode root) {
       this.budget = budget;
+      this.root = root;
     }
 
     void put(JsonNode s, Dfa d) {
@@ -125,11 +130,20 @@ final class JsonSchemaCompiler {
     if (depth > MAX_DEPTH) {
       throw error(path, "schemas nest deeper than " + MAX_DEPTH + " levels");
     }
+    if (s.has("$ref")) {
+      return reference(nfa, s, path, depth, root, memo);
+    }
+    if (s.has("anyOf")) {
+      return anyOf(nfa, s, path, depth, root, memo);
+    }
     JsonNode type = s.get("type");
+    if (type != null && type.isArray()) {
+      return typeList(nfa, (com.fasterxml.jackson.databind.node.ObjectNode) s, path, depth, root, memo);
+    }
     String t = null;
     if (type != null) {
       if (!type.isTextual() || !TYPES.contains(type.textValue())) {
-        throw error(path + ".type", "expected one of " + TYPES + " (a single type name), found " + type);
+        throw error(path + ".type", "expected one of " + TYPES + " or an array of them, found " + type);
       }
       t = type.textValue();
     }
@@ -138,15 +152,10 @@ final class JsonSchemaCompiler {
     allowed.add("enum");
     allowed.add("const");
     if (root) {
-      allowed.add("$schema");
+      allowed.addAll(ROOT_ONLY);
     }
     if (t != null) {
-      switch (t) {
-        case "object" -> allowed.addAll(List.of("properties", "required", "additionalProperties"));
-        case "array" -> allowed.addAll(List.of("items", "minItems", "maxItems"));
-        case "string" -> allowed.addAll(List.of("pattern", "minLength", "maxLength"));
-        default -> { }
-      }
+      allowed.addAll(keywordsOf(t));
     }
     for (Iterator<String> it = s.fieldNames(); it.hasNext(); ) {
       String k = it.next();
@@ -159,7 +168,7 @@ final class JsonSchemaCompiler {
       return literals(nfa, s, t, path);
     }
     if (t == null) {
-      throw error(path, "\"type\" is missing; expected a type or enum/const");
+      throw error(path, "\"type\" is missing; expected a type, enum/const, anyOf or $ref");
     }
     return switch (t) {
       case "object" -> object(nfa, s, path, depth, memo);
@@ -170,6 +179,139 @@ final class JsonSchemaCompiler {
       case "boolean" -> nfa.union(List.of(nfa.string("true"), nfa.string("false")));
       default -> nfa.string("null");
     };
+  }
+
+  /** Keywords allowed only on the root schema. */
+  private static final Set<String> ROOT_ONLY = Set.of("$schema", "$defs", "definitions");
+
+  /** @return the keywords that constrain values of type {@code t} */
+  private static List<String> keywordsOf(String t) {
+    return switch (t) {
+      case "object" -> List.of("properties", "required", "additionalProperties");
+      case "array" -> List.of("items", "minItems", "maxItems");
+      case "string" -> List.of("pattern", "minLength", "maxLength");
+      default -> List.of();
+    };
+  }
+
+  /** Checks that {@code s} has no keyword beyond annotations, {@code allowed} and (on the root) {@code $defs}. */
+  private static void onlyKeywords(JsonNode s, String path, boolean root, String... allowed) {
+    Set<String> ok = new HashSet<>(ANNOTATIONS);
+    ok.addAll(List.of(allowed));
+    if (root) {
+      ok.addAll(ROOT_ONLY);
+    }
+    for (Iterator<String> it = s.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (!ok.contains(k)) {
+        throw error(path + "." + k, "keyword \"" + k + "\" cannot be combined with " + allowed[0] + "; allowed beside"
+            + " it: " + new java.util.TreeSet<>(ok));
+      }
+    }
+  }
+
+  /**
+   * {@code "type": [t1, t2, ...]}: a value of any listed type, each constrained by the keywords that
+   * apply to its type (so {@code {"type": ["string", "null"], "maxLength": 5}} bounds only strings).
+   */
+  private static Nfa.Frag typeList(Nfa nfa, com.fasterxml.jackson.databind.node.ObjectNode s, String path, int depth,
+      boolean root, Memo memo) {
+    JsonNode list = s.get("type");
+    Set<String> types = new java.util.LinkedHashSet<>();
+    for (JsonNode t : list) {
+      if (!t.isTextual() || !TYPES.contains(t.textValue()) || !types.add(t.textValue())) {
+        throw error(path + ".type", "expected distinct type names of " + TYPES + ", found " + list);
+      }
+    }
+    if (types.isEmpty()) {
+      throw error(path + ".type", "expected at least one type name, found []");
+    }
+    Set<String> known = new HashSet<>(List.of("type", "enum", "const"));
+    types.forEach(t -> known.addAll(keywordsOf(t)));
+    List<String> specific = new ArrayList<>();
+    types.forEach(t -> specific.addAll(keywordsOf(t)));
+    onlyKeywords(s, path, root, known.toArray(String[]::new));
+    if (s.has("enum") || s.has("const")) {
+      com.fasterxml.jackson.databind.node.ObjectNode any = s.deepCopy();
+      any.remove("type");
+      ROOT_ONLY.forEach(any::remove);
+      com.fasterxml.jackson.databind.node.ArrayNode kept = any.putArray("enum");
+      List<JsonNode> values = new ArrayList<>();
+      if (s.has("enum") && s.get("enum").isArray()) {
+        s.get("enum").forEach(values::add);
+      }
+      if (s.has("const")) {
+        values.removeIf(v -> !v.equals(s.get("const")));
+        if (!s.has("enum")) {
+          values.add(s.get("const"));
+        }
+        any.remove("const");
+      }
+      values.stream().filter(v -> types.stream().anyMatch(t -> hasType(v, t))).forEach(kept::add);
+      if (kept.isEmpty()) {
+        throw error(path, "no enum/const value is of type " + types);
+      }
+      return literals(nfa, any, null, path);
+    }
+    List<Nfa.Frag> parts = new ArrayList<>();
+    for (String t : types) {
+      com.fasterxml.jackson.databind.node.ObjectNode one = s.deepCopy();
+      ROOT_ONLY.forEach(one::remove);
+      one.put("type", t);
+      specific.stream().filter(k -> !keywordsOf(t).contains(k)).forEach(one::remove);
+      parts.add(unminimized(nfa, one, path + "(" + t + ")", depth, false, memo));
+    }
+    return nfa.union(parts);
+  }
+
+  /** {@code anyOf}: a value matching at least one of the listed schemas. */
+  private static Nfa.Frag anyOf(Nfa nfa, JsonNode s, String path, int depth, boolean root, Memo memo) {
+    onlyKeywords(s, path, root, "anyOf");
+    JsonNode list = s.get("anyOf");
+    if (!list.isArray() || list.isEmpty()) {
+      throw error(path + ".anyOf", "expected a non-empty array of schemas, found " + list);
+    }
+    List<Nfa.Frag> parts = new ArrayList<>();
+    for (int i = 0; i < list.size(); i++) {
+      parts.add(nfa.embed(value(list.get(i), path + ".anyOf[" + i + "]", depth + 1, false, memo)));
+    }
+    return nfa.union(parts);
+  }
+
+  /**
+   * {@code $ref} to {@code #/$defs/Name} or {@code #/definitions/Name} of the root schema, compiled in
+   * place. A recursive reference is refused: the JSON texts of a recursive schema (trees of any
+   * depth) are no regular language, and cutting the recursion at some depth would silently refuse
+   * valid answers.
+   */
+  private static Nfa.Frag reference(Nfa nfa, JsonNode s, String path, int depth, boolean root, Memo memo) {
+    onlyKeywords(s, path, root, "$ref");
+    JsonNode ref = s.get("$ref");
+    if (!ref.isTextual()) {
+      throw error(path + ".$ref", "expected a string such as \"#/$defs/Name\", found " + ref.getNodeType());
+    }
+    String r = ref.textValue();
+    JsonNode target = null;
+    for (String prefix : List.of("#/$defs/", "#/definitions/")) {
+      if (r.startsWith(prefix)) {
+        String name = r.substring(prefix.length()).replace("~1", "/").replace("~0", "~");
+        JsonNode defs = memo.root.get(prefix.substring(2, prefix.length() - 1));
+        target = defs != null && defs.isObject() ? defs.get(name) : null;
+      }
+    }
+    if (target == null) {
+      throw error(path + ".$ref", "expected a reference to a schema under the root's $defs or definitions"
+          + " (\"#/$defs/Name\"), found \"" + r + "\"" + (r.equals("#") ? " (the root itself: recursive)" : ""));
+    }
+    if (!memo.refs.add(r)) {
+      throw error(path + ".$ref", "recursive reference \"" + r + "\" (through " + memo.refs + ") is not supported:"
+          + " output constraints are regular languages, and a recursive schema describes trees of any depth");
+    }
+    try {
+      return nfa.embed(value(target, path + "<" + r + ">", depth + 1, false, memo));
+    } finally {
+      memo.refs.remove(r);
+    }
   }
 
   private static Nfa.Frag literals(Nfa nfa, JsonNode s, String t, String path) {

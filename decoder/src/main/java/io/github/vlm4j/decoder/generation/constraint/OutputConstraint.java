@@ -21,8 +21,12 @@ import java.util.Set;
  *
  * <p><b>JSON Schema subset</b> (the output is compact JSON with at most one space after each
  * {@code :} and {@code ,}): {@code type} (one of object, array, string, number, integer,
- * boolean, null; required unless {@code enum}/{@code const} is given), {@code enum} and
- * {@code const} at any level; objects with {@code properties} (emitted in declaration order, each
+ * boolean, null, or an array of them, each type constrained by its own keywords — so
+ * {@code ["string", "null"]} is a nullable string; required unless {@code enum}/{@code const},
+ * {@code anyOf} or {@code $ref} is given), {@code enum} and {@code const} at any level;
+ * {@code anyOf} (a value matching any of its schemas); {@code $ref} to {@code #/$defs/Name} or
+ * {@code #/definitions/Name} of the root schema (compiled in place; a recursive reference is refused,
+ * since a recursive schema describes no regular language); objects with {@code properties} (emitted in declaration order, each
  * optional one present or absent), {@code required} and {@code additionalProperties: false}
  * (absent means false; anything else is refused); arrays with {@code items}, {@code minItems},
  * {@code maxItems} (at most 100); strings with {@code pattern} (the syntax above, matching the
@@ -32,7 +36,7 @@ import java.util.Set;
  * escapes). Numbers follow the JSON grammar with at most 16 integer and 16 fraction digits and a
  * 2-digit exponent (so every number is a finite double); integers have no fraction or exponent. The annotations {@code title},
  * {@code description}, {@code $comment}, {@code examples}, {@code default} (and {@code $schema} at
- * the root) are ignored; any other keyword is refused, naming it and its JSON path. Schemas nest at
+ * the root) are ignored, and the root may hold {@code $defs} / {@code definitions}; any other keyword is refused, naming it and its JSON path. Schemas nest at
  * most 16 levels and are at most 256 KiB of text.
  *
  * <p><b>Limits</b> (safe with untrusted constraints): an expression (also a schema's {@code pattern})

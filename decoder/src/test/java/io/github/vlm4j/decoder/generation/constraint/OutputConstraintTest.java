@@ -109,7 +109,14 @@ class OutputConstraintTest {
       "{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}|$.additionalProperties",
       "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"uniqueItems\":true}}|$.items.uniqueItems",
       "{\"type\":\"array\",\"items\":{\"anyOf\":[]}}|$.items.anyOf",
-      "{\"type\":[\"string\",\"null\"]}|$.type",
+      "{\"type\":[\"string\",\"string\"]}|$.type",
+      "{\"type\":[]}|$.type",
+      "{\"type\":[\"string\",\"null\"],\"minItems\":1}|$.minItems",
+      "{\"type\":\"string\",\"anyOf\":[{\"type\":\"null\"}]}|$.type",
+      "{\"$ref\":\"#/$defs/a\",\"$defs\":{\"a\":{\"$ref\":\"#/$defs/a\"}}}|recursive",
+      "{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"k\":{\"$ref\":\"#/$defs/n\"}}}},\"$ref\":\"#/$defs/n\"}|recursive",
+      "{\"$ref\":\"#/$defs/missing\",\"$defs\":{}}|$.$ref",
+      "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"null\",\"$defs\":{}}}}|$.properties.a.$defs",
       "{\"properties\":{}}|$.properties",
       "{\"description\":\"no type\"}|type",
       "{\"type\":\"string\",\"minItems\":1}|$.minItems",
@@ -119,6 +126,41 @@ class OutputConstraintTest {
     VlmInputException e = assertThrows(VlmInputException.class, () -> OutputConstraint.jsonSchema(schema));
     assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
     assertTrue(e.getMessage().contains(named), e.getMessage());
+  }
+
+  @Test
+  void schemaTypeListsAnyOfAndReferences() {
+    // a nullable string: each listed type keeps only its own keywords (maxLength bounds the string)
+    OutputConstraint nullable = OutputConstraint.jsonSchema("{\"type\":[\"string\",\"null\"],\"maxLength\":2}");
+    for (String ok : new String[] {"null", "\"ab\"", "\"\""}) {
+      assertTrue(matches(nullable, ok), ok);
+    }
+    for (String bad : new String[] {"\"abc\"", "nul", "1"}) {
+      assertFalse(matches(nullable, bad), bad);
+    }
+    OutputConstraint typedEnum = OutputConstraint.jsonSchema("{\"type\":[\"integer\",\"null\"],\"enum\":[1,\"x\",null]}");
+    assertTrue(matches(typedEnum, "1"));
+    assertTrue(matches(typedEnum, "null"));
+    assertFalse(matches(typedEnum, "\"x\""), "not of a listed type");
+    // what Pydantic writes for Optional[Item] and nested models: anyOf, $defs and $ref
+    String pydantic = "{\"$defs\":{\"Item\":{\"title\":\"Item\",\"type\":\"object\",\"properties\":{"
+        + "\"name\":{\"type\":\"string\",\"maxLength\":3}},\"required\":[\"name\"],\"additionalProperties\":false}},"
+        + "\"title\":\"Order\",\"type\":\"object\",\"properties\":{\"item\":{\"anyOf\":[{\"$ref\":\"#/$defs/Item\"},"
+        + "{\"type\":\"null\"}],\"default\":null},\"all\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/Item\"},"
+        + "\"maxItems\":2}},\"required\":[\"item\",\"all\"],\"additionalProperties\":false}";
+    OutputConstraint order = OutputConstraint.jsonSchema(pydantic);
+    for (String ok : new String[] {"{\"item\":null,\"all\":[]}", "{\"item\":{\"name\":\"ab\"}, \"all\":[{\"name\":\"\"}]}"}) {
+      assertTrue(matches(order, ok), ok);
+    }
+    for (String bad : new String[] {"{\"item\":{\"name\":\"abcd\"},\"all\":[]}", "{\"item\":{},\"all\":[]}",
+        "{\"all\":[]}", "{\"item\":null,\"all\":[null]}"}) {
+      assertFalse(matches(order, bad), bad);
+    }
+    // the same definition under the older name, and the escapes of a JSON pointer
+    OutputConstraint old = OutputConstraint.jsonSchema("{\"definitions\":{\"a/b\":{\"type\":\"boolean\"}},"
+        + "\"$ref\":\"#/definitions/a~1b\"}");
+    assertTrue(matches(old, "true"));
+    assertFalse(matches(old, "null"));
   }
 
   @Test
