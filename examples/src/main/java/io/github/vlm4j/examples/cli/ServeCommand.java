@@ -123,6 +123,11 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Timeout of one remote image fetch, body included (default: ${DEFAULT-VALUE}).")
   Duration imageFetchTimeout;
 
+  @Option(names = "--cors-origin", paramLabel = "ORIGIN",
+      description = "Let web pages of this origin call the server (CORS; repeatable; scheme://host[:port], or * for"
+          + " any). Default: none, browsers refuse cross-origin calls. The API key is still required.")
+  List<String> corsOrigins = new ArrayList<>();
+
   @Option(names = "--no-response-format",
       description = "Refuse response_format json_object / json_schema (400). Compiling a constraint is bounded"
           + " (200,000 automaton states, 5 s, 2 at once, about 250 MB heap at worst), but a server open to"
@@ -205,7 +210,7 @@ public final class ServeCommand implements Callable<Integer> {
           .maxQueue(maxQueue).requestTimeout(requestTimeout).drainTimeout(drainTimeout).maxBodyBytes(maxBodyBytes)
           .maxImages(maxImages).maxImageBytes(maxImageBytes).defaultMaxTokens(defaultMaxTokens)
           .allowedImageHosts(new LinkedHashSet<>(allowImageHosts)).imageFetchTimeout(imageFetchTimeout)
-          .responseFormats(!noResponseFormat).build();
+          .responseFormats(!noResponseFormat).corsOrigins(new LinkedHashSet<>(corsOrigins)).build();
     } catch (IllegalArgumentException e) {
       throw Flags.usage(spec, "--" + flag(e.getMessage()));
     }
@@ -218,6 +223,7 @@ public final class ServeCommand implements Callable<Integer> {
     String rest = space < 0 ? "" : message.substring(space);
     String f = switch (option) {
       case "allowedImageHosts" -> "allow-image-host";
+      case "corsOrigins" -> "cors-origin";
       case "defaultMaxTokens" -> "default-max-tokens";
       case "modelId" -> "model-id";
       case "apiKey" -> "api-key-file: the key";

@@ -33,11 +33,13 @@ import java.util.Set;
  *     ({@code json_object}, {@code json_schema}); compiling one is bounded (200,000 automaton states,
  *     5 s, 2 at once: about 250 MB of heap at worst), but a server open to untrusted clients may
  *     still turn this off
+ * @param corsOrigins browser origins ({@code scheme://host[:port]}, or {@code *} for any) allowed to
+ *     call the server from a web page (CORS); empty = no CORS headers, browsers refuse cross-origin calls
  */
 public record ServerOptions(String host, int port, String modelId, Optional<String> apiKey, int maxConcurrent,
     int maxQueue, Duration requestTimeout, Duration drainTimeout, long maxBodyBytes, int maxImages,
     long maxImageBytes, int defaultMaxTokens, Set<String> allowedImageHosts, Duration imageFetchTimeout,
-    boolean responseFormats) {
+    boolean responseFormats, Set<String> corsOrigins) {
 
   /** The default bind address: loopback. */
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -68,6 +70,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
    * @param allowedImageHosts remote image hosts (copied, lower-cased)
    * @param imageFetchTimeout remote image fetch timeout (positive)
    * @param responseFormats whether {@code response_format} constraints are accepted
+   * @param corsOrigins origins allowed by CORS (copied; each {@code *} or {@code http(s)://host[:port]})
    * @throws IllegalArgumentException naming the option, its range and the value
    */
   public ServerOptions {
@@ -102,6 +105,14 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
       hosts.add(h.toLowerCase(Locale.ROOT));
     }
     allowedImageHosts = Set.copyOf(hosts);
+    Objects.requireNonNull(corsOrigins, "corsOrigins");
+    Set<String> origins = new LinkedHashSet<>();
+    for (String o : corsOrigins) {
+      check(o != null && (o.equals("*") || o.matches("https?://[^/\\s?#]+")), "corsOrigins",
+          "* or origins scheme://host[:port] (http or https, no path)", o);
+      origins.add(o.toLowerCase(Locale.ROOT));
+    }
+    corsOrigins = Set.copyOf(origins);
   }
 
   /**
@@ -116,7 +127,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
         + ", requestTimeout=" + requestTimeout + ", drainTimeout=" + drainTimeout + ", maxBodyBytes=" + maxBodyBytes
         + ", maxImages=" + maxImages + ", maxImageBytes=" + maxImageBytes + ", defaultMaxTokens=" + defaultMaxTokens
         + ", allowedImageHosts=" + allowedImageHosts + ", imageFetchTimeout=" + imageFetchTimeout
-        + ", responseFormats=" + responseFormats + "]";
+        + ", responseFormats=" + responseFormats + ", corsOrigins=" + corsOrigins + "]";
   }
 
   private static void check(boolean ok, String option, String expected, Object value) {
@@ -155,6 +166,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
     private Set<String> allowedImageHosts = Set.of();
     private Duration imageFetchTimeout = Duration.ofSeconds(10);
     private boolean responseFormats = true;
+    private Set<String> corsOrigins = Set.of();
 
     private Builder() {}
 
@@ -324,6 +336,19 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
     }
 
     /**
+     * Sets the browser origins allowed to call the server (CORS: preflight answered, {@code
+     * Access-Control-Allow-Origin} sent to them). The API key is still required; a web page that
+     * holds it shows it to its users, so prefer a proxy for public pages.
+     *
+     * @param origins {@code scheme://host[:port]} each, or {@code *} for any origin (default none)
+     * @return this builder
+     */
+    public Builder corsOrigins(Set<String> origins) {
+      this.corsOrigins = origins;
+      return this;
+    }
+
+    /**
      * Builds the options.
      *
      * @return the validated options
@@ -332,7 +357,7 @@ public record ServerOptions(String host, int port, String modelId, Optional<Stri
     public ServerOptions build() {
       return new ServerOptions(host, port, modelId, Optional.ofNullable(apiKey), maxConcurrent, maxQueue,
           requestTimeout, drainTimeout, maxBodyBytes, maxImages, maxImageBytes, defaultMaxTokens, allowedImageHosts,
-          imageFetchTimeout, responseFormats);
+          imageFetchTimeout, responseFormats, corsOrigins);
     }
   }
 }

@@ -12,12 +12,14 @@ import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
+import io.javalin.plugin.bundled.CorsPlugin;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -174,6 +176,19 @@ public final class VlmServer implements AutoCloseable {
       config.http.compressionStrategy = CompressionStrategy.NONE;
       config.http.maxRequestSize = options.maxBodyBytes();
       config.jetty.threadPool = pool;
+      if (!options.corsOrigins().isEmpty()) {
+        config.registerPlugin(new CorsPlugin(cors -> cors.addRule(rule -> {
+          if (options.corsOrigins().contains("*")) {
+            rule.anyHost();
+          } else {
+            List<String> origins = List.copyOf(options.corsOrigins());
+            rule.allowHost(origins.get(0), origins.subList(1, origins.size()).toArray(String[]::new));
+          }
+          rule.exposeHeader("Retry-After");
+        })));
+        // preflights: the plugin writes the CORS headers (for allowed origins); the answer is empty
+        config.routes.options("/*", ctx -> ctx.status(204));
+      }
       config.router.javaLangErrorHandler((res, err) -> writeRaw(res, ErrorMapping.map(err)));
       config.routes.post("/v1/chat/completions", guard("chat_completions", true, this::chat));
       config.routes.post("/v1/vlm4j/classify", guard("classify", true, this::classify));
