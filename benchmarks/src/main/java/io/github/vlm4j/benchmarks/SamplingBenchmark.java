@@ -54,10 +54,10 @@ public class SamplingBenchmark {
       sequence[i] = r.nextInt(VOCAB);
     }
     greedy = GenerationConfig.greedy(1).newSampler();
-    penalty = GenerationConfig.builder().repetitionPenalty(1.2).build().processors();
+    penalty = GenerationConfig.builder().repetitionPenalty(1.2).build().processors(0);
     GenerationConfig s = GenerationConfig.builder().doSample(true).temperature(0.7).topK(50).topP(0.9).seed(1)
         .build();
-    sampling = s.processors();
+    sampling = s.processors(0);
     multinomial = s.newSampler();
   }
 

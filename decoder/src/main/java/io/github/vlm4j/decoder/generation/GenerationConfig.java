@@ -3,15 +3,18 @@ package io.github.vlm4j.decoder.generation;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.decoder.generation.constraint.OutputConstraint;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
  * How to generate: length, greedy or sampling, warpers, stops. Immutable; build with {@link
- * #builder()}. Processors run in HuggingFace's order: repetition penalty, temperature, top-k, top-p,
- * then the caller's extra processors (appended, never replacing these).
+ * #builder()}. Processors run in HuggingFace's order: repetition penalty, then the additive
+ * adjustments of OpenAI's API (presence and frequency penalties, logit bias), temperature, top-k,
+ * top-p, then the caller's extra processors (appended, never replacing these).
  *
  * @param maxNewTokens most tokens to generate (also capped by the context window)
  * @param doSample sample instead of taking the argmax
@@ -24,11 +27,18 @@ import java.util.SplittableRandom;
  * @param eosTokenIds ids that end generation; empty = the model's own ({@code generation_config.json})
  * @param extraProcessors caller processors, applied after the standard ones
  * @param constraint what the output must match (regex, choice, JSON Schema); empty = free text
+ * @param presencePenalty subtracted once from the logit of every token generated so far (the
+ *     prompt not counted), in [-2, 2]; 0 = off (applies to greedy decoding too)
+ * @param frequencyPenalty subtracted from the logit of every token generated so far, times the number
+ *     of times it was generated, in [-2, 2]; 0 = off
+ * @param logitBias added to the logits of the given token ids, each in [-100, 100] (-100 in effect
+ *     bans a token, 100 forces it); empty = none
  */
 public record GenerationConfig(
     int maxNewTokens, boolean doSample, double temperature, int topK, double topP, double repetitionPenalty,
     Optional<Long> seed, List<String> stopStrings, List<Integer> eosTokenIds, List<LogitsProcessor> extraProcessors,
-    Optional<OutputConstraint> constraint) {
+    Optional<OutputConstraint> constraint, double presencePenalty, double frequencyPenalty,
+    Map<Integer, Double> logitBias) {
 
   /** Default new-token limit. */
   public static final int DEFAULT_MAX_NEW_TOKENS = 128;
@@ -46,13 +56,21 @@ public record GenerationConfig(
   public static final double MAX_FACTOR = 1e6;
   /** Most stop strings: 1,024, each at most 1,024 characters (each is searched for after every token). */
   public static final int MAX_STOP_STRINGS = 1024;
+  /** Bound of the presence and frequency penalties: 2 (OpenAI's range is [-2, 2]). */
+  public static final double MAX_PENALTY = 2;
+  /** Bound of one logit bias: 100. */
+  public static final double MAX_LOGIT_BIAS = 100;
+  /** Most logit-bias entries: 1,024. */
+  public static final int MAX_LOGIT_BIAS_ENTRIES = 1024;
 
   /**
    * Validates every value: {@code maxNewTokens} in [1, {@value #MAX_NEW_TOKENS}]; {@code temperature}
    * finite, in [{@value #MIN_TEMPERATURE}, {@value #MAX_FACTOR}] when sampling (ignored otherwise,
    * but still finite and >= 0); {@code topK} >= 0; {@code topP} in (0, 1]; {@code repetitionPenalty}
    * in [{@value #MIN_TEMPERATURE}, {@value #MAX_FACTOR}]; at most {@value #MAX_STOP_STRINGS} non-empty
-   * stop strings of at most 1,024 characters; no null elements. Any seed is accepted.
+   * stop strings of at most 1,024 characters; penalties in [-2, 2]; at most 1,024 logit biases, on
+   * ids >= 0, each in [-100, 100]; no null elements. Any seed is accepted. (A biased id beyond the
+   * model's vocabulary is refused when generation starts.)
    *
    * @param maxNewTokens most tokens to generate (also capped by the context window)
    * @param doSample sample instead of taking the argmax
@@ -66,6 +84,9 @@ public record GenerationConfig(
    * @param extraProcessors caller processors, applied after the standard ones (copied)
    * @param constraint what the output must match; empty = free text. Cannot be combined with stop
    *     strings (the constraint decides where the output ends)
+   * @param presencePenalty once per generated token, in [-2, 2]; 0 = off
+   * @param frequencyPenalty per occurrence of a generated token, in [-2, 2]; 0 = off
+   * @param logitBias token id to bias (copied)
    * @throws VlmInputException INVALID_OPTION naming the option, the accepted range and the value
    */
   public GenerationConfig {
@@ -111,6 +132,23 @@ public record GenerationConfig(
         throw invalid("stop strings must have 1 to 1024 characters, got one of " + stop.length());
       }
     }
+    if (!(Math.abs(presencePenalty) <= MAX_PENALTY)) {
+      throw invalid("presencePenalty must be in [-2, 2] (0 = off), got " + presencePenalty);
+    }
+    if (!(Math.abs(frequencyPenalty) <= MAX_PENALTY)) {
+      throw invalid("frequencyPenalty must be in [-2, 2] (0 = off), got " + frequencyPenalty);
+    }
+    Objects.requireNonNull(logitBias, "logitBias");
+    if (logitBias.size() > MAX_LOGIT_BIAS_ENTRIES) {
+      throw invalid("at most " + MAX_LOGIT_BIAS_ENTRIES + " logit biases are accepted, got " + logitBias.size());
+    }
+    for (Map.Entry<Integer, Double> e : logitBias.entrySet()) {
+      if (e.getKey() == null || e.getKey() < 0 || e.getValue() == null || !(Math.abs(e.getValue()) <= MAX_LOGIT_BIAS)) {
+        throw invalid("logit biases must map token ids >= 0 to values in [-100, 100], got " + e.getKey() + " -> "
+            + e.getValue());
+      }
+    }
+    logitBias = Map.copyOf(logitBias);
   }
 
   private static VlmInputException invalid(String message) {
@@ -155,18 +193,29 @@ public record GenerationConfig(
     b.eosTokenIds = new ArrayList<>(eosTokenIds);
     b.extra = new ArrayList<>(extraProcessors);
     b.constraint = constraint.orElse(null);
+    b.presencePenalty = presencePenalty;
+    b.frequencyPenalty = frequencyPenalty;
+    b.logitBias = new HashMap<>(logitBias);
     return b;
   }
 
   /**
-   * Returns the logits processors of this config, the standard ones first.
+   * Returns the logits processors of one request, the standard ones first.
    *
+   * @param promptLength how many ids at the start of the sequence are the prompt (the presence and
+   *     frequency penalties count only the ids after them)
    * @return the processors in application order
    */
-  public List<LogitsProcessor> processors() {
+  public List<LogitsProcessor> processors(int promptLength) {
     List<LogitsProcessor> out = new ArrayList<>();
     if (repetitionPenalty != 1.0) {
       out.add(LogitsProcessors.repetitionPenalty(repetitionPenalty));
+    }
+    if (presencePenalty != 0 || frequencyPenalty != 0) {
+      out.add(LogitsProcessors.presenceAndFrequency(presencePenalty, frequencyPenalty, promptLength));
+    }
+    if (!logitBias.isEmpty()) {
+      out.add(LogitsProcessors.logitBias(logitBias));
     }
     if (doSample) {
       if (temperature != 1.0) {
@@ -208,8 +257,48 @@ public record GenerationConfig(
     private List<String> stopStrings = new ArrayList<>();
     private List<Integer> eosTokenIds = new ArrayList<>();
     private List<LogitsProcessor> extra = new ArrayList<>();
+    private double presencePenalty;
+    private double frequencyPenalty;
+    private Map<Integer, Double> logitBias = new HashMap<>();
 
     private Builder() {}
+
+    /**
+     * Sets the presence penalty (OpenAI's {@code presence_penalty}).
+     *
+     * @param penalty subtracted once from the logit of each token generated so far (0 = off; in [-2, 2],
+     *     checked by {@link #build()})
+     * @return this
+     */
+    public Builder presencePenalty(double penalty) {
+      presencePenalty = penalty;
+      return this;
+    }
+
+    /**
+     * Sets the frequency penalty (OpenAI's {@code frequency_penalty}).
+     *
+     * @param penalty subtracted from the logit of each generated token per time it was generated (0 =
+     *     off; in [-2, 2], checked by {@link #build()})
+     * @return this
+     */
+    public Builder frequencyPenalty(double penalty) {
+      frequencyPenalty = penalty;
+      return this;
+    }
+
+    /**
+     * Sets logit biases (OpenAI's {@code logit_bias}), replacing any set before.
+     *
+     * @param bias token id to the value added to its logit, each in [-100, 100] (copied; checked by
+     *     {@link #build()})
+     * @return this
+     */
+    public Builder logitBias(Map<Integer, Double> bias) {
+      Objects.requireNonNull(bias, "bias");
+      logitBias = new HashMap<>(bias);
+      return this;
+    }
 
     /**
      * Sets the most tokens to generate.
@@ -349,7 +438,8 @@ public record GenerationConfig(
      */
     public GenerationConfig build() {
       return new GenerationConfig(maxNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
-          Optional.ofNullable(seed), stopStrings, eosTokenIds, extra, Optional.ofNullable(constraint));
+          Optional.ofNullable(seed), stopStrings, eosTokenIds, extra, Optional.ofNullable(constraint), presencePenalty,
+          frequencyPenalty, logitBias);
     }
   }
 }

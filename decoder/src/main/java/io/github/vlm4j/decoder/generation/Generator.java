@@ -76,7 +76,7 @@ public final class Generator {
       TokenStreamer streamer, BooleanSupplier cancelled) {
     int[] seq = Arrays.copyOf(promptIds, promptIds.length + maxNewTokens);
     int len = promptIds.length;
-    List<LogitsProcessor> processors = config.processors();
+    List<LogitsProcessor> processors = config.processors(promptIds.length);
     Sampler sampler = config.newSampler();
     TextAccumulator text = new TextAccumulator(tokenizer, config.stopStrings(), streamer);
     CompiledConstraint constraint = config.constraint()

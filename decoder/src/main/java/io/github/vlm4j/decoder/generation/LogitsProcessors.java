@@ -40,6 +40,66 @@ public final class LogitsProcessors {
   }
 
   /**
+   * OpenAI's presence and frequency penalties: the logit of every token generated so far (the ids
+   * after the first {@code promptLength}) loses {@code presence} once and {@code frequency} per time
+   * it was generated.
+   *
+   * @param presence subtracted once per distinct generated token
+   * @param frequency subtracted per occurrence
+   * @param promptLength ids at the start of the sequence that are not counted
+   * @return the processor
+   */
+  public static LogitsProcessor presenceAndFrequency(double presence, double frequency, int promptLength) {
+    // per-thread scratch counts, cleared after each call: no allocation per decode step
+    ThreadLocal<int[]> scratch = new ThreadLocal<>();
+    return (seq, len, logits) -> {
+      int[] counts = scratch.get();
+      if (counts == null || counts.length < logits.length) {
+        counts = new int[logits.length];
+        scratch.set(counts);
+      }
+      for (int i = promptLength; i < len; i++) {
+        int id = seq[i];
+        if (id >= 0 && id < logits.length) {
+          counts[id]++;
+        }
+      }
+      for (int i = promptLength; i < len; i++) {
+        int id = seq[i];
+        if (id >= 0 && id < logits.length && counts[id] > 0) {
+          logits[id] = (float) (logits[id] - presence - frequency * counts[id]);
+          counts[id] = 0;
+        }
+      }
+    };
+  }
+
+  /**
+   * Adds a fixed bias to the logits of some token ids.
+   *
+   * @param bias token id to the value added
+   * @return the processor; it throws {@link io.github.vlm4j.core.VlmInputException} (INVALID_OPTION) for an
+   *     id beyond the vocabulary
+   */
+  public static LogitsProcessor logitBias(java.util.Map<Integer, Double> bias) {
+    int[] ids = bias.keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
+    float[] values = new float[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      values[i] = bias.get(ids[i]).floatValue();
+    }
+    return (seq, len, logits) -> {
+      if (ids.length > 0 && ids[ids.length - 1] >= logits.length) {
+        throw new io.github.vlm4j.core.VlmInputException(io.github.vlm4j.core.VlmInputException.Reason.INVALID_OPTION,
+            "logit bias names token id " + ids[ids.length - 1] + ", expected ids below the vocabulary size "
+            + logits.length);
+      }
+      for (int i = 0; i < ids.length; i++) {
+        logits[ids[i]] += values[i];
+      }
+    };
+  }
+
+  /**
    * Divides every logit by {@code t}.
    *
    * @param t &gt; 0

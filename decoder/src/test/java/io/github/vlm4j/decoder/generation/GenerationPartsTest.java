@@ -145,12 +145,57 @@ class GenerationPartsTest {
     StringBuilder order = new StringBuilder();
     GenerationConfig cfg = GenerationConfig.builder().temperature(0.5).topK(3).topP(0.9).repetitionPenalty(1.2)
         .addProcessor((s, n, l) -> order.append("mine")).build();
-    assertEquals(5, cfg.processors().size());
+    assertEquals(5, cfg.processors(0).size());
     float[] l = {1f, 2f, 3f, 4f};
-    cfg.processors().forEach(p -> p.process(new int[0], 0, l));
+    cfg.processors(0).forEach(p -> p.process(new int[0], 0, l));
     assertEquals("mine", order.toString());
     assertEquals(3, GenerationConfig.greedy(8).toBuilder().repetitionPenalty(1.1).addProcessor((s, n, x) -> { })
-        .addProcessor((s, n, x) -> { }).build().processors().size());
+        .addProcessor((s, n, x) -> { }).build().processors(0).size());
+  }
+
+  @Test
+  void presenceAndFrequencyPenaltiesCountOnlyGeneratedTokens() {
+    // prompt [0, 0, 1], generated [2, 2, 3, 2]: token 2 three times, 3 once; 0 and 1 only in the prompt
+    int[] seq = {0, 0, 1, 2, 2, 3, 2};
+    float[] l = {1f, 1f, 1f, 1f, 1f};
+    GenerationConfig cfg = GenerationConfig.builder().presencePenalty(0.5).frequencyPenalty(0.25).build();
+    cfg.processors(3).forEach(p -> p.process(seq, seq.length, l));
+    assertArrayEquals(new float[] {1f, 1f, 1f - 0.5f - 0.75f, 1f - 0.5f - 0.25f, 1f}, l, 1e-6f);
+    // the same call again: the scratch counts were cleared
+    float[] again = {1f, 1f, 1f, 1f, 1f};
+    cfg.processors(3).forEach(p -> p.process(seq, seq.length, again));
+    assertArrayEquals(l, again, 0f);
+    // negative values reward repetition, as OpenAI's do
+    float[] n = {0f, 0f, 0f, 0f};
+    GenerationConfig.builder().frequencyPenalty(-1).build().processors(0).forEach(p -> p.process(new int[] {1, 1}, 2, n));
+    assertArrayEquals(new float[] {0f, 2f, 0f, 0f}, n, 0f);
+  }
+
+  @Test
+  void logitBiasIsAddedAndIdsBeyondTheVocabularyAreRefused() {
+    float[] l = {0f, 5f, 0f};
+    GenerationConfig cfg = GenerationConfig.builder().logitBias(java.util.Map.of(0, 100.0, 1, -100.0)).build();
+    cfg.processors(0).forEach(p -> p.process(new int[0], 0, l));
+    assertArrayEquals(new float[] {100f, -95f, 0f}, l, 0f);
+    assertEquals(0, cfg.newSampler().sample(l));
+    GenerationConfig far = GenerationConfig.builder().logitBias(java.util.Map.of(3, 1.0)).build();
+    io.github.vlm4j.core.VlmInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+        io.github.vlm4j.core.VlmInputException.class,
+        () -> far.processors(0).forEach(p -> p.process(new int[0], 0, new float[3])));
+    assertTrue(e.getMessage().contains("token id 3") && e.getMessage().contains("vocabulary size 3"), e.getMessage());
+  }
+
+  @Test
+  void penaltiesAndBiasesOutOfRangeAreTyped() {
+    for (Runnable bad : new Runnable[] {
+        () -> GenerationConfig.builder().presencePenalty(2.5).build(),
+        () -> GenerationConfig.builder().frequencyPenalty(Double.NaN).build(),
+        () -> GenerationConfig.builder().logitBias(java.util.Map.of(-1, 1.0)).build(),
+        () -> GenerationConfig.builder().logitBias(java.util.Map.of(1, 101.0)).build()}) {
+      io.github.vlm4j.core.VlmInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+          io.github.vlm4j.core.VlmInputException.class, bad::run);
+      assertEquals(io.github.vlm4j.core.VlmInputException.Reason.INVALID_OPTION, e.reason());
+    }
   }
 
   @Test

@@ -38,7 +38,7 @@ class SamplerSafetyTest {
     Sampler s = cfg.newSampler();
     for (int trial = 0; trial < 100; trial++) {
       float[] logits = {30.5f, -12f, 30.49f, 0f, -1e4f};
-      for (LogitsProcessor p : cfg.processors()) {
+      for (LogitsProcessor p : cfg.processors(0)) {
         p.process(new int[0], 0, logits);
       }
       assertEquals(0, s.sample(logits), "the argmax, as the temperature tends to 0");
@@ -50,6 +50,7 @@ class SamplerSafetyTest {
     VlmInputException e = assertThrows(VlmInputException.class, () -> GenerationConfig.builder().temperature(1e-300));
     assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
     assertThrows(VlmInputException.class, () -> new GenerationConfig(8, true, 1e-300, 0, 1, 1,
-        java.util.Optional.empty(), java.util.List.of(), java.util.List.of(), java.util.List.of(), java.util.Optional.empty()));
+        java.util.Optional.empty(), java.util.List.of(), java.util.List.of(), java.util.List.of(), java.util.Optional.empty(), 0, 0,
+        java.util.Map.of()));
   }
 }

@@ -18,9 +18,10 @@ import java.util.List;
  * <p>Parameters: {@code maxOutputTokens} (default: the builder's), {@code temperature} (null or 0 =
  * greedy, above 0 samples), {@code topP} and {@code topK} (only when sampling), {@code
  * stopSequences}, {@code responseFormat} (JSON with a schema: {@link OutputConstraint#jsonSchema};
- * JSON without one: {@link OutputConstraint#jsonObject()}). Refused with {@link
- * UnsupportedFeatureException}: {@code frequencyPenalty}, {@code presencePenalty}, tool
- * specifications, {@code toolChoice} REQUIRED, and a {@code modelName} other than the model id.
+ * JSON without one: {@link OutputConstraint#jsonObject()}), {@code frequencyPenalty} and {@code
+ * presencePenalty} (OpenAI's semantics, in [-2, 2], greedy decoding too). Refused with {@link
+ * UnsupportedFeatureException}: tool specifications, {@code toolChoice} REQUIRED, and a
+ * {@code modelName} other than the model id.
  */
 final class RequestMapping {
   private RequestMapping() {}
@@ -48,8 +49,6 @@ final class RequestMapping {
       throw new UnsupportedFeatureException("modelName \"" + Messages.printable(p.modelName()) + "\" is not"
           + " supported: this chat model runs \"" + s.modelId() + "\" only");
     }
-    refuseIfSet(p.frequencyPenalty(), "frequencyPenalty");
-    refuseIfSet(p.presencePenalty(), "presencePenalty");
     if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
       throw new UnsupportedFeatureException("toolSpecifications are not supported: vlm4j's chat models have no"
           + " tools (function calling); found " + p.toolSpecifications().size() + " tool(s)");
@@ -59,15 +58,19 @@ final class RequestMapping {
     }
     List<Message> messages = Messages.map(request.messages());
     int maxTokens = p.maxOutputTokens() == null ? s.maxTokens() : p.maxOutputTokens();
-    return new Mapped(messages, config(s, maxTokens, p.temperature(), p.topP(), p.topK(), p.stopSequences(),
-        constraint(p.responseFormat(), s.strictJsonSchema())));
-  }
-
-  private static void refuseIfSet(Double value, String name) {
-    if (value != null) {
-      throw new UnsupportedFeatureException(name + " is not supported by vlm4j's chat models (found " + value
-          + "); remove it from the request parameters");
+    GenerationConfig config = config(s, maxTokens, p.temperature(), p.topP(), p.topK(), p.stopSequences(),
+        constraint(p.responseFormat(), s.strictJsonSchema()));
+    if (p.frequencyPenalty() != null || p.presencePenalty() != null) {
+      GenerationConfig.Builder b = config.toBuilder();
+      if (p.frequencyPenalty() != null) {
+        b.frequencyPenalty(p.frequencyPenalty());
+      }
+      if (p.presencePenalty() != null) {
+        b.presencePenalty(p.presencePenalty());
+      }
+      config = b.build();
     }
+    return new Mapped(messages, config);
   }
 
   /**

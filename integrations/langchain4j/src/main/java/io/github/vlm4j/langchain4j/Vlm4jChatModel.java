@@ -39,8 +39,9 @@ import java.util.Set;
  * (applied only when sampling); {@code stopSequences}; {@code responseFormat} JSON with a schema
  * (constrained decoding: the text is valid under the schema unless the token limit comes first,
  * then the finish reason is {@code LENGTH}) or without one (one JSON object); {@code modelName}
- * must be absent or the model id. {@code frequencyPenalty}, {@code presencePenalty} and tools are
- * refused with {@link UnsupportedFeatureException}. The seed, adapter and image splitting are set
+ * must be absent or the model id; {@code frequencyPenalty} and {@code presencePenalty} with
+ * OpenAI's semantics (in [-2, 2], counted over the generated tokens). Tools are refused with
+ * {@link UnsupportedFeatureException}. The seed, adapter and image splitting are set
  * on the builder for every request.
  *
  * <p><b>Errors</b>: the library's {@link VlmInputException} (a corrupt image, a prompt too long, an

@@ -121,6 +121,29 @@ class ChatModelTest {
   }
 
   @Test
+  void presenceAndFrequencyPenaltiesEqualTheLibrarys() {
+    GenerationConfig penalized = GenerationConfig.builder().maxNewTokens(24).presencePenalty(-2).frequencyPenalty(-2)
+        .build();
+    int compared = 0;
+    boolean changed = false;
+    for (String picture : List.of("scene_caption_tall_0.png", "scene_count_0.png", "scene_where_0.png", "inspection_0.png")) {
+      for (String prompt : List.of("Describe the image.", TestModels.PROMPT)) {
+        byte[] png = TestModels.picture(picture);
+        List<Message> lib = List.of(Message.user(ImageInput.of(png), prompt));
+        GenerationResult expected = library(lib, penalized);
+        changed |= !expected.text().equals(library(lib, GenerationConfig.greedy(24)).text());
+        ChatResponse r = CHAT.chat(ChatRequest.builder().messages(UserMessage.from(ImageContent.from(
+            TestModels.base64(png), "image/png"), TextContent.from(prompt))).maxOutputTokens(24).presencePenalty(-2.0)
+            .frequencyPenalty(-2.0).build());
+        assertSameAnswer(expected, r);
+        compared++;
+      }
+    }
+    assertEquals(8, compared);
+    assertTrue(changed, "the penalties change at least one of these answers, so the mapping is observable");
+  }
+
+  @Test
   void builderDefaultsAreTheRequestDefaults() {
     assertEquals("tiny", CHAT.defaultRequestParameters().modelName());
     assertEquals(24, CHAT.defaultRequestParameters().maxOutputTokens());

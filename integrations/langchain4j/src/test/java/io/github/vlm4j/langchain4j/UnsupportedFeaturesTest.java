@@ -69,10 +69,6 @@ class UnsupportedFeaturesTest {
 
   @Test
   void unsupportedParametersAreRefusedByName() {
-    refused(() -> CHAT.chat(ChatRequest.builder().messages(UserMessage.from("hi")).frequencyPenalty(0.5).build()),
-        "frequencyPenalty");
-    refused(() -> CHAT.chat(ChatRequest.builder().messages(UserMessage.from("hi")).presencePenalty(0.5).build()),
-        "presencePenalty");
     refused(() -> CHAT.chat(ChatRequest.builder().messages(UserMessage.from("hi")).modelName("gpt-4o").build()),
         "gpt-4o", "\"tiny\"");
   }

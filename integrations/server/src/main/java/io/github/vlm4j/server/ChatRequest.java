@@ -13,6 +13,7 @@ import io.github.vlm4j.decoder.generation.constraint.OutputConstraint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -76,10 +77,10 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
 
   /**
    * Refuses OpenAI parameters that would change the answer but that vlm4j does not implement, rather
-   * than ignoring them: more than one choice, tools and functions, log probabilities, logit bias,
-   * presence and frequency penalties, audio output and predicted outputs. Their neutral values (as
-   * clients send by default: {@code n: 1}, {@code tools: []}, {@code tool_choice: "none"},
-   * {@code logprobs: false}, penalties 0, {@code logit_bias: {}}, {@code modalities: ["text"]}) pass.
+   * than ignoring them: more than one choice, tools and functions, log probabilities, audio output
+   * and predicted outputs. Their neutral values (as clients send by default: {@code n: 1},
+   * {@code tools: []}, {@code tool_choice: "none"}, {@code logprobs: false},
+   * {@code modalities: ["text"]}) pass.
    * Fields that do not change the answer ({@code user}, {@code metadata}, {@code store}, ...) are
    * ignored, as OpenAI does with fields it does not know.
    */
@@ -106,16 +107,6 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
     Integer top = Json.optInt(body, "top_logprobs", "top_logprobs");
     if (top != null && top != 0) {
       throw unsupported("top_logprobs", "log probabilities are not returned: expected top_logprobs 0, found " + top);
-    }
-    for (String f : List.of("presence_penalty", "frequency_penalty")) {
-      Double v = Json.optDouble(body, f, f);
-      if (v != null && v != 0) {
-        throw unsupported(f, f + " is not supported (repetition_penalty is): expected 0, found " + v);
-      }
-    }
-    if (!Json.absent(body, "logit_bias") && !(body.get("logit_bias").isObject() && body.get("logit_bias").isEmpty())) {
-      throw unsupported("logit_bias", "logit_bias is not supported: expected {}, found "
-          + Json.describe(body.get("logit_bias")));
     }
     if (!Json.absent(body, "modalities")) {
       for (String m : Json.stringOrStrings(body, "modalities", "modalities")) {
@@ -225,6 +216,9 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
     Long seed = Json.optLong(body, "seed", "seed");
     Integer topK = Json.optInt(body, "top_k", "top_k");
     Double repetition = Json.optDouble(body, "repetition_penalty", "repetition_penalty");
+    Double presence = Json.optDouble(body, "presence_penalty", "presence_penalty");
+    Double frequency = Json.optDouble(body, "frequency_penalty", "frequency_penalty");
+    Map<Integer, Double> bias = logitBias(body);
     List<String> stop = Json.stringOrStrings(body, "stop", "stop");
     boolean ignoreEos = Boolean.TRUE.equals(Json.optBoolean(body, "ignore_eos", "ignore_eos"));
     String param = maxParam;
@@ -252,6 +246,19 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
       if (repetition != null) {
         b.repetitionPenalty(repetition);
       }
+      // build() checks every value set so far: called here, an error names this parameter
+      param = "presence_penalty";
+      if (presence != null) {
+        b.presencePenalty(presence).build();
+      }
+      param = "frequency_penalty";
+      if (frequency != null) {
+        b.frequencyPenalty(frequency).build();
+      }
+      param = "logit_bias";
+      if (!bias.isEmpty()) {
+        b.logitBias(bias).build();
+      }
       param = "stop";
       if (!stop.isEmpty()) {
         b.stopStrings(stop);
@@ -278,6 +285,30 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
     } catch (VlmInputException e) {
       throw ApiError.badRequest(ErrorMapping.code(e.reason()), param, e.getMessage());
     }
+  }
+
+  /** @return {@code logit_bias}: token ids (as JSON object keys) to numbers */
+  private static Map<Integer, Double> logitBias(JsonNode body) {
+    Map<Integer, Double> bias = new java.util.LinkedHashMap<>();
+    if (Json.absent(body, "logit_bias")) {
+      return bias;
+    }
+    JsonNode o = Json.object(body.get("logit_bias"), "logit_bias");
+    for (Map.Entry<String, JsonNode> e : o.properties()) {
+      String path = "logit_bias." + ImageSources.printable(e.getKey());
+      int id;
+      try {
+        id = Integer.parseInt(e.getKey());
+      } catch (NumberFormatException x) {
+        throw ApiError.badRequest("invalid_value", "logit_bias", "expected token ids as keys of logit_bias, found \""
+            + ImageSources.printable(e.getKey()) + "\"");
+      }
+      if (!e.getValue().isNumber()) {
+        throw Json.wrongType(path, "a number in [-100, 100]", e.getValue());
+      }
+      bias.put(id, e.getValue().doubleValue());
+    }
+    return bias;
   }
 
   private static void responseFormat(GenerationConfig.Builder b, JsonNode rf, boolean allowed) {
