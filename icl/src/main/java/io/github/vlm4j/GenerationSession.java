@@ -547,7 +547,7 @@ public final class GenerationSession implements AutoCloseable {
       return Generator.run(pf.state(), model.parts().embedder(), model.tokenizer(), pf.lastLogits(), promptIds,
           config, eos, maxNew, FinishReason.LENGTH, streamer, this::stopRequested);
     }
-    try (DecodeBatcher.Sequence row = batcher.sequence(pf.state())) {
+    try (DecodeBatcher.Sequence row = batcher.sequence(pf.state(), this::stopRequested)) {
       return Generator.run(row, model.tokenizer(), pf.lastLogits(), promptIds, config, eos, maxNew,
           FinishReason.LENGTH, streamer, this::stopRequested);
     }

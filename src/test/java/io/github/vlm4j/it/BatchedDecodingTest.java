@@ -205,6 +205,76 @@ class BatchedDecodingTest {
     }
   }
 
+  /**
+   * A request waiting for a place in a full batch (its prefill done, its first token chosen) is
+   * cancelled while it waits: it frees its cache and ends at once, the batch's rows are untouched.
+   */
+  @Test
+  void aRequestWaitingToJoinAFullBatchCanBeCancelled() throws Exception {
+    String name = "vlm4j-tiny-idefics3";
+    Request base = requests(name).get(0);
+    GenerationConfig long200 = GenerationConfig.builder().maxNewTokens(200).eosTokenIds(List.of(0)).build();
+    CountDownLatch held = new CountDownLatch(2);
+    CountDownLatch victimDone = new CountDownLatch(1);
+    CountDownLatch victimWaits = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try (VisionLanguageModel model = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(2).build()) {
+      List<Future<GenerationResult>> rows = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        rows.add(pool.submit(() -> model.generate(base.messages(), long200, base.options(), new TokenStreamer() {
+          int tokens;
+
+          @Override
+          public void onText(String delta) {}
+
+          @Override
+          public void onToken(int id) {
+            if (++tokens == 3) {   // in the shared batch by now: hold it full until the victim is done
+              held.countDown();
+              try {
+                assertTrue(victimDone.await(30, TimeUnit.SECONDS));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          }
+        })));
+      }
+      assertTrue(held.await(30, TimeUnit.SECONDS));
+      GenerationSession victim = model.newSession();
+      Future<GenerationResult> v = pool.submit(() -> {
+        try {
+          return victim.generate(base.messages(), long200, base.options(), new TokenStreamer() {
+            @Override
+            public void onText(String delta) {}
+
+            @Override
+            public void onToken(int id) {
+              victimWaits.countDown();   // its first token is chosen: next it waits for a place
+            }
+          });
+        } finally {
+          victimDone.countDown();
+        }
+      });
+      assertTrue(victimWaits.await(30, TimeUnit.SECONDS));
+      Thread.sleep(100);
+      assertFalse(v.isDone(), "waits for a place while the batch is full");
+      long t0 = System.nanoTime();
+      victim.cancel();
+      GenerationResult cancelled = v.get(10, TimeUnit.SECONDS);
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(FinishReason.CANCELLED, cancelled.finishReason());
+      assertTrue(ms < 2000, "ended " + ms + " ms after the cancel");
+      for (Future<GenerationResult> r : rows) {
+        assertEquals(200, r.get(60, TimeUnit.SECONDS).tokenIds().length, "the rows went on");
+      }
+      victim.close();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   /** Scoring labels as rows of one run equals one run per label (2..8 labels, several episodes). */
   @Test
   void classifyScoresAllLabelsInSharedRunsLikeOneRunEach() throws Exception {

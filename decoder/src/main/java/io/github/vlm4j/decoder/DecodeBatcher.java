@@ -162,9 +162,26 @@ public final class DecodeBatcher implements AutoCloseable {
    * @return the sequence; the caller owns it and must close it when the sequence ends
    */
   public Sequence sequence(DecoderState state) {
-    active.incrementAndGet();
-    return new Sequence(state);
+    return sequence(state, () -> false);
   }
+
+  /**
+   * Prepares a sequence that can be stopped while it waits for a place in the batch.
+   *
+   * @param state a state of this batcher's decoder holding the prompt
+   * @param stop polled (every {@value #STOP_POLL_MILLIS} ms) while the sequence waits to be admitted
+   *     into a full batch; true makes its {@link Sequence#feed} throw {@link
+   *     java.util.concurrent.CancellationException} and frees its cache
+   * @return the sequence; the caller owns it and must close it when the sequence ends
+   */
+  public Sequence sequence(DecoderState state, java.util.function.BooleanSupplier stop) {
+    java.util.Objects.requireNonNull(stop, "stop");
+    active.incrementAndGet();
+    return new Sequence(state, stop);
+  }
+
+  /** How often a sequence waiting to join a full batch checks whether it was stopped. */
+  public static final long STOP_POLL_MILLIS = 20;
 
   /**
    * Counters since the batcher was created.
@@ -211,8 +228,8 @@ public final class DecodeBatcher implements AutoCloseable {
     private final Row row;
     private boolean closed;
 
-    private Sequence(DecoderState state) {
-      this.row = new Row(state);
+    private Sequence(DecoderState state, java.util.function.BooleanSupplier stop) {
+      this.row = new Row(state, stop);
     }
 
     /**
@@ -248,6 +265,7 @@ public final class DecodeBatcher implements AutoCloseable {
   /** A sequence's row; guarded by the batcher's lock. */
   private static final class Row {
     final DecoderState state;
+    final java.util.function.BooleanSupplier stop;
     DecoderState.MovedCache cache;
     int length;
     int token;
@@ -259,12 +277,14 @@ public final class DecodeBatcher implements AutoCloseable {
     RuntimeException failure;
     float[] logits;
 
-    Row(DecoderState state) {
+    Row(DecoderState state, java.util.function.BooleanSupplier stop) {
       this.state = state;
+      this.stop = stop;
     }
   }
 
   private float[] feed(Row row, int token) {
+    boolean interrupted = false;
     lock.lock();
     try {
       if (row.gone) {
@@ -291,8 +311,19 @@ public final class DecodeBatcher implements AutoCloseable {
           throw new InferenceException("the batched decode step failed: " + f.getMessage(), f);
         }
         checkOpen();
+        boolean waitingToJoin = joining.contains(row);
+        if (waitingToJoin && row.stop.getAsBoolean()) {
+          joining.remove(row);
+          closeQuietly(row.cache.owner());
+          row.cache = null;
+          row.gone = true;
+          changed.signalAll();
+          throw new java.util.concurrent.CancellationException("stopped while waiting for a place in the shared batch");
+        }
         if (canAdvance()) {
           advance();
+        } else if (waitingToJoin) {
+          interrupted |= awaitQuietly(STOP_POLL_MILLIS);
         } else {
           changed.awaitUninterruptibly();
         }
@@ -300,7 +331,25 @@ public final class DecodeBatcher implements AutoCloseable {
       return row.logits;
     } finally {
       lock.unlock();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
+  }
+
+  /**
+   * Lock held: waits for a change or the time, as uninterruptibly as the other waits.
+   *
+   * @return whether the thread was interrupted (the caller restores the status before returning)
+   */
+  private boolean awaitQuietly(long millis) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      changed.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      interrupted = true;
+    }
+    return interrupted;
   }
 
   private void checkOpen() {
