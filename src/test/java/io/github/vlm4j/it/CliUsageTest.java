@@ -62,6 +62,8 @@ class CliUsageTest {
     // The repetition penalty also applies to greedy decoding: allowed without a temperature.
     CliTest.Run penalty = generate("--repetition-penalty", "1.3");
     assertEquals(0, penalty.exit(), penalty.err());
+    CliTest.Run openAi = generate("--presence-penalty", "-0.5", "--frequency-penalty", "1.5");
+    assertEquals(0, openAi.exit(), openAi.err());
   }
 
   @Test
@@ -76,6 +78,8 @@ class CliUsageTest {
     assertUsageError(generate("--temperature", "1", "--top-k", "-3"), "--top-k must be >= 0", "got -3");
     assertUsageError(generate("--repetition-penalty", "0"), "--repetition-penalty must be in [");
     assertUsageError(generate("--stop", ""), "--stop must be 1 to 1024 characters");
+    assertUsageError(generate("--presence-penalty", "3"), "--presence-penalty must be in [-2, 2]", "got 3.0");
+    assertUsageError(generate("--frequency-penalty", "-2.5"), "--frequency-penalty must be in [-2, 2]");
     assertUsageError(generate("--frobnicate"), "--frobnicate");
     assertUsageError(generate("--adapter", "nope"), "UNKNOWN_ADAPTER", "nope");
     assertUsageError(CliTest.cli("generate", "--image", IMAGE.toString()), "--prompt");

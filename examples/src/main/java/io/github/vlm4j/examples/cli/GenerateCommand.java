@@ -74,6 +74,16 @@ public final class GenerateCommand implements Callable<Integer> {
       description = "Repetition penalty, 1e-6 to 1e6 (default: ${DEFAULT-VALUE} = off); applies to greedy decoding too.")
   double repetitionPenalty;
 
+  @Option(names = "--presence-penalty", paramLabel = "P", defaultValue = "0",
+      description = "Subtracted once from the logit of each token generated so far, in [-2, 2] (default:"
+          + " ${DEFAULT-VALUE} = off; OpenAI's presence_penalty).")
+  double presencePenalty;
+
+  @Option(names = "--frequency-penalty", paramLabel = "F", defaultValue = "0",
+      description = "Subtracted from the logit of each generated token per time it was generated, in [-2, 2]"
+          + " (default: ${DEFAULT-VALUE} = off; OpenAI's frequency_penalty).")
+  double frequencyPenalty;
+
   @Option(names = "--stop", paramLabel = "STRING",
       description = "Stop when this text appears (repeatable; 1 to 1024 characters each, at most 1024).")
   List<String> stops = new ArrayList<>();
@@ -177,6 +187,10 @@ public final class GenerateCommand implements Callable<Integer> {
     Flags.check(spec, "--top-p", topP == null || (topP > 0 && topP <= 1), "in (0, 1] (1 = off)", topP);
     Flags.check(spec, "--repetition-penalty", repetitionPenalty >= GenerationConfig.MIN_TEMPERATURE
         && repetitionPenalty <= GenerationConfig.MAX_FACTOR, "in " + FACTOR_RANGE + " (1 = off)", repetitionPenalty);
+    Flags.check(spec, "--presence-penalty", Math.abs(presencePenalty) <= GenerationConfig.MAX_PENALTY,
+        "in [-2, 2] (0 = off)", presencePenalty);
+    Flags.check(spec, "--frequency-penalty", Math.abs(frequencyPenalty) <= GenerationConfig.MAX_PENALTY,
+        "in [-2, 2] (0 = off)", frequencyPenalty);
     Flags.check(spec, "--stop", stops.size() <= GenerationConfig.MAX_STOP_STRINGS,
         "given at most " + GenerationConfig.MAX_STOP_STRINGS + " times", stops.size() + " times");
     for (String stop : stops) {
@@ -184,7 +198,8 @@ public final class GenerateCommand implements Callable<Integer> {
           stop.length() + " characters");
     }
     GenerationConfig.Builder cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens).temperature(temperature)
-        .repetitionPenalty(repetitionPenalty).stopStrings(stops);
+        .repetitionPenalty(repetitionPenalty).presencePenalty(presencePenalty).frequencyPenalty(frequencyPenalty)
+        .stopStrings(stops);
     if (topK != null) {
       cfg.topK(topK);
     }
