@@ -141,8 +141,8 @@ final class ContextFitter {
         images = fewest(droppableImages.size(), j -> fits(candidate(j, 0)));
       }
       if (policy.dropsTurns() && !fits(candidate(images, 0))) {
-        dropTurns = fewest(turns, k -> fits(candidate(droppableImages.size(), k)));
-        images = droppableImages.size();
+        int replaced = images;   // all droppable images when the policy also replaces them: none was enough
+        dropTurns = fewest(turns, k -> fits(candidate(replaced, k)));
       }
       Fitted best = candidate(images, dropTurns);
       if (fits(best)) {
