@@ -93,7 +93,8 @@ public final class GenerationSession implements AutoCloseable {
    *
    * @param messages the conversation, ending with a user turn
    * @param config generation settings
-   * @param options image splitting / adapter choices
+   * @param options image splitting / adapter choices, and the {@link ContextPolicy} for a chat that does not
+   *     fit the context window
    * @param streamer receives text as it is generated (on this thread)
    * @return the result, with token counts and stage timings
    * @throws VlmInputException for bad images, prompts over the context window, unknown adapters, ...

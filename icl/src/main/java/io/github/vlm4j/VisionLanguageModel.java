@@ -222,7 +222,8 @@ public final class VisionLanguageModel implements AutoCloseable {
    *
    * @param messages the conversation, ending with a user turn
    * @param config generation settings
-   * @param options image splitting / adapter choices
+   * @param options image splitting / adapter choices, and the {@link ContextPolicy} for a chat that does not
+   *     fit the context window
    * @param streamer receives text as it is generated
    * @return the result
    */
