@@ -260,7 +260,7 @@ public final class GenerationSession implements AutoCloseable {
   static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options, int reserve,
       BooleanSupplier stop) {
     ModelParts parts = model.parts();
-    checkTextFits(model, messages);
+    checkTextFits(model, messages, options.contextPolicy());
     model.checkOptions(options);
     List<ImageInput> inputs = new ArrayList<>();
     for (Message m : messages) {
@@ -311,6 +311,14 @@ public final class GenerationSession implements AutoCloseable {
    * rendering and tokenizing (which would cost memory and time proportional to its length).
    */
   static void checkTextFits(VisionLanguageModel model, List<Message> messages) {
+    checkTextFits(model, messages, ContextPolicy.REFUSE);
+  }
+
+  /**
+   * {@link #checkTextFits(VisionLanguageModel, List)} for a request under {@code policy}: the bound
+   * applies to the whole conversation before the policy runs (which tokenizes all of it).
+   */
+  static void checkTextFits(VisionLanguageModel model, List<Message> messages, ContextPolicy policy) {
     long chars = 0;
     for (Message m : messages) {
       for (var part : m.content()) {
@@ -325,7 +333,10 @@ public final class GenerationSession implements AutoCloseable {
       throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
           "the messages hold " + chars + " characters of text; the context window is " + window
               + " tokens and no token of this tokenizer is longer than " + model.tokenizer().longestTokenChars()
-              + " characters, so at most " + limit + " characters can fit; shorten the text");
+              + " characters, so at most " + limit + " characters can fit; shorten the text"
+              + (policy.mode() == ContextPolicy.Mode.REFUSE ? "" : " (the context policy " + policy.mode()
+                  + " runs only on conversations within this bound, since it tokenizes all of it: leave out the"
+                  + " oldest turns before sending)"));
     }
   }
 

@@ -239,6 +239,14 @@ class ContextPolicyTest {
       assertTrue(e.getMessage().contains("left out 3 turns and 3 images"), e.getMessage());
       assertTrue(e.getMessage().contains("the budget is " + (window - 1) + " tokens"), e.getMessage());
     }
+    // a history over the character bound is refused before the policy tokenizes any of it
+    List<Message> huge = new ArrayList<>(chat(3, 1, 0));
+    huge.add(1, Message.user("and then ".repeat(4000)));
+    huge.add(2, Message.assistant("ok"));
+    VlmInputException chars = tooLong(idefics, huge, ContextPolicy.dropOldestTurns());
+    assertTrue(chars.getMessage().contains("characters can fit")
+        && chars.getMessage().contains("the context policy DROP_OLDEST_TURNS runs only on conversations within this"
+            + " bound"), chars.getMessage());
     // counting reports what the policy keeps (everything droppable dropped), without refusing
     PromptStats stats = idefics.countTokens(chat, RequestOptions.DEFAULT.withContextPolicy(
         ContextPolicy.dropOldestTurns()), MAX_NEW);
