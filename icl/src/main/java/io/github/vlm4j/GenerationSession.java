@@ -93,7 +93,8 @@ public final class GenerationSession implements AutoCloseable {
    *
    * @param messages the conversation, ending with a user turn
    * @param config generation settings
-   * @param options image splitting / adapter choices
+   * @param options image splitting / adapter choices, and the {@link ContextPolicy} for a chat that does not
+   *     fit the context window
    * @param streamer receives text as it is generated (on this thread)
    * @return the result, with token counts and stage timings
    * @throws VlmInputException for bad images, prompts over the context window, unknown adapters, ...
@@ -190,6 +191,7 @@ public final class GenerationSession implements AutoCloseable {
    * lazily, because an image whose vision features are cached never needs them.
    */
   static final class Prepared {
+    private final ContextFitter.Fitted fitted;
     private final TokenizedPrompt prompt;
     private final List<RgbImage> decoded;
     private final List<ImageLayout> layouts;
@@ -197,9 +199,10 @@ public final class GenerationSession implements AutoCloseable {
     private final VisionLanguageModel model;
     private final Boolean split;
 
-    Prepared(TokenizedPrompt prompt, List<RgbImage> decoded, List<ImageLayout> layouts, PreprocessedImage[] pixels,
-        VisionLanguageModel model, Boolean split) {
-      this.prompt = prompt;
+    Prepared(ContextFitter.Fitted fitted, List<RgbImage> decoded, List<ImageLayout> layouts,
+        PreprocessedImage[] pixels, VisionLanguageModel model, Boolean split) {
+      this.fitted = fitted;
+      this.prompt = fitted.prompt();
       this.decoded = decoded;
       this.layouts = layouts;
       this.pixels = pixels;
@@ -209,6 +212,16 @@ public final class GenerationSession implements AutoCloseable {
 
     TokenizedPrompt prompt() {
       return prompt;
+    }
+
+    /** @return the chat the prompt holds: the request's, or what its context policy kept of it */
+    List<Message> messages() {
+      return fitted.messages();
+    }
+
+    /** @return what the context policy left out, and what is left when it ran out of parts to drop */
+    ContextFitter.Fitted fitted() {
+      return fitted;
     }
 
     List<RgbImage> decoded() {
@@ -232,20 +245,22 @@ public final class GenerationSession implements AutoCloseable {
     }
   }
 
-  static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options) {
-    return prepare(model, messages, options, () -> false);
+  static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options, int reserve) {
+    return prepare(model, messages, options, reserve, () -> false);
   }
 
   /**
    * Checks the text size, decodes and preprocesses the images (stopping when {@code stop} says so),
-   * and tokenizes the prompt.
+   * tokenizes the prompt and applies the request's context policy so that {@code reserve} tokens
+   * stay free for the reply. The images the policy leaves out are decoded and preprocessed (their
+   * token counts come from preprocessing) but never reach the vision encoder.
    *
    * @throws CancellationException if {@code stop} returned true
    */
-  static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options,
+  static Prepared prepare(VisionLanguageModel model, List<Message> messages, RequestOptions options, int reserve,
       BooleanSupplier stop) {
     ModelParts parts = model.parts();
-    checkTextFits(model, messages);
+    checkTextFits(model, messages, options.contextPolicy());
     model.checkOptions(options);
     List<ImageInput> inputs = new ArrayList<>();
     for (Message m : messages) {
@@ -274,8 +289,20 @@ public final class GenerationSession implements AutoCloseable {
       }
       layouts.add(layout);
     }
-    TokenizedPrompt prompt = tokenize(model, messages, layouts, true, stop);
-    return new Prepared(prompt, decoded, layouts, pixels, model, split);
+    ContextFitter.Fitted fitted = ContextFitter.fit(model, messages, layouts, options.contextPolicy(), reserve, stop);
+    int[] kept = fitted.keptImages();
+    if (kept.length == inputs.size()) {
+      return new Prepared(fitted, decoded, layouts, pixels, model, split);
+    }
+    List<RgbImage> keptDecoded = new ArrayList<>();
+    List<ImageLayout> keptLayouts = new ArrayList<>();
+    PreprocessedImage[] keptPixels = new PreprocessedImage[kept.length];
+    for (int i = 0; i < kept.length; i++) {
+      keptDecoded.add(decoded.get(kept[i]));
+      keptLayouts.add(layouts.get(kept[i]));
+      keptPixels[i] = pixels[kept[i]];
+    }
+    return new Prepared(fitted, keptDecoded, keptLayouts, keptPixels, model, split);
   }
 
   /**
@@ -284,6 +311,14 @@ public final class GenerationSession implements AutoCloseable {
    * rendering and tokenizing (which would cost memory and time proportional to its length).
    */
   static void checkTextFits(VisionLanguageModel model, List<Message> messages) {
+    checkTextFits(model, messages, ContextPolicy.REFUSE);
+  }
+
+  /**
+   * {@link #checkTextFits(VisionLanguageModel, List)} for a request under {@code policy}: the bound
+   * applies to the whole conversation before the policy runs (which tokenizes all of it).
+   */
+  static void checkTextFits(VisionLanguageModel model, List<Message> messages, ContextPolicy policy) {
     long chars = 0;
     for (Message m : messages) {
       for (var part : m.content()) {
@@ -298,7 +333,10 @@ public final class GenerationSession implements AutoCloseable {
       throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
           "the messages hold " + chars + " characters of text; the context window is " + window
               + " tokens and no token of this tokenizer is longer than " + model.tokenizer().longestTokenChars()
-              + " characters, so at most " + limit + " characters can fit; shorten the text");
+              + " characters, so at most " + limit + " characters can fit; shorten the text"
+              + (policy.mode() == ContextPolicy.Mode.REFUSE ? "" : " (the context policy " + policy.mode()
+                  + " runs only on conversations within this bound, since it tokenizes all of it: leave out the"
+                  + " oldest turns before sending)"));
     }
   }
 
@@ -337,11 +375,11 @@ public final class GenerationSession implements AutoCloseable {
    * With {@code fewShot}, the demo prefix comes from (or goes into) the model's prefix cache.
    */
   private Prefilled prefill(List<Message> messages, RequestOptions options, FewShotPrompt fewShot,
-      int reservedTokens) {
+      int reservedTokens, int replyTokens) {
     long t0 = System.nanoTime();
     ModelParts parts = model.parts();
-    Prepared p = prepare(model, messages, options, this::stopRequested);
-    checkBudget(p.prompt(), options, reservedTokens);
+    Prepared p = prepare(model, messages, options, replyTokens, this::stopRequested);
+    checkBudget(p, options, reservedTokens);
     long tPre = System.nanoTime();
     DecoderState st = newState();
     AdapterRegistry.Lease lease = options.adapter().map(a -> parts.adapters().acquire(a)).orElse(null);
@@ -349,7 +387,7 @@ public final class GenerationSession implements AutoCloseable {
     try {
       List<ImageEmbeddings> embeds = new ArrayList<>();
       QueryEmbeddings query = null;
-      String queryText = lastUserText(messages);
+      String queryText = lastUserText(p.messages());
       if (projector.usesQuery() && p.imageCount() > 0) {
         int[] q = model.tokenizer().encode(queryText);
         float[] qe = q.length == 0 ? new float[0] : parts.embedder().embed(q, st.runOptions());
@@ -411,7 +449,8 @@ public final class GenerationSession implements AutoCloseable {
     }
   }
 
-  private void checkBudget(TokenizedPrompt prompt, RequestOptions options, int reservedTokens) {
+  private void checkBudget(Prepared p, RequestOptions options, int reservedTokens) {
+    TokenizedPrompt prompt = p.prompt();
     int promptLen = prompt.length();
     int window = model.textConfig().maxPositions();
     if (options.maxImageTokens().isPresent() && prompt.imageTokenCount() > options.maxImageTokens().getAsInt()) {
@@ -420,7 +459,16 @@ public final class GenerationSession implements AutoCloseable {
               + java.util.Arrays.toString(prompt.imageTokensPerImage()) + " but the request allows at most "
               + options.maxImageTokens().getAsInt() + "; use fewer images or turn image splitting off");
     }
-    if (promptLen + reservedTokens > window) {
+    ContextFitter.Fitted fitted = p.fitted();
+    if (!ContextFitter.leavesRoom(model, promptLen, reservedTokens) && fitted.remains() != null) {
+      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
+          "the context policy " + options.contextPolicy().mode() + " left out " + fitted.dropped().turns()
+              + " turns and " + fitted.dropped().images() + " images, yet " + fitted.remains() + ", but the budget is "
+              + (window - reservedTokens) + " tokens (the context window of " + window + " tokens,"
+              + " max_position_embeddings, minus " + reservedTokens + " for the reply); shorten the last user turn or"
+              + " the system text, use fewer images in it, or turn image splitting off");
+    }
+    if (!ContextFitter.leavesRoom(model, promptLen, reservedTokens)) {
       throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG,
           "the prompt has " + promptLen + " tokens (" + prompt.imageTokenCount() + " of them image tokens)"
               + (reservedTokens > 1 ? " plus " + reservedTokens + " tokens to score" : "") + " but the"
@@ -507,7 +555,10 @@ public final class GenerationSession implements AutoCloseable {
     long t0 = System.nanoTime();
     Prefilled pf = null;
     try {
-      pf = prefill(messages, options, fewShot, 1);
+      if (fewShot != null) {
+        ContextFitter.requireRefuse(options, "a few-shot prompt");
+      }
+      pf = prefill(messages, options, fewShot, 1, config.maxNewTokens());
       int promptLen = pf.prepared().prompt().length();
       int maxNew = Math.min(config.maxNewTokens(), model.textConfig().maxPositions() - promptLen);
       Set<Integer> eos = config.eosTokenIds().isEmpty() ? model.eosTokenIds() : new LinkedHashSet<>(config.eosTokenIds());
@@ -521,7 +572,8 @@ public final class GenerationSession implements AutoCloseable {
           o.firstTokenNanos() == 0 ? ms(tEnd - pf.t0()) : ms(o.firstTokenNanos() - pf.t0()), o.stepMs(),
           ms(tEnd - pf.t0()));
       return new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
-          new Usage(promptLen, pf.prepared().prompt().imageTokenCount(), o.tokenIds().length, timings), o.constraint());
+          new Usage(promptLen, pf.prepared().prompt().imageTokenCount(), o.tokenIds().length, timings,
+              pf.prepared().fitted().dropped()), o.constraint());
     } catch (InferenceException e) {
       if (modelClosing) {
         throw new ModelClosedException("the model was closed while this request was running");
@@ -576,7 +628,8 @@ public final class GenerationSession implements AutoCloseable {
   private LabelScores scoreUnlessCancelled(List<Message> messages, List<String> labels, RequestOptions options,
       FewShotPrompt fewShot) {
     List<String> checked = checkLabels(labels);
-    Prefilled pf = prefill(messages, options, fewShot, 1);
+    ContextFitter.requireRefuse(options, "classify");
+    Prefilled pf = prefill(messages, options, fewShot, 1, 1);
     TokenizedPrompt prompt = pf.prepared().prompt();
     int[] ids = prompt.ids();
     List<int[]> conts = new ArrayList<>();
@@ -586,7 +639,7 @@ public final class GenerationSession implements AutoCloseable {
       conts.add(c);
       longest = Math.max(longest, c.length);
     }
-    checkBudget(prompt, options, longest);
+    checkBudget(pf.prepared(), options, longest);
     float[] last = pf.lastLogits();
     int vocab = last.length;
     double[][] tokenLogProbs = new double[checked.size()][];

@@ -88,7 +88,7 @@ final class LoadWarmup {
     }
     try {
       GenerationSession.prepare(model, List.of(Message.user(ImageInput.of(synthetic()), "Describe this image.")),
-          RequestOptions.DEFAULT);
+          RequestOptions.DEFAULT, 1);
     } catch (RuntimeException | LinkageError e) {
       LOG.debug("load warm-up of the request preparation skipped: {}", e.toString());
     }

@@ -1,5 +1,6 @@
 package io.github.vlm4j;
 
+import io.github.vlm4j.core.DroppedContext;
 import java.util.Arrays;
 
 /**
@@ -8,17 +9,32 @@ import java.util.Arrays;
  * @param promptTokens all tokens of the prompt, image tokens included
  * @param imageTokensPerImage image tokens of each image, in prompt order
  * @param contextWindow the model's context window ({@code max_position_embeddings})
+ * @param dropped what the request's {@link ContextPolicy} left out of the conversation ({@link
+ *     DroppedContext#NONE} when nothing)
  */
-public record PromptStats(int promptTokens, int[] imageTokensPerImage, int contextWindow) {
+public record PromptStats(int promptTokens, int[] imageTokensPerImage, int contextWindow, DroppedContext dropped) {
   /**
    * Copies the array.
    *
    * @param promptTokens all tokens of the prompt, image tokens included
    * @param imageTokensPerImage image tokens of each image, in prompt order (copied)
    * @param contextWindow the model's context window ({@code max_position_embeddings})
+   * @param dropped what the context policy left out (non-null)
    */
   public PromptStats {
     imageTokensPerImage = imageTokensPerImage.clone();
+    java.util.Objects.requireNonNull(dropped, "dropped");
+  }
+
+  /**
+   * Counts of a prompt that holds the whole conversation.
+   *
+   * @param promptTokens all tokens of the prompt, image tokens included
+   * @param imageTokensPerImage image tokens of each image, in prompt order (copied)
+   * @param contextWindow the model's context window ({@code max_position_embeddings})
+   */
+  public PromptStats(int promptTokens, int[] imageTokensPerImage, int contextWindow) {
+    this(promptTokens, imageTokensPerImage, contextWindow, DroppedContext.NONE);
   }
 
   /**
@@ -52,7 +68,7 @@ public record PromptStats(int promptTokens, int[] imageTokensPerImage, int conte
   @Override
   public boolean equals(Object o) {
     return o instanceof PromptStats p && promptTokens == p.promptTokens && contextWindow == p.contextWindow
-        && Arrays.equals(imageTokensPerImage, p.imageTokensPerImage);
+        && Arrays.equals(imageTokensPerImage, p.imageTokensPerImage) && dropped.equals(p.dropped);
   }
 
   @Override
@@ -63,6 +79,6 @@ public record PromptStats(int promptTokens, int[] imageTokensPerImage, int conte
   @Override
   public String toString() {
     return "PromptStats[" + promptTokens + " tokens, images " + Arrays.toString(imageTokensPerImage) + ", window "
-        + contextWindow + "]";
+        + contextWindow + (dropped.any() ? ", " + dropped : "") + "]";
   }
 }

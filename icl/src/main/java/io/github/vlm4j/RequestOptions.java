@@ -13,10 +13,36 @@ import java.util.OptionalInt;
  *     empty = the default projector
  * @param maxImageTokens refuse prompts whose images expand to more tokens than this; empty = no cap
  *     beyond the context window
+ * @param contextPolicy what a chat that does not fit the context window does ({@link
+ *     ContextPolicy#REFUSE} by default)
  */
-public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> adapter, OptionalInt maxImageTokens) {
+public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> adapter, OptionalInt maxImageTokens,
+    ContextPolicy contextPolicy) {
   /** The model's defaults. */
   public static final RequestOptions DEFAULT = new RequestOptions(Optional.empty(), Optional.empty(), OptionalInt.empty());
+
+  /**
+   * Rejects a null context policy.
+   *
+   * @param imageSplitting override the model's image splitting; empty = the model's
+   * @param adapter name of a registered cross-modal adapter; empty = the default projector
+   * @param maxImageTokens cap on the prompt's image tokens; empty = no cap
+   * @param contextPolicy what a chat that does not fit the context window does (non-null)
+   */
+  public RequestOptions {
+    java.util.Objects.requireNonNull(contextPolicy, "contextPolicy");
+  }
+
+  /**
+   * Options with the default context policy ({@link ContextPolicy#REFUSE}).
+   *
+   * @param imageSplitting override the model's image splitting; empty = the model's
+   * @param adapter name of a registered cross-modal adapter; empty = the default projector
+   * @param maxImageTokens cap on the prompt's image tokens; empty = no cap
+   */
+  public RequestOptions(Optional<Boolean> imageSplitting, Optional<String> adapter, OptionalInt maxImageTokens) {
+    this(imageSplitting, adapter, maxImageTokens, ContextPolicy.REFUSE);
+  }
 
   /**
    * Overrides the model's image splitting. Only models that split images (Idefics3/SmolVLM, see
@@ -27,7 +53,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
    * @return a copy with the override
    */
   public RequestOptions withImageSplitting(boolean split) {
-    return new RequestOptions(Optional.of(split), adapter, maxImageTokens);
+    return new RequestOptions(Optional.of(split), adapter, maxImageTokens, contextPolicy);
   }
 
   /**
@@ -37,7 +63,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
    * @return a copy using that adapter
    */
   public RequestOptions withAdapter(String name) {
-    return new RequestOptions(imageSplitting, Optional.of(name), maxImageTokens);
+    return new RequestOptions(imageSplitting, Optional.of(name), maxImageTokens, contextPolicy);
   }
 
   /**
@@ -51,6 +77,16 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
     if (cap < 1) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxImageTokens must be >= 1, got " + cap);
     }
-    return new RequestOptions(imageSplitting, adapter, OptionalInt.of(cap));
+    return new RequestOptions(imageSplitting, adapter, OptionalInt.of(cap), contextPolicy);
+  }
+
+  /**
+   * Chooses what a chat that does not fit the context window does (see {@link ContextPolicy}).
+   *
+   * @param policy the policy (non-null)
+   * @return a copy with that policy
+   */
+  public RequestOptions withContextPolicy(ContextPolicy policy) {
+    return new RequestOptions(imageSplitting, adapter, maxImageTokens, policy);
   }
 }

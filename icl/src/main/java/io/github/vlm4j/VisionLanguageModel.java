@@ -222,7 +222,8 @@ public final class VisionLanguageModel implements AutoCloseable {
    *
    * @param messages the conversation, ending with a user turn
    * @param config generation settings
-   * @param options image splitting / adapter choices
+   * @param options image splitting / adapter choices, and the {@link ContextPolicy} for a chat that does not
+   *     fit the context window
    * @param streamer receives text as it is generated
    * @return the result
    */
@@ -301,8 +302,11 @@ public final class VisionLanguageModel implements AutoCloseable {
    * @param prompt demos and query
    * @param options image splitting choice
    * @return the counts
+   * @throws VlmInputException INVALID_OPTION for a context policy other than {@link ContextPolicy#REFUSE}
+   *     (few-shot prompts refuse them)
    */
   public PromptStats countTokens(FewShotPrompt prompt, RequestOptions options) {
+    ContextFitter.requireRefuse(options, "a few-shot prompt");
     return countTokens(prompt.messages(), options);
   }
 
@@ -367,28 +371,76 @@ public final class VisionLanguageModel implements AutoCloseable {
 
   /**
    * Counts the prompt's tokens (decoding and preprocessing images, running no graph). Thread-safe.
+   * Under a {@link ContextPolicy} the counts are those of the prompt the policy keeps for a request
+   * that reserves one new token; see {@link #countTokens(List, RequestOptions, int)}.
    *
    * @param messages the conversation
-   * @param options image splitting choice
+   * @param options image splitting choice, context policy
    * @return the counts
    */
   public PromptStats countTokens(List<Message> messages, RequestOptions options) {
-    TokenizedPrompt p = tokenize(messages, options);
-    return new PromptStats(p.length(), p.imageTokensPerImage(), text.maxPositions());
+    return countTokens(messages, options, 1);
+  }
+
+  /**
+   * Counts the tokens of the prompt a request generating at most {@code maxNewTokens} would run on:
+   * under a {@link ContextPolicy} that leaves parts of the conversation out, the kept prompt's counts
+   * and {@link PromptStats#dropped() what was left out}. Never refuses a prompt for its length (the
+   * counts say whether it fits: a request whose {@code promptTokens + 1} exceeds the context window is
+   * refused), except for text over the character bound. Runs no graph. Thread-safe.
+   *
+   * @param messages the conversation
+   * @param options image splitting choice, context policy
+   * @param maxNewTokens the request's {@link GenerationConfig#maxNewTokens()} (1 to {@link
+   *     GenerationConfig#MAX_NEW_TOKENS})
+   * @return the counts
+   * @throws VlmInputException INVALID_OPTION for {@code maxNewTokens} out of range; the input errors of
+   *     a request (bad images, text over the character bound, ...)
+   */
+  public PromptStats countTokens(List<Message> messages, RequestOptions options, int maxNewTokens) {
+    GenerationSession.Prepared prepared = prepared(messages, options, maxNewTokens);
+    TokenizedPrompt p = prepared.prompt();
+    return new PromptStats(p.length(), p.imageTokensPerImage(), text.maxPositions(), prepared.fitted().dropped());
   }
 
   /**
    * The exact token ids a request would run on (chat template, image expansion, special tokens by
-   * id), computed without running any graph. Thread-safe.
+   * id), computed without running any graph. Thread-safe. Under a {@link ContextPolicy} these are
+   * the ids of the prompt the policy keeps for a request that reserves one new token; see {@link
+   * #tokenize(List, RequestOptions, int)}.
    *
    * @param messages the conversation
-   * @param options image splitting choice
+   * @param options image splitting choice, context policy
    * @return the prompt's ids and image tokens per image
    */
   public TokenizedPrompt tokenize(List<Message> messages, RequestOptions options) {
+    return tokenize(messages, options, 1);
+  }
+
+  /**
+   * The exact token ids a request generating at most {@code maxNewTokens} would run on, after its
+   * {@link ContextPolicy} (see {@link #countTokens(List, RequestOptions, int)}). Thread-safe.
+   *
+   * @param messages the conversation
+   * @param options image splitting choice, context policy
+   * @param maxNewTokens the request's {@link GenerationConfig#maxNewTokens()} (1 to {@link
+   *     GenerationConfig#MAX_NEW_TOKENS})
+   * @return the prompt's ids and image tokens per image
+   * @throws VlmInputException INVALID_OPTION for {@code maxNewTokens} out of range; the input errors of
+   *     a request
+   */
+  public TokenizedPrompt tokenize(List<Message> messages, RequestOptions options, int maxNewTokens) {
+    return prepared(messages, options, maxNewTokens).prompt();
+  }
+
+  private GenerationSession.Prepared prepared(List<Message> messages, RequestOptions options, int maxNewTokens) {
+    if (maxNewTokens < 1 || maxNewTokens > GenerationConfig.MAX_NEW_TOKENS) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxNewTokens must be in [1, "
+          + GenerationConfig.MAX_NEW_TOKENS + "], got " + maxNewTokens);
+    }
     lifecycle.acquire();
     try {
-      return GenerationSession.prepare(this, messages, options).prompt();
+      return GenerationSession.prepare(this, messages, options, maxNewTokens);
     } finally {
       lifecycle.release();
     }
@@ -411,13 +463,14 @@ public final class VisionLanguageModel implements AutoCloseable {
    *
    * @param messages the conversation
    * @param options image splitting choice
-   * @return one entry per image, in prompt order; new arrays the caller owns
+   * @return one entry per image of the prompt (under a {@link ContextPolicy}, per image it keeps, as
+   *     {@link #tokenize(List, RequestOptions)} does), in prompt order; new arrays the caller owns
    * @throws VlmInputException for bad images or options, as a request would
    */
   public List<PreprocessedImage> preprocessImages(List<Message> messages, RequestOptions options) {
     lifecycle.acquire();
     try {
-      GenerationSession.Prepared prepared = GenerationSession.prepare(this, messages, options);
+      GenerationSession.Prepared prepared = GenerationSession.prepare(this, messages, options, 1);
       List<PreprocessedImage> out = new ArrayList<>(prepared.imageCount());
       for (int i = 0; i < prepared.imageCount(); i++) {
         out.add(prepared.pixels(i));

@@ -1,8 +1,10 @@
 package io.github.vlm4j.it.readme;
 
+import io.github.vlm4j.ContextPolicy;
 import io.github.vlm4j.Demo;
 import io.github.vlm4j.FewShotPrompt;
 import io.github.vlm4j.LabelScores;
+import io.github.vlm4j.PromptStats;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.prompt.ImageInput;
@@ -11,6 +13,7 @@ import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -69,6 +72,23 @@ public final class ReadmeSnippets {
     // end of README java block
   }
 
+  static void block4() throws Exception {
+    // README java block 4
+    try (VisionLanguageModel model = VisionLanguageModel.load(Path.of("SmolVLM-256M-Instruct"))) {
+        List<Message> chat = new ArrayList<>(List.of(Message.system("Answer in a few words.")));
+        for (int i = 0; i < 30; i++) {                           // a long history, a picture in every turn
+            chat.add(Message.user(ImageInput.of(Path.of("part.png")), "Is this part ok or defective?"));
+            chat.add(Message.assistant("defective"));
+        }
+        chat.add(Message.user(ImageInput.of(Path.of("new-part.png")), "And this one?"));
+        RequestOptions options = RequestOptions.DEFAULT.withContextPolicy(ContextPolicy.dropOldestTurns());
+        PromptStats kept = model.countTokens(chat, options, 16);   // what the policy keeps, without running
+        GenerationResult r = model.generate(chat, GenerationConfig.greedy(16), options, TokenStreamer.none());
+        System.out.println(kept.promptTokens() + " of " + kept.contextWindow() + " tokens; " + r.usage().dropped());
+    }
+    // end of README java block
+  }
+
   /**
    * @param args the block number (1-based)
    * @throws Exception what the block throws
@@ -78,6 +98,7 @@ public final class ReadmeSnippets {
       case 1 -> block1();
       case 2 -> block2();
       case 3 -> block3();
+      case 4 -> block4();
       default -> throw new IllegalArgumentException("the README has no java block " + args[0]);
     }
   }

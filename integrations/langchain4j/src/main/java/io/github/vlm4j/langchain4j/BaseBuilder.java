@@ -1,6 +1,7 @@
 package io.github.vlm4j.langchain4j;
 
 import dev.langchain4j.model.chat.listener.ChatModelListener;
+import io.github.vlm4j.ContextPolicy;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.VlmInputException;
@@ -161,6 +162,19 @@ abstract class BaseBuilder<B extends BaseBuilder<B>> {
    */
   public B imageSplitting(boolean split) {
     this.options = options.withImageSplitting(split);
+    return self();
+  }
+
+  /**
+   * Sets what a conversation that outgrows the context window does, for every request — e.g. {@link
+   * ContextPolicy#dropOldestTurns()} for a chat memory that keeps growing (default {@link
+   * ContextPolicy#REFUSE}: such a request fails with {@code InvalidRequestException}).
+   *
+   * @param policy the policy (non-null)
+   * @return this builder
+   */
+  public B contextPolicy(ContextPolicy policy) {
+    this.options = options.withContextPolicy(Objects.requireNonNull(policy, "policy"));
     return self();
   }
 

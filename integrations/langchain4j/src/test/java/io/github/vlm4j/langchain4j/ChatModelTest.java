@@ -17,6 +17,7 @@ import dev.langchain4j.exception.InvalidRequestException;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.FinishReason;
+import io.github.vlm4j.ContextPolicy;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.prompt.ImageInput;
@@ -24,6 +25,7 @@ import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -95,6 +97,32 @@ class ChatModelTest {
     ChatResponse r = CHAT.chat(ChatRequest.builder().messages(lc).maxOutputTokens(20).build());
     assertSameAnswer(expected, r);
     assertTrue(expected.usage().promptTokens() > library(20).usage().promptTokens(), "both images and turns count");
+  }
+
+  @Test
+  void contextPolicyLeavesOutTheOldestTurnsAsTheLibraryDoes() {
+    List<Message> lib = new ArrayList<>();
+    List<ChatMessage> lc = new ArrayList<>();
+    for (int t = 0; t < 12; t++) {
+      String question = "Question " + t + ":" + " and then".repeat(40);
+      lib.add(Message.user(question));
+      lib.add(Message.assistant("answer " + t));
+      lc.add(UserMessage.from(question));
+      lc.add(AiMessage.from("answer " + t));
+    }
+    lib.add(Message.user(ImageInput.of(PNG), TestModels.PROMPT));
+    lc.add(imageQuestion(ImageContent.from(TestModels.base64(PNG), "image/png")));
+    GenerationResult expected = TestModels.model().generate(lib, GenerationConfig.greedy(8),
+        RequestOptions.DEFAULT.withContextPolicy(ContextPolicy.dropOldestTurns()), TokenStreamer.none());
+    assertTrue(expected.usage().dropped().turns() > 0, expected.usage().toString());
+    Vlm4jChatModel dropping = Vlm4jChatModel.builder().model(TestModels.model()).modelId("tiny").maxTokens(8)
+        .contextPolicy(ContextPolicy.dropOldestTurns()).build();
+    ChatResponse r = dropping.chat(ChatRequest.builder().messages(lc).build());
+    assertSameAnswer(expected, r);
+    assertEquals(expected.usage().dropped(), ((Vlm4jChatResponseMetadata) r.metadata()).result().usage().dropped());
+    InvalidRequestException refused = assertThrows(InvalidRequestException.class,
+        () -> CHAT.chat(ChatRequest.builder().messages(lc).maxOutputTokens(8).build()));
+    assertEquals(VlmInputException.Reason.PROMPT_TOO_LONG, ((VlmInputException) refused.getCause()).reason());
   }
 
   @Test

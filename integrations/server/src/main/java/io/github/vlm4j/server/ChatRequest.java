@@ -1,6 +1,7 @@
 package io.github.vlm4j.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.vlm4j.ContextPolicy;
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.core.VlmInputException;
 import io.github.vlm4j.core.prompt.ContentPart;
@@ -127,9 +128,20 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
     return ApiError.badRequest("unsupported_parameter", param, message);
   }
 
-  /** @return the vlm4j extension fields {@code adapter} and {@code image_splitting} as request options */
+  /**
+   * @return the vlm4j extension fields {@code adapter}, {@code image_splitting} and {@code context_policy}
+   *     as request options
+   */
   static RequestOptions requestOptions(JsonNode body) {
     RequestOptions o = RequestOptions.DEFAULT;
+    String policy = Json.optString(body, "context_policy", "context_policy");
+    if (policy != null) {
+      try {
+        o = o.withContextPolicy(ContextPolicy.parse(policy));
+      } catch (VlmInputException e) {
+        throw ApiError.badRequest("invalid_value", "context_policy", e.getMessage());
+      }
+    }
     String adapter = Json.optString(body, "adapter", "adapter");
     if (adapter != null) {
       o = o.withAdapter(adapter);

@@ -71,7 +71,10 @@ final class Responses {
     return o;
   }
 
-  /** The {@code vlm4j} extension object: the library's own finish reason, constraint status, image tokens, timings. */
+  /**
+   * The {@code vlm4j} extension object: the library's own finish reason, constraint status, image tokens,
+   * what the context policy dropped, timings.
+   */
   static ObjectNode extension(Usage u, FinishReason reason, ConstraintStatus constraint) {
     ObjectNode o = Json.WRITER.createObjectNode();
     if (reason != null) {
@@ -81,6 +84,8 @@ final class Responses {
       o.put("constraint", constraint.name());
     }
     o.put("image_tokens", u.imageTokens());
+    o.putObject("dropped").put("tokens", u.dropped().tokens()).put("turns", u.dropped().turns())
+        .put("images", u.dropped().images());
     o.set("timings_ms", timings(u.timings()));
     return o;
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.vlm4j.ContextPolicy;
 import io.github.vlm4j.Demo;
 import io.github.vlm4j.FewShotPrompt;
 import io.github.vlm4j.LabelScores;
@@ -18,11 +19,15 @@ import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** vlm4j's extensions: {@code /v1/vlm4j/classify} equals {@code model.classify}, and {@code adapter} per request. */
+/**
+ * vlm4j's extensions: {@code /v1/vlm4j/classify} equals {@code model.classify}, {@code adapter} and
+ * {@code context_policy} per request.
+ */
 @Timeout(60)
 class ExtensionsTest {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -95,6 +100,47 @@ class ExtensionsTest {
         assertEquals(expected, JSON.readTree(r.body()).get("choices").get(0).get("message").get("content").asText(),
             adapter);
       }
+    }
+  }
+
+  @Test
+  void contextPolicyDropsTheOldestTurnsPerRequest() throws Exception {
+    List<Message> chat = new ArrayList<>();
+    ObjectNode body = JSON.createObjectNode().put("max_tokens", 8);
+    var messages = body.putArray("messages");
+    for (int t = 0; t < 12; t++) {
+      String question = "Question " + t + ":" + " and then".repeat(40);
+      chat.add(Message.user(question));
+      chat.add(Message.assistant("answer " + t));
+      messages.addObject().put("role", "user").put("content", question);
+      messages.addObject().put("role", "assistant").put("content", "answer " + t);
+    }
+    chat.add(Message.user("What colours are in the image?"));
+    messages.addObject().put("role", "user").put("content", "What colours are in the image?");
+    RequestOptions options = RequestOptions.DEFAULT.withContextPolicy(ContextPolicy.dropOldestTurns());
+    var expected = TestServers.model().generate(chat, GenerationConfig.greedy(8), options, t -> { });
+    assertTrue(expected.usage().dropped().turns() > 0, expected.usage().toString());
+    try (VlmServer s = TestServers.start(ServerOptions.builder().modelId("tiny"))) {
+      HttpResponse<String> refused = TestServers.post(s, "/v1/chat/completions", body.toString(), null);
+      assertEquals(400, refused.statusCode(), refused.body());
+      assertEquals("context_length_exceeded", JSON.readTree(refused.body()).get("error").get("code").asText());
+
+      body.put("context_policy", "drop_oldest_turns");
+      HttpResponse<String> r = TestServers.post(s, "/v1/chat/completions", body.toString(), null);
+      assertEquals(200, r.statusCode(), r.body());
+      JsonNode o = JSON.readTree(r.body());
+      assertEquals(expected.text(), o.get("choices").get(0).get("message").get("content").asText());
+      assertEquals(expected.usage().promptTokens(), o.get("usage").get("prompt_tokens").asInt());
+      JsonNode dropped = o.get("vlm4j").get("dropped");
+      assertEquals(expected.usage().dropped().turns(), dropped.get("turns").asInt(), r.body());
+      assertEquals(expected.usage().dropped().tokens(), dropped.get("tokens").asInt(), r.body());
+
+      body.put("context_policy", "drop_newest");
+      HttpResponse<String> bad = TestServers.post(s, "/v1/chat/completions", body.toString(), null);
+      assertEquals(400, bad.statusCode(), bad.body());
+      JsonNode err = JSON.readTree(bad.body()).get("error");
+      assertEquals("invalid_value", err.get("code").asText());
+      assertEquals("context_policy", err.get("param").asText());
     }
   }
 }
