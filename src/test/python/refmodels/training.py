@@ -345,8 +345,9 @@ ADAPTER_MIX = {
 }
 
 
-def train_adapter(model, name, tok, bank, pools, words, steps, budget, lr, rng):
-    adapter = model.add_adapter(name)
+def train_adapter(model, name, tok, bank, pools, words, steps, budget, lr, rng, adapter=None):
+    """Trains a gated adapter (a new one of the kit projector, or `adapter`) with everything else frozen."""
+    adapter = adapter if adapter is not None else model.add_adapter(name)
     opt = torch.optim.AdamW(adapter.parameters(), lr=lr, weight_decay=0.01)
     stream = batches(rng, tok, bank, pools, words, ADAPTER_MIX[name], [("modular", 1.0)], budget, buffer=128)
     emb = model.decoder.embed_tokens
