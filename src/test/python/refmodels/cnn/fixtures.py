@@ -275,7 +275,7 @@ def main():
                           lambda c, a: a is None and c.startswith(("scene_shapes", "scene_count", "two_images",
                                                                    "inspection", "multi_turn")))
         log(f"variant {name}: {n} goldens")
-    stats["total"] = f"{time.time() - t_start:.0f} s on {args.threads} thread(s)"
+    stats["total"] = f"{time.time() - t_start:.0f} s wall clock on {args.threads} thread(s) (a shared 2-core machine)"
     update_report(rows, stats, "cd src/test/python && /usr/bin/python3 -m refmodels.cnn.fixtures "
                   f"--projector-steps {args.projector_steps} --adapter-steps {args.adapter_steps}")
     log("done: " + stats["total"])
