@@ -60,21 +60,12 @@ def train_projector(model, projector, tok, bank, pools, words, steps, rng, budge
     """The projector alone (encoder and decoder frozen), on scene, counting and inspection chats."""
     opt = torch.optim.AdamW(projector.parameters(), lr=lr, weight_decay=0.01)
     stream = training.batches(rng, tok, bank, pools, words, PROJECTOR_MIX, [("modular", 1.0)], budget, buffer=128)
-    t0, run = time.time(), None
-    for step in range(steps):
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
-        loss = training.batch_loss(model, bank, next(stream), lambda f, e: projector(f))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
-        if step % 50 == 0 or step == steps - 1:
-            log(f"  projector step {step}/{steps} loss {run:.4f} ({time.time() - t0:.0f}s)")
+    secs = training.fit(opt, lambda exs: training.batch_loss(model, bank, exs, lambda f, e: projector(f)), stream,
+                        steps, lr, 30, "projector", 50)
     projector.eval()
     for p in projector.parameters():
         p.requires_grad_(False)
-    return time.time() - t0
+    return secs
 
 
 def prune(model, keep):
