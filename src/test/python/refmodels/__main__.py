@@ -4,6 +4,11 @@
     /usr/bin/python3 -m refmodels --quick --out /tmp/kit           # smoke run (bad models, fast)
     /usr/bin/python3 -m refmodels --from-checkpoint                # re-export/re-evaluate only
 
+The pretrained CNN encoder (issue 17) has two further steps, run after this one:
+
+    /usr/bin/python3 -m refmodels.cnn.verify     # npm: fetch + convert the MobileNet, check vs TF.js (~1 min)
+    /usr/bin/python3 -m refmodels.cnn.fixtures   # offline: vlm4j-tiny-cnn(-variants), training, goldens (~15 min)
+
 Writes src/test/resources/models/{vlm4j-tiny-idefics3,vlm4j-tiny-llava,vlm4j-tiny-modular},
 src/test/resources/eval/ and src/test/resources/models/REPORT.md. Seeded: a rerun on the same
 kind of machine reproduces the same weights, goldens and report.

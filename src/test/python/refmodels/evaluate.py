@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import random
 import shutil
 import time
@@ -149,6 +150,15 @@ def evaluate(model, tok, eval_dir, cases, log):
     return results
 
 
+def kept_sections(path):
+    """Sections other kit steps own (between `<!-- NAME: start -->` and `<!-- NAME: end -->`, e.g.
+    refmodels.cnn's), carried over when the main report is rewritten."""
+    if not os.path.exists(path):
+        return []
+    text = open(path, encoding="utf-8").read()
+    return [m.group(0) + "\n" for m in re.finditer(r"<!-- ([\w-]+): start -->.*?<!-- \1: end -->", text, re.S)]
+
+
 def write_report(path, results, train_stats, notes):
     lines = ["# vlm4j reference models: quality report", "",
              "Measured in PyTorch (the fp32 reference) by `python3 -m refmodels`, greedy decoding, exact match",
@@ -179,5 +189,6 @@ def write_report(path, results, train_stats, notes):
     for k, v in train_stats.items():
         lines.append(f"- {k}: {v}")
     lines += ["", notes.strip(), ""]
+    lines += kept_sections(path)
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))

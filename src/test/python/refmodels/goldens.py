@@ -134,13 +134,17 @@ def _top5(logits):
     return [[int(a), float(b)] for a, b in zip(i, v)]
 
 
-def build(layout, model, tok, folder, words, seed, eos_ids, variant_dtypes=()):
-    ref = Reference(model, tok)
+def build(layout, model, tok, folder, words, seed, eos_ids, variant_dtypes=(), ref=None, keep=None):
+    """Writes folder/goldens.json and its images. `ref` replaces the kit model's Reference (e.g. one
+    with other image encoders); `keep(name, adapter)` selects cases (default: all of the layout)."""
+    ref = ref or Reference(model, tok)
     sims = {d: Reference(simulate(model, d), tok) for d in variant_dtypes}
     img_dir = os.path.join(folder, "goldens")
     os.makedirs(img_dir, exist_ok=True)
     cases = []
     for ci, (name, desc, builder, opts, adapter) in enumerate(case_specs(layout, words)):
+        if keep is not None and not keep(name, adapter):
+            continue
         fmt = FORMAT_OF[layout] if opts.get("do_image_splitting", True) else "idefics3_nosplit"
 
         def draw(attempt):

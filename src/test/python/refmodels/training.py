@@ -345,26 +345,32 @@ ADAPTER_MIX = {
 }
 
 
-def train_adapter(model, name, tok, bank, pools, words, steps, budget, lr, rng):
-    adapter = model.add_adapter(name)
+def fit(opt, loss_of, stream, steps, lr, warm, label, every):
+    """Adam steps over `stream` with a linear warm-up of `warm` steps and a cosine decay to 10%."""
+    t0, run = time.time(), None
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = lr * min(1.0, (step + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        loss = loss_of(next(stream))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
+        if step % every == 0 or step == steps - 1:
+            log(f"  {label} step {step}/{steps} loss {run:.4f} ({time.time() - t0:.0f}s)")
+    return time.time() - t0
+
+
+def train_adapter(model, name, tok, bank, pools, words, steps, budget, lr, rng, adapter=None):
+    """Trains a gated adapter (a new one of the kit projector, or `adapter`) with everything else frozen."""
+    adapter = adapter if adapter is not None else model.add_adapter(name)
     opt = torch.optim.AdamW(adapter.parameters(), lr=lr, weight_decay=0.01)
     stream = batches(rng, tok, bank, pools, words, ADAPTER_MIX[name], [("modular", 1.0)], budget, buffer=128)
     emb = model.decoder.embed_tokens
 
     def proj(feats, e):
         return adapter(feats, emb(torch.tensor([e.query_ids], dtype=torch.long)))
-    t0, run = time.time(), None
-    for step in range(steps):
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
-        exs = next(stream)
-        loss = batch_loss(model, bank, exs, proj)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
-        if step % 100 == 0 or step == steps - 1:
-            log(f"  adapter {name} step {step}/{steps} loss {run:.4f} ({time.time() - t0:.0f}s)")
+    fit(opt, lambda exs: batch_loss(model, bank, exs, proj), stream, steps, lr, 50, f"adapter {name}", 100)
     for p in adapter.parameters():
         p.requires_grad_(False)
     return adapter

@@ -136,8 +136,8 @@ public final class VisionLanguageModel implements AutoCloseable {
 
   /** @return the weight bytes of the backbone graphs, or -1 if unknown (classpath folders) */
   private static long backboneBytes(ModelFolder folder, ModelParts parts) {
-    List<String> files = new ArrayList<>(List.of(parts.vision().graph().file(), parts.embedder().graph().file(),
-        parts.decoder().graph().file()));
+    List<String> files = new ArrayList<>(parts.vision().files());
+    files.addAll(List.of(parts.embedder().graph().file(), parts.decoder().graph().file()));
     if (parts.projector() instanceof OnnxProjector op) {
       files.add(op.file());
     }

@@ -57,8 +57,13 @@ class GoldenParityTest {
   }
 
   static List<Message> messages(String model, JsonNode c) {
+    return messages(Fixtures.model(model), c);
+  }
+
+  /** @param folder the model folder the case's images are relative to @param c a golden case @return its messages */
+  static List<Message> messages(Path folder, JsonNode c) {
     List<Path> images = new ArrayList<>();
-    c.get("images").forEach(i -> images.add(Fixtures.model(model).resolve(i.asText())));
+    c.get("images").forEach(i -> images.add(folder.resolve(i.asText())));
     return Fixtures.messages(c.get("messages"), images);
   }
 
@@ -88,8 +93,19 @@ class GoldenParityTest {
   @ParameterizedTest(name = "{0} {1}")
   @MethodSource("cases")
   void reproducesPyTorchGolden(String modelName, String caseName, JsonNode c) {
-    VisionLanguageModel model = loaded.get(modelName);
-    List<Message> msgs = messages(modelName, c);
+    assertGolden(loaded.get(modelName), Fixtures.model(modelName), c);
+  }
+
+  /**
+   * Asserts that a model reproduces one golden case: prompt ids, greedy ids, text, image-token count
+   * and first-step logits within 1e-4.
+   *
+   * @param model the loaded model
+   * @param folder the folder the case's images are relative to
+   * @param c the golden case
+   */
+  static void assertGolden(VisionLanguageModel model, Path folder, JsonNode c) {
+    List<Message> msgs = messages(folder, c);
     RequestOptions opts = options(c);
     assertArrayEquals(Fixtures.ints(c.get("prompt_ids")), model.tokenize(msgs, opts).ids(), "prompt ids");
     FirstLogits probe = new FirstLogits();

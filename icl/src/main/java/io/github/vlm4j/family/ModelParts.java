@@ -7,7 +7,7 @@ import io.github.vlm4j.decoder.TokenEmbedder;
 import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.ImageProjector;
 import io.github.vlm4j.vision.ImagePreprocessor;
-import io.github.vlm4j.vision.VisionEncoder;
+import io.github.vlm4j.vision.ImageEncoder;
 import java.util.List;
 
 /**
@@ -17,7 +17,7 @@ import java.util.List;
  * @param template the chat template
  * @param assembler turns rendered chats into ids (knows the image placeholder and image token)
  * @param preprocessor image preprocessing
- * @param vision the vision graph
+ * @param vision the image stage (one vision graph, or several encoders combined)
  * @param projector the default projector (fused identity for onnx-community exports)
  * @param adapters the cross-modal adapters available at run time (may be empty; changeable later)
  * @param expansion how one image is written into the prompt
@@ -26,7 +26,7 @@ import java.util.List;
  * @param closeables resources owned by the model besides the above (closed last)
  */
 public record ModelParts(ChatTemplate template, PromptAssembler assembler, ImagePreprocessor preprocessor,
-    VisionEncoder vision, ImageProjector projector, AdapterRegistry adapters, ImageExpansion expansion,
+    ImageEncoder vision, ImageProjector projector, AdapterRegistry adapters, ImageExpansion expansion,
     TokenEmbedder embedder, CausalDecoder decoder, List<AutoCloseable> closeables) {
   /**
    * Copies the list.
@@ -34,7 +34,7 @@ public record ModelParts(ChatTemplate template, PromptAssembler assembler, Image
    * @param template the chat template
    * @param assembler turns rendered chats into ids (knows the image placeholder and image token)
    * @param preprocessor image preprocessing
-   * @param vision the vision graph
+   * @param vision the image stage (one vision graph, or several encoders combined)
    * @param projector the default projector (fused identity for onnx-community exports)
    * @param adapters the cross-modal adapters available at run time (may be empty; changeable later)
    * @param expansion how one image is written into the prompt

@@ -14,22 +14,29 @@ import io.github.vlm4j.decoder.TokenEmbedder;
 import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.OnnxProjector;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
+import io.github.vlm4j.vision.ImageEncoder;
+import io.github.vlm4j.vision.ImagePreprocessor;
 import io.github.vlm4j.vision.PreprocessorConfig;
 import io.github.vlm4j.vision.VisionEncoder;
+import io.github.vlm4j.vision.multi.ViewsPreprocessor;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The vlm4j modular layout ({@code model_type: vlm4j-modular}, manifest {@code vlm4j.json}, see
- * {@code docs/model-format.md}): a ViT-only vision encoder, a separate projector graph, and named
- * gated cross-modal adapters that replace the projector per request while the vision encoder and the
- * decoder stay shared.
+ * {@code docs/model-format.md}): the image encoders (version 1: one ViT-only graph; version 2: a
+ * list of encoders, CNN or ViT, with their own preprocessing, layers and scales, combined as {@link
+ * EncodersManifest} reads them), a separate projector graph, and named gated cross-modal adapters
+ * that replace the projector per request while the encoders and the decoder stay shared.
  */
 public final class ModularFamily implements ModelFamily {
   /** The manifest file name. */
   public static final String MANIFEST = "vlm4j.json";
-  /** The only manifest format version this release reads. */
-  public static final int FORMAT_VERSION = 1;
+  /**
+   * The newest manifest format version this release reads: 2 (several encoders, see {@code
+   * docs/model-format.md}); version 1 (one ViT) still loads unchanged.
+   */
+  public static final int FORMAT_VERSION = 2;
 
   /** Creates the family (stateless: one instance loads any number of models, concurrently). */
   public ModularFamily() {}
@@ -50,16 +57,9 @@ public final class ModularFamily implements ModelFamily {
       }
     }
     ConfigReader mr = Manifest.read(folder);
-    String preFile = mr.has("preprocessor_config") ? mr.requireFileName("preprocessor_config") : null;
-    PreprocessorConfig pre = preFile != null
-        ? PreprocessorConfig.parse(folder.readJson(preFile), folder.describe(preFile))
-        : PreprocessorConfig.read(folder);
-    FixedSizePreprocessor preprocessor;
-    try {
-      preprocessor = new FixedSizePreprocessor(pre);
-    } catch (IllegalArgumentException e) {
-      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, "preprocessor config: " + e.getMessage(), e);
-    }
+    int version = mr.requireInt("format_version", 1, FORMAT_VERSION);
+    EncodersPlan plan = version >= 2 ? EncodersManifest.read(mr) : null;
+    ImagePreprocessor preprocessor = plan != null ? plan.preprocessor() : v1Preprocessor(folder, mr);
     String imageTokenText = mr.requireText("image_token");
     int tokens = mr.requireInt("tokens_per_image", 1, ModelLimits.MAX_IMAGE_TOKENS);
     int imageToken = ctx.tokenId(imageTokenText);
@@ -67,7 +67,7 @@ public final class ModularFamily implements ModelFamily {
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), imageTokenText, imageToken);
     List<PromptPiece> prefix = assembler.parseTrusted(mr.optText("image_prefix").orElse(""));
     List<PromptPiece> suffix = assembler.parseTrusted(mr.optText("image_suffix").orElse(""));
-    String visionFile = Manifest.file(mr, "vision_encoder");
+    String visionFile = plan == null ? Manifest.file(mr, "vision_encoder") : null;
     String projectorFile = Manifest.file(mr, "projector");
     String embedFile = Manifest.file(mr, "embed_tokens");
     String decoderFile = Manifest.file(mr, "decoder");
@@ -88,9 +88,14 @@ public final class ModularFamily implements ModelFamily {
     }
     int hidden = ctx.text().hiddenSize();
     try (Closer closer = new Closer()) {
-      VisionEncoder vision = closer.add(VisionEncoder.open(folder, ctx.graph(visionFile),
-          ctx.settings(), preprocessor.frameHeight(), preprocessor.frameWidth()));
-      checkDeclaredIo(mr.object("vision_encoder"), folder, visionFile);
+      ImageEncoder vision;
+      if (plan != null) {
+        vision = closer.add(plan.open(ctx, (ViewsPreprocessor) preprocessor));
+      } else {
+        vision = closer.add(VisionEncoder.open(folder, ctx.graph(visionFile),
+            ctx.settings(), preprocessor.frameHeight(), preprocessor.frameWidth()));
+        checkDeclaredIo(mr.object("vision_encoder"), folder, visionFile);
+      }
       checkDeclaredIo(mr.object("projector"), folder, projectorFile);
       OnnxProjector projector = closer.add(OnnxProjector.open(folder, ctx.graph(projectorFile),
           "projector", ctx.settings(), vision.outputSpec(), hidden));
@@ -122,6 +127,19 @@ public final class ModularFamily implements ModelFamily {
           embedder, decoder, List.of());
       closer.release();
       return parts;
+    }
+  }
+
+  /** Version 1: one fixed-size preprocessor from {@code preprocessor_config.json}. */
+  private static ImagePreprocessor v1Preprocessor(ModelFolder folder, ConfigReader mr) throws ModelLoadException {
+    String preFile = mr.has("preprocessor_config") ? mr.requireFileName("preprocessor_config") : null;
+    PreprocessorConfig pre = preFile != null
+        ? PreprocessorConfig.parse(folder.readJson(preFile), folder.describe(preFile))
+        : PreprocessorConfig.read(folder);
+    try {
+      return new FixedSizePreprocessor(pre);
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, "preprocessor config: " + e.getMessage(), e);
     }
   }
 
@@ -200,9 +218,9 @@ public final class ModularFamily implements ModelFamily {
             folder.describe(MANIFEST) + ": \"format\" must be \"vlm4j-modular\", found " + m.get("format"));
       }
       int v = m.requireInt("format_version", 0, Integer.MAX_VALUE);
-      if (v != FORMAT_VERSION) {
+      if (v < 1 || v > FORMAT_VERSION) {
         throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-            folder.describe(MANIFEST) + ": format_version " + v + " is not supported; this vlm4j reads version "
+            folder.describe(MANIFEST) + ": format_version " + v + " is not supported; this vlm4j reads versions 1 to "
                 + FORMAT_VERSION);
       }
       for (String key : FILE_KEYS) {

@@ -27,8 +27,10 @@ class ManifestFuzzTest {
     static final MemoryFolder FOLDER = MemoryFolder.copyOf(Fixtures.model("vlm4j-tiny-modular"), true);
   }
 
-  static Stream<byte[]> seeds() {
-    return Stream.of(Base.FOLDER.get(ModularFamily.MANIFEST));
+  /** The committed manifest (version 1) and the same model as a version-2 manifest (issue 17). */
+  static Stream<byte[]> seeds() throws java.io.IOException {
+    return Stream.of(Base.FOLDER.get(ModularFamily.MANIFEST), java.nio.file.Files.readAllBytes(
+        Fixtures.model("vlm4j-tiny-cnn-variants").resolve("modular-v2").resolve(ModularFamily.MANIFEST)));
   }
 
   @MethodSource("seeds")
@@ -38,7 +40,9 @@ class ManifestFuzzTest {
       "\"embed_tokens\"", "\"decoder\"", "\"file\"", "\"inputs\"", "\"outputs\"", "\"name\"", "\"shape\"",
       "\"kind\"", "\"gated\"", "\"query\"", "\"last_user_text\"", "\"description\"", "\"onnx/projector.onnx\"",
       "\"../config.json\"", "\"/etc/passwd\"", "\"onnx\"", "\"num_images\"", "<image>", "<end_of_utterance>",
-      "-1", "0", "2147483648", "1e300", "null", "[]", "{}"})
+      "-1", "0", "2147483648", "1e300", "null", "[]", "{}", "\"encoders\"", "\"combine\"", "\"mode\"",
+      "\"grid\"", "\"channels\"", "\"tokens\"", "\"layers\"", "\"scales\"", "\"preprocess\"", "\"size\"",
+      "\"resample\"", "\"mean\"", "\"std\"", "\"input\"", "\"layout\"", "\"NCHW\"", "\"NHWC\""})
   @FuzzTest(maxDuration = "60s")
   void loadManifest(byte[] bytes) {
     Base.FOLDER.getClass(); // one-time setup outside the per-input watchdog

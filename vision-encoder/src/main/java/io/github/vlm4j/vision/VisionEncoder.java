@@ -26,7 +26,7 @@ import java.util.Optional;
  *
  * <p>Thread-safe; owns its graph.
  */
-public final class VisionEncoder implements AutoCloseable {
+public final class VisionEncoder implements ImageEncoder {
   private final OnnxGraph graph;
   private final TensorSpec pixels;
   private final TensorSpec mask;
@@ -96,6 +96,7 @@ public final class VisionEncoder implements AutoCloseable {
    *
    * @return the graph's output as declared (its last dimension is the feature width)
    */
+  @Override
   public TensorSpec outputSpec() {
     return graph.outputs().get(output);
   }
@@ -107,6 +108,11 @@ public final class VisionEncoder implements AutoCloseable {
    */
   public String file() {
     return graph.file();
+  }
+
+  @Override
+  public java.util.List<String> files() {
+    return java.util.List.of(graph.file());
   }
 
   /**
@@ -125,6 +131,7 @@ public final class VisionEncoder implements AutoCloseable {
    * @param runOptions for termination, may be null
    * @return the graph's output for that image
    */
+  @Override
   public ImageFeatures encode(PreprocessedImage image, OrtSession.RunOptions runOptions) {
     int n = image.frames();
     long[] shape = pixels.rank() == 5

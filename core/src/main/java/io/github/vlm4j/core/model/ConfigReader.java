@@ -302,6 +302,56 @@ public final class ConfigReader {
     return name;
   }
 
+  /**
+   * Reads an array of objects; messages about their fields name {@code field[i].key}.
+   *
+   * @param field a dotted path to an array
+   * @param minCount fewest elements accepted
+   * @param maxCount most elements accepted
+   * @return one reader per element, in order (empty if absent and {@code minCount} is 0)
+   * @throws ModelLoadException MALFORMED_CONFIG if it is not an array of {@code minCount} to {@code maxCount}
+   *     objects
+   */
+  public List<ConfigReader> objects(String field, int minCount, int maxCount) throws ModelLoadException {
+    List<ConfigReader> out = new ArrayList<>();
+    JsonNode n = get(field);
+    if (!has(field) && minCount == 0) {
+      return out;
+    }
+    if (!n.isArray() || n.size() < minCount || n.size() > maxCount) {
+      throw wrong(field, "an array of " + minCount + " to " + maxCount + " objects", n);
+    }
+    for (int i = 0; i < n.size(); i++) {
+      if (!n.get(i).isObject()) {
+        throw wrong(field + "[" + i + "]", "an object", n.get(i));
+      }
+      out.add(new ConfigReader(n.get(i), source, prefix + field + "[" + i + "]."));
+    }
+    return out;
+  }
+
+  /**
+   * Names a field of this reader as messages do.
+   *
+   * @param field a dotted path
+   * @return the field's full path from the file's root, e.g. {@code encoders[1].outputs}
+   */
+  public String path(String field) {
+    return prefix + field;
+  }
+
+  /**
+   * Makes a malformed-config error about a field of this reader.
+   *
+   * @param field a dotted path
+   * @param problem what is wrong, e.g. {@code "must be one of [NCHW, NHWC], found \"NWHC\""}
+   * @return the exception (MALFORMED_CONFIG) naming the file and the field's full path
+   */
+  public ModelLoadException malformed(String field, String problem) {
+    return new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+        source + ": \"" + prefix + field + "\" " + problem);
+  }
+
   private int intValue(JsonNode n, String field, int min, int max) throws ModelLoadException {
     long v;
     if (n.isIntegralNumber() && n.canConvertToLong()) {

@@ -292,6 +292,24 @@ public final class OnnxGraph implements AutoCloseable {
   }
 
   /**
+   * Runs the graph computing only some of its outputs.
+   *
+   * @param feeds input tensors by name (owned by the caller)
+   * @param requested the outputs wanted (declared outputs of this graph)
+   * @param runOptions for termination, may be null
+   * @return the result holding exactly the requested outputs; the caller closes it
+   * @throws InferenceException if ONNX Runtime fails, with its error code
+   */
+  public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds, Set<String> requested,
+      OrtSession.RunOptions runOptions) {
+    try {
+      return runOptions == null ? session.run(feeds, requested) : session.run(feeds, requested, runOptions);
+    } catch (OrtException e) {
+      throw new InferenceException(file + " failed with inputs " + describeFeeds(feeds), e);
+    }
+  }
+
+  /**
    * Runs the graph, fetching all outputs.
    *
    * @param feeds inputs by name
