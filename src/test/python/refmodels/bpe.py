@@ -96,29 +96,36 @@ def train_merges(texts, num_merges):
 
 
 class Tokenizer:
-    def __init__(self, merges):
+    def __init__(self, merges, head=None, tail=None, vocab_size=None):
+        """Vocabulary layout: `head` specials, the 256 byte tokens, one token per merge, unused
+        padding up to `vocab_size - len(tail)`, then the `tail` specials. Defaults: the shared
+        kit layout of config.py; `vocab_size=None` with a custom layout means no padding."""
+        head = C.SPECIAL_HEAD if head is None else list(head)
+        tail = C.SPECIAL_TAIL if tail is None else list(tail)
+        if vocab_size is None:
+            vocab_size = C.VOCAB_SIZE if tail is C.SPECIAL_TAIL else len(head) + 256 + len(merges) + len(tail)
         self.merges = list(merges)
         self.ranks = {m: i for i, m in enumerate(self.merges)}
         vocab = {}
-        for i, t in enumerate(C.SPECIAL_HEAD):
+        for i, t in enumerate(head):
             vocab[t] = i
         for b in range(256):
             vocab[B2U[b]] = len(vocab)
         for a, b in self.merges:
             vocab[a + b] = len(vocab)
-        first_tail = C.VOCAB_SIZE - len(C.SPECIAL_TAIL)
+        first_tail = vocab_size - len(tail)
         assert len(vocab) <= first_tail, (len(vocab), first_tail)
         # Pad unused slots (only if training produced fewer merges than planned).
         k = 0
         while len(vocab) < first_tail:
             vocab[f"<|unused_{k}|>"] = len(vocab)
             k += 1
-        for t in C.SPECIAL_TAIL:
+        for t in tail:
             vocab[t] = len(vocab)
-        assert len(vocab) == C.VOCAB_SIZE
+        assert len(vocab) == vocab_size
         self.vocab = vocab
         self.inv = {i: t for t, i in vocab.items()}
-        self.added = C.SPECIAL_HEAD + C.SPECIAL_TAIL
+        self.added = list(head) + list(tail)
         self.added_sorted = sorted(self.added, key=len, reverse=True)
         self.cache = {}
 
