@@ -36,16 +36,44 @@ def floordiv(a, b):
 
 
 # --------------------------------------------------------------------------- vision tower
-class VisionBlock(nn.Module):
-    def __init__(self, d, heads, mlp, eps):
+class QuickGeluMlp(nn.Module):
+    def __init__(self, d, hidden):
         super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(d, eps=eps)
+        self.fc1 = nn.Linear(d, hidden)
+        self.fc2 = nn.Linear(hidden, d)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        return self.fc2(h * torch.sigmoid(1.702 * h))
+
+
+class SwiGluMlp(nn.Module):
+    """Qwen2.5-VL's vision MLP: down(silu(gate(x)) * up(x)), all with bias."""
+
+    def __init__(self, d, hidden):
+        super().__init__()
+        self.gate_proj = nn.Linear(d, hidden)
+        self.up_proj = nn.Linear(d, hidden)
+        self.down_proj = nn.Linear(hidden, d)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+def vision_norm(v, d):
+    return RMSNorm(d, v["eps"]) if v.get("norm") == "rms" else nn.LayerNorm(d, eps=v["eps"])
+
+
+class VisionBlock(nn.Module):
+    def __init__(self, v):
+        super().__init__()
+        d = v["embed_dim"]
+        self.heads = v["num_heads"]
+        self.norm1 = vision_norm(v, d)
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
-        self.norm2 = nn.LayerNorm(d, eps=eps)
-        self.fc1 = nn.Linear(d, mlp)
-        self.fc2 = nn.Linear(mlp, d)
+        self.norm2 = vision_norm(v, d)
+        self.mlp = SwiGluMlp(d, v["intermediate_size"]) if v.get("mlp") == "swiglu" else QuickGeluMlp(d, d * v["mlp_ratio"])
 
     def forward(self, x, cos, sin, bias):
         n, d = x.shape
@@ -55,20 +83,24 @@ class VisionBlock(nn.Module):
         k = k * cos + rotate_half(k) * sin
         a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, dim=-1) @ v
         x = x + self.proj(a.transpose(0, 1).reshape(n, d))
-        h = self.fc1(self.norm2(x))
-        return x + self.fc2(h * torch.sigmoid(1.702 * h))          # quick_gelu
+        return x + self.mlp(self.norm2(x))
 
 
 class PatchMerger(nn.Module):
-    def __init__(self, ctx, out, merge, eps):
+    def __init__(self, v, out):
         super().__init__()
+        ctx, merge = v["embed_dim"], v["spatial_merge_size"]
         self.width = ctx * merge * merge
-        self.ln_q = nn.LayerNorm(ctx, eps=eps)
+        self.ln_q = vision_norm(v, ctx)
         self.fc1 = nn.Linear(self.width, self.width)
         self.fc2 = nn.Linear(self.width, out)
 
     def forward(self, x):
         return self.fc2(F.gelu(self.fc1(self.ln_q(x).view(-1, self.width))))
+
+
+def additive(allowed):
+    return torch.zeros(allowed.shape, dtype=torch.float32).masked_fill(~allowed, torch.finfo(torch.float32).min)
 
 
 def patch_layout(grid_thw, n, merge):
@@ -101,8 +133,8 @@ class VisionTower(nn.Module):
         rot = hd // 2
         inv = 1.0 / (v["theta"] ** (torch.arange(0, rot, 2, dtype=torch.float32) / rot))
         self.register_buffer("inv_freq", inv, persistent=False)
-        self.blocks = nn.ModuleList(VisionBlock(d, v["num_heads"], d * v["mlp_ratio"], v["eps"]) for _ in range(v["depth"]))
-        self.merger = PatchMerger(d, out_hidden, v["spatial_merge_size"], v["eps"])
+        self.blocks = nn.ModuleList(VisionBlock(v) for _ in range(v["depth"]))
+        self.merger = PatchMerger(v, out_hidden)
 
     def forward(self, pixel_values, grid_thw):
         v = self.v
@@ -113,9 +145,17 @@ class VisionTower(nn.Module):
         emb = torch.cat([rot, rot], -1)
         cos, sin = emb.cos()[None], emb.sin()[None]
         same = (img[:, None] == img[None, :]) & (frame[:, None] == frame[None, :])
-        bias = torch.zeros(same.shape, dtype=torch.float32).masked_fill(~same, torch.finfo(torch.float32).min)
-        for blk in self.blocks:
-            x = blk(x, cos, sin, bias)
+        full = additive(same)
+        windowed = full
+        if "window_size" in v:
+            # Qwen2.5-VL: windows of window_size px (ws merge units a side), aligned at the image's
+            # top-left corner; the same attention as HF's window reordering + cu_window_seqlens.
+            ws = v["window_size"] // v["spatial_merge_size"] // v["patch_size"]
+            m = v["spatial_merge_size"]
+            wr, wc = floordiv(floordiv(row, m), ws), floordiv(floordiv(col, m), ws)
+            windowed = additive(same & (wr[:, None] == wr[None, :]) & (wc[:, None] == wc[None, :]))
+        for i, blk in enumerate(self.blocks):
+            x = blk(x, cos, sin, full if i in v.get("fullatt_block_indexes", range(len(self.blocks))) else windowed)
         return self.merger(x)
 
 

@@ -1,13 +1,17 @@
 """The tiny Qwen2-VL folder: tokenizer, configs, the three onnx-community graphs and goldens.
 
-    cd src/test/python && /usr/bin/python3 -m refmodels.qwen_kit        # ~1 min on 2 cores
+    cd src/test/python && /usr/bin/python3 -m refmodels.qwen_kit        # both folders, ~1 min on 2 cores
+    /usr/bin/python3 -m refmodels.qwen_kit --family qwen2_5_vl --seed 7 --out-models /tmp/m
 
-writes src/test/resources/models/vlm4j-tiny-qwen2-vl (random seeded weights; --seed and the size
-options make other tiny models). The folder is what transformers.js 4.3.1 loads for model_type
-`qwen2_vl` (Qwen2VLForConditionalGeneration, Qwen2VLProcessor, Qwen2VLImageProcessor):
+writes src/test/resources/models/vlm4j-tiny-qwen2-vl and vlm4j-tiny-qwen2_5-vl (random seeded
+weights; --seed and the size options make other tiny models). Each folder is what transformers.js
+4.3.1 loads for model_type `qwen2_vl` (Qwen2VLForConditionalGeneration, Qwen2VLProcessor,
+Qwen2VLImageProcessor) or `qwen2_5_vl` (Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor,
+the same image processor):
 
 * onnx/embed_tokens.onnx       input_ids [batch, seq] int64 -> inputs_embeds [batch, seq, H]
-* onnx/vision_encoder.onnx     pixel_values [num_patches, C*T*P*P], grid_thw [num_images, 3] int64
+* onnx/vision_encoder.onnx     pixel_values [num_patches, C*T*P*P], grid_thw (qwen2_vl) or
+                               image_grid_thw (qwen2_5_vl) [num_images, 3] int64
                                -> image_features [num_patches / merge^2, H]
 * onnx/decoder_model_merged.onnx  inputs_embeds, attention_mask [batch, total], position_ids
                                [3, batch, seq] int64, past_key_values.N.key/value -> logits, present.N.*
@@ -16,7 +20,6 @@ Goldens come from the PyTorch reference (qwen2_vl.Reference) on PNGs stored in g
 """
 import argparse
 import copy
-import hashlib
 import json
 import os
 import random
@@ -27,6 +30,7 @@ import torch
 from PIL import Image
 
 from . import bpe, export, synth
+from . import qwen2_5_vl as Q5
 from . import qwen2_vl as Q
 from .fixtures import _test_image
 from .goldens import _top5
@@ -35,7 +39,7 @@ from .reference import checksum
 from .synth import IMG, assistant, txt, user
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "..", "resources", "models", "vlm4j-tiny-qwen2-vl"))
+DEFAULT_MODELS = os.path.normpath(os.path.join(HERE, "..", "..", "resources", "models"))
 SEED = 20261201
 MAX_NEW_TOKENS = 24
 NUM_MERGES = 320
@@ -108,32 +112,51 @@ def expand(text, grids, merge):
 
 
 # --------------------------------------------------------------------------- configs
-def configs(cfg, tok):
+FAMILIES = {
+    "qwen2_vl": dict(folder="vlm4j-tiny-qwen2-vl", cfg=Q.TINY, seed=SEED, grid_input="grid_thw",
+                     arch="Qwen2VLForConditionalGeneration", processor="Qwen2VLProcessor"),
+    "qwen2_5_vl": dict(folder="vlm4j-tiny-qwen2_5-vl", cfg=Q5.TINY, seed=SEED + 25, grid_input="image_grid_thw",
+                       arch="Qwen2_5_VLForConditionalGeneration", processor="Qwen2_5_VLProcessor"),
+}
+
+
+def vision_config(family, v, t):
+    """Qwen2-VL: hidden_size = decoder width, embed_dim = ViT width. Qwen2.5-VL: hidden_size = ViT
+    width, out_hidden_size = decoder width, plus the window-attention and MLP fields."""
+    common = {"model_type": family, "depth": v["depth"], "num_heads": v["num_heads"], "in_chans": v["in_chans"],
+              "in_channels": v["in_chans"], "patch_size": v["patch_size"], "spatial_patch_size": v["patch_size"],
+              "spatial_merge_size": v["spatial_merge_size"], "temporal_patch_size": v["temporal_patch_size"]}
+    if family == "qwen2_vl":
+        return dict(common, embed_dim=v["embed_dim"], mlp_ratio=v["mlp_ratio"], hidden_size=t["hidden"],
+                    hidden_act="quick_gelu")
+    return dict(common, hidden_size=v["embed_dim"], out_hidden_size=t["hidden"], intermediate_size=v["intermediate_size"],
+                hidden_act="silu", window_size=v["window_size"], fullatt_block_indexes=list(v["fullatt_block_indexes"]),
+                tokens_per_second=v["tokens_per_second"])
+
+
+def configs(family, cfg, tok):
     v, t, im = cfg["vision"], cfg["text"], cfg["image"]
+    fam = FAMILIES[family]
     ids = {k: tok.vocab[s] for k, s in [("image", "<|image_pad|>"), ("video", "<|video_pad|>"),
                                          ("vstart", "<|vision_start|>"), ("vend", "<|vision_end|>"),
                                          ("vpad", "<|vision_pad|>"), ("eot", "<|endoftext|>"), ("end", "<|im_end|>")]}
-    config = {
-        "architectures": ["Qwen2VLForConditionalGeneration"], "model_type": "qwen2_vl",
-        "vocab_size": len(tok.vocab), "hidden_size": t["hidden"], "intermediate_size": t["intermediate"],
-        "num_hidden_layers": t["layers"], "num_attention_heads": t["heads"], "num_key_value_heads": t["kv_heads"],
-        "hidden_act": "silu", "rms_norm_eps": t["rms_eps"], "rope_theta": t["rope_theta"],
-        "max_position_embeddings": t["max_positions"], "max_window_layers": t["layers"], "use_sliding_window": False,
-        "sliding_window": t["max_positions"], "attention_dropout": 0.0, "tie_word_embeddings": False,
-        "bos_token_id": ids["eot"], "eos_token_id": ids["end"], "image_token_id": ids["image"],
-        "video_token_id": ids["video"], "vision_start_token_id": ids["vstart"], "vision_end_token_id": ids["vend"],
-        "vision_token_id": ids["vpad"], "torch_dtype": "float32",
-        "rope_scaling": {"type": "mrope", "rope_type": "default", "mrope_section": list(t["mrope_section"])},
-        "vision_config": {"model_type": "qwen2_vl", "depth": v["depth"], "embed_dim": v["embed_dim"],
-                          "mlp_ratio": v["mlp_ratio"], "num_heads": v["num_heads"], "in_chans": v["in_chans"],
-                          "in_channels": v["in_chans"], "hidden_size": t["hidden"], "hidden_act": "quick_gelu",
-                          "patch_size": v["patch_size"], "spatial_patch_size": v["patch_size"],
-                          "spatial_merge_size": v["spatial_merge_size"],
-                          "temporal_patch_size": v["temporal_patch_size"]},
-    }
+    text = {"vocab_size": len(tok.vocab), "hidden_size": t["hidden"], "intermediate_size": t["intermediate"],
+            "num_hidden_layers": t["layers"], "num_attention_heads": t["heads"], "num_key_value_heads": t["kv_heads"],
+            "hidden_act": "silu", "rms_norm_eps": t["rms_eps"], "rope_theta": t["rope_theta"],
+            "max_position_embeddings": t["max_positions"], "max_window_layers": t["layers"],
+            "use_sliding_window": False, "sliding_window": t["max_positions"], "attention_dropout": 0.0,
+            "tie_word_embeddings": False, "bos_token_id": ids["eot"], "eos_token_id": ids["end"],
+            "rope_scaling": {"type": "mrope", "rope_type": "default", "mrope_section": list(t["mrope_section"])}}
+    config = dict({"architectures": [fam["arch"]], "model_type": family}, **text)
+    config.update({"image_token_id": ids["image"], "video_token_id": ids["video"],
+                   "vision_start_token_id": ids["vstart"], "vision_end_token_id": ids["vend"],
+                   "vision_token_id": ids["vpad"], "torch_dtype": "float32",
+                   "vision_config": vision_config(family, v, t)})
+    if family == "qwen2_5_vl":     # transformers.js reads the decoder shapes of qwen2_5_vl from text_config
+        config["text_config"] = dict(text, model_type="qwen2_5_vl_text")
     pre = {"do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
            "image_mean": im["mean"], "image_std": im["std"], "image_processor_type": "Qwen2VLImageProcessor",
-           "processor_class": "Qwen2VLProcessor", "min_pixels": im["min_pixels"], "max_pixels": im["max_pixels"],
+           "processor_class": fam["processor"], "min_pixels": im["min_pixels"], "max_pixels": im["max_pixels"],
            "size": {"shortest_edge": im["min_pixels"], "longest_edge": im["max_pixels"]},
            "patch_size": v["patch_size"], "merge_size": v["spatial_merge_size"],
            "temporal_patch_size": v["temporal_patch_size"], "resample": im["resample"],
@@ -243,11 +266,7 @@ def case_specs():
     ]
 
 
-def _sha_pixels(a):
-    return hashlib.sha256(np.ascontiguousarray(a, np.float32).tobytes()).hexdigest()
-
-
-def build_goldens(m, tok, folder, seed, eos_ids):
+def build_goldens(family, m, tok, folder, seed, eos_ids):
     ref = Q.Reference(m, tok.vocab["<|image_pad|>"])
     merge = m.cfg["vision"]["spatial_merge_size"]
     os.makedirs(os.path.join(folder, "goldens"), exist_ok=True)
@@ -289,8 +308,8 @@ def build_goldens(m, tok, folder, seed, eos_ids):
             case["pixel_values"] = checksum(r["pixel_values"])
             case["image_features"] = checksum(r["image_features"])
         cases.append(case)
-    doc = {"model": os.path.basename(folder), "layout": "qwen2_vl", "seed": seed,
-           "reference": "PyTorch fp32 (src/test/python/refmodels/qwen2_vl.py), greedy, KV cache, M-RoPE position_ids "
+    doc = {"model": os.path.basename(folder), "layout": family, "seed": seed,
+           "reference": f"PyTorch fp32 (src/test/python/refmodels/{family}.py), greedy, KV cache, M-RoPE position_ids "
                         "[3,1,S] from the prompt; decode step k at max(position)+1+k in all three",
            "preprocessing": "Pillow bicubic (resample 3) for resized images; transformers.js resizes with sharp, so "
                             "only images with needs_resize all false are pixel-identical across runtimes",
@@ -300,43 +319,55 @@ def build_goldens(m, tok, folder, seed, eos_ids):
 
 
 # --------------------------------------------------------------------------- main
-def build(out, seed, cfg):
+def build(family, out, seed, cfg):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
+    if "window_size" in cfg["vision"]:
+        Q5.check_windows(cfg, [(1, 16, 14), (1, 18, 12), (2, 6, 10), (1, 4, 4)])
     tok = build_tokenizer()
     torch.manual_seed(seed)
     m = Q.init_weights(Q.Qwen2VL(cfg, len(tok.vocab)), seed).eval()
     for p in m.parameters():
         p.requires_grad_(False)
-    config, pre, gen, special, eos = configs(cfg, tok)
+    config, pre, gen, special, eos = configs(family, cfg, tok)
     tok.save(os.path.join(out, "tokenizer.json"))
     for fname, obj in [("config.json", config), ("preprocessor_config.json", pre), ("generation_config.json", gen),
                        ("special_tokens_map.json", special),
                        ("tokenizer_config.json", tokenizer_config(tok, cfg["text"]["max_positions"]))]:
         export.write_json(os.path.join(out, fname), obj)
-    export_graphs(m, os.path.join(out, "onnx"))
-    return m, tok, build_goldens(m, tok, out, seed + 1, eos)
+    export_graphs(m, os.path.join(out, "onnx"), FAMILIES[family]["grid_input"])
+    return m, tok, build_goldens(family, m, tok, out, seed + 1, eos)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--text-hidden", type=int, default=Q.TINY["text"]["hidden"])
-    ap.add_argument("--text-layers", type=int, default=Q.TINY["text"]["layers"])
-    ap.add_argument("--vision-depth", type=int, default=Q.TINY["vision"]["depth"])
-    ap.add_argument("--vision-width", type=int, default=Q.TINY["vision"]["embed_dim"])
-    ap.add_argument("--max-pixels", type=int, default=Q.TINY["image"]["max_pixels"])
+    ap.add_argument("--family", choices=["all"] + list(FAMILIES), default="all")
+    ap.add_argument("--out-models", default=DEFAULT_MODELS, help="folder the model folders are written into")
+    ap.add_argument("--seed", type=int, default=None, help="weights seed (default: a fixed one per family)")
+    ap.add_argument("--text-hidden", type=int, help="decoder width (multiple of 4 heads x 4)")
+    ap.add_argument("--text-layers", type=int)
+    ap.add_argument("--vision-depth", type=int)
+    ap.add_argument("--vision-width", type=int)
+    ap.add_argument("--max-pixels", type=int)
     a = ap.parse_args()
-    cfg = copy.deepcopy(Q.TINY)
-    cfg["text"].update(hidden=a.text_hidden, layers=a.text_layers)
-    cfg["vision"].update(depth=a.vision_depth, embed_dim=a.vision_width)
-    cfg["image"].update(max_pixels=a.max_pixels)
     torch.set_num_threads(2)
-    _, _, doc = build(a.out, a.seed, cfg)
-    for c in doc["cases"]:
-        print(f"{c['name']:28s} prompt {c['prompt_length']:4d}  image tokens {c['image_token_count']:3d}  "
-              f"margin {c['min_top2_margin']:.3f}  {json.dumps(c['generated_ids'][:8])}...")
+    for family in (FAMILIES if a.family == "all" else [a.family]):
+        fam = FAMILIES[family]
+        cfg = copy.deepcopy(fam["cfg"])
+        for sect, key, val in [("text", "hidden", a.text_hidden), ("text", "layers", a.text_layers),
+                               ("vision", "depth", a.vision_depth), ("vision", "embed_dim", a.vision_width),
+                               ("image", "max_pixels", a.max_pixels)]:
+            if val is not None:
+                cfg[sect][key] = val
+        if "fullatt_block_indexes" in cfg["vision"]:
+            cfg["vision"]["fullatt_block_indexes"] = [i for i in cfg["vision"]["fullatt_block_indexes"]
+                                                      if i < cfg["vision"]["depth"]]
+        _, _, doc = build(family, os.path.join(a.out_models, fam["folder"]), fam["seed"] if a.seed is None else a.seed,
+                          cfg)
+        print(doc["model"])
+        for c in doc["cases"]:
+            print(f"  {c['name']:28s} prompt {c['prompt_length']:4d}  image tokens {c['image_token_count']:3d}  "
+                  f"margin {c['min_top2_margin']:.3f}  {json.dumps(c['generated_ids'][:8])}...")
 
 
 if __name__ == "__main__":
