@@ -2,7 +2,11 @@
 // golden case and compares prompt ids, first-step logits (top-5 of the goldens) and greedy ids with
 // the PyTorch goldens (src/test/python/refmodels/qwen_kit.py).
 //
-//   node peer-check-qwen.mjs [--models DIR] [--only NAME] [--json OUT]
+//   node peer-check-qwen.mjs [--models DIR] [--only NAME] [--dtypes fp32,fp16,q8] [--json OUT]
+//
+// fp16 / q8 load the *_fp16 / *_quantized graphs and compare with each case's variants.<dtype> goldens
+// (PyTorch with the same weight, KV-cache and logits rounding); first-step top-5 tolerance 1e-4 (fp32),
+// 2e-2 (fp16: float16 logits) and 1e-3 (q8). q8 sessions use graphOptimizationLevel 'basic' (see below).
 //
 // Pixels: the kit resizes with Pillow (bicubic), transformers.js with sharp, so greedy ids are required
 // to be equal only for cases whose images need no resize (goldens' needs_resize all false); for the
@@ -30,12 +34,21 @@ const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args
 const modelsDir = path.resolve(opt('--models', path.join(here, '..', 'resources', 'models')));
 const only = opt('--only', null);
 const jsonOut = opt('--json', null);
+const dtypes = opt('--dtypes', 'fp32,fp16,q8').split(',');
+const tolerance = { fp32: 1e-4, fp16: 2e-2, q8: 1e-3 };
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.localModelPath = modelsDir + path.sep;
 
 const ids = (t) => Array.from(t.data, Number);
+// float16 logits arrive as raw IEEE half bits (Uint16Array) when the runtime has no Float16Array.
+const half = (b) => {
+  const e = (b >> 10) & 31, f = b & 1023, s = b & 32768 ? -1 : 1;
+  if (e === 0) return s * f * 2 ** -24;
+  return e === 31 ? (f ? NaN : s * Infinity) : s * (1 + f / 1024) * 2 ** (e - 15);
+};
+const value = (t, i) => (t.type === 'float16' && t.data instanceof Uint16Array ? half(t.data[i]) : Number(t.data[i]));
 const firstDiff = (a, b) => { let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++; return i; };
 
 async function inputsFor(processor, c, dir) {
@@ -59,42 +72,47 @@ async function inputsFor(processor, c, dir) {
 const folders = fs.readdirSync(modelsDir).filter((n) => n.startsWith('vlm4j-tiny-qwen') && (!only || n === only));
 const results = {};
 let failures = 0;
-for (const name of folders) {
+for (const name of folders) for (const dtype of dtypes) {
   const dir = path.join(modelsDir, name);
   const goldens = JSON.parse(fs.readFileSync(path.join(dir, 'goldens.json'), 'utf8'));
   const processor = await AutoProcessor.from_pretrained(name);
-  const model = await AutoModelForImageTextToText.from_pretrained(name, { dtype: 'fp32' });
-  results[name] = {};
+  // q8: ORT's default 'all' optimizations rewrite DequantizeLinear -> MatMul in the decoder into a
+  // different int8 kernel (first-step logits move by ~0.05 against the exact dequantized weights);
+  // 'basic' keeps the graph's arithmetic, which is what the q8 goldens simulate.
+  const session_options = dtype === 'q8' ? { graphOptimizationLevel: 'basic' } : {};
+  const model = await AutoModelForImageTextToText.from_pretrained(name, { dtype, session_options });
+  const key = `${name}/${dtype}`;
+  results[key] = {};
   let exact = 0;
   for (const c of goldens.cases) {
+    const want = dtype === 'fp32' ? c : c.variants[dtype];
     const inputs = await inputsFor(processor, c, dir);
     const prompt = ids(inputs.input_ids);
     const logits = (await model({ ...inputs })).logits;
     const [, s, v] = logits.dims;
-    const last = logits.data.subarray((s - 1) * v, s * v);
-    const logitErr = Math.max(...c.first_step_top5.map(([i, x]) => Math.abs(last[i] - x)));
+    const logitErr = Math.max(...want.first_step_top5.map(([i, x]) => Math.abs(value(logits, (s - 1) * v + i) - x)));
     const out = await model.generate({ ...inputs, max_new_tokens: c.max_new_tokens, do_sample: false });
     const generated = ids(out).slice(prompt.length);
     const pixelsSame = !c.needs_resize.some((x) => x);
     const okPrompt = firstDiff(prompt, c.prompt_ids) === Math.max(prompt.length, c.prompt_ids.length);
-    const d = firstDiff(generated, c.generated_ids);
-    const okGen = d === Math.max(generated.length, c.generated_ids.length);
-    const okLogits = logitErr <= 1e-4;
-    results[name][c.name] = { prompt_ids: prompt, generated_ids: generated, first_step_top5_max_abs_error: logitErr };
-    const bug = c.transformersjs_4_3_1_text_only_rope_delta_bug;
+    const d = firstDiff(generated, want.generated_ids);
+    const okGen = d === Math.max(generated.length, want.generated_ids.length);
+    const okLogits = logitErr <= tolerance[dtype];
+    const bug = want.transformersjs_4_3_1_text_only_rope_delta_bug;
     const okBug = bug !== undefined && firstDiff(generated, bug.generated_ids) === Math.max(generated.length, bug.generated_ids.length);
     const required = okPrompt && (pixelsSame ? (okGen || okBug) && okLogits : true);
+    results[key][c.name] = { prompt_ids: prompt, generated_ids: generated, first_step_top5_max_abs_error: logitErr };
     if (!required) failures++;
     if (okPrompt && okGen) exact++;
     let gen = okGen ? `greedy ids equal (${generated.length})` : `greedy ids diverge at step ${d}`;
     if (!okGen && okBug) gen += ', equal to the goldens\' simulation of the text-only rope-delta bug';
-    console.log(`${required ? 'ok  ' : 'FAIL'} ${name} ${c.name}: prompt ids ${okPrompt ? 'equal' : 'differ'} `
+    console.log(`${required ? 'ok  ' : 'FAIL'} ${key} ${c.name}: prompt ids ${okPrompt ? 'equal' : 'differ'} `
       + `(${prompt.length}), ${gen}, first-step top-5 max |diff| ${logitErr.toExponential(2)}`
       + (pixelsSame ? '' : ' [resized: sharp vs Pillow]'));
     if (!okPrompt) console.log(`     transformers.js ${JSON.stringify(prompt)}\n     PyTorch golden  ${JSON.stringify(c.prompt_ids)}`);
-    if (!okGen && !okBug) console.log(`     transformers.js ${JSON.stringify(generated)}\n     PyTorch golden  ${JSON.stringify(c.generated_ids)}`);
+    if (!okGen && !okBug) console.log(`     transformers.js ${JSON.stringify(generated)}\n     PyTorch golden  ${JSON.stringify(want.generated_ids)}`);
   }
-  console.log(`${name}: ${exact}/${goldens.cases.length} cases with identical prompt and greedy ids`);
+  console.log(`${key}: ${exact}/${goldens.cases.length} cases with identical prompt and greedy ids`);
   await model.dispose();
 }
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(results));

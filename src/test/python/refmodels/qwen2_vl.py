@@ -204,7 +204,11 @@ class Qwen2Decoder(nn.Module):
             pk, pv = past[i] if past is not None else (None, None)
             x, k, v = layer(x, cos, sin, mask, pk, pv)
             presents.append((k, v))
-        return self.lm_head(self.norm(x)), presents
+        logits = self.lm_head(self.norm(x))
+        if getattr(self, "kv_fp16", False):    # simulation of the _fp16 graph's float16 outputs (variants.py)
+            presents = [(k.half().float(), v.half().float()) for k, v in presents]
+            logits = logits.half().float()
+        return logits, presents
 
 
 class Qwen2VL(nn.Module):
@@ -213,6 +217,11 @@ class Qwen2VL(nn.Module):
         self.cfg, self.vocab = cfg, vocab
         self.visual = VisionTower(cfg["vision"], cfg["text"]["hidden"])
         self.model = Qwen2Decoder(cfg["text"], vocab)
+
+    @property
+    def decoder(self):
+        """The text decoder, under the name variants.simulate uses."""
+        return self.model
 
 
 def init_weights(model, seed):

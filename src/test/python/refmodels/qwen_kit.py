@@ -37,6 +37,7 @@ from .goldens import _top5
 from .prompts import ENV
 from .reference import checksum
 from .synth import IMG, assistant, txt, user
+from .variants import simulate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODELS = os.path.normpath(os.path.join(HERE, "..", "..", "resources", "models"))
@@ -151,7 +152,8 @@ def configs(family, cfg, tok):
     config.update({"image_token_id": ids["image"], "video_token_id": ids["video"],
                    "vision_start_token_id": ids["vstart"], "vision_end_token_id": ids["vend"],
                    "vision_token_id": ids["vpad"], "torch_dtype": "float32",
-                   "vision_config": vision_config(family, v, t)})
+                   "vision_config": vision_config(family, v, t),
+                   "transformers.js_config": {"kv_cache_dtype": {"fp16": "float16"}}})
     if family == "qwen2_5_vl":     # transformers.js reads the decoder shapes of qwen2_5_vl from text_config
         config["text_config"] = dict(text, model_type="qwen2_5_vl_text")
     pre = {"do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
@@ -266,8 +268,13 @@ def case_specs():
     ]
 
 
+VARIANTS = ("fp16", "q8")
+
+
 def build_goldens(family, m, tok, folder, seed, eos_ids):
-    ref = Q.Reference(m, tok.vocab["<|image_pad|>"])
+    image_id = tok.vocab["<|image_pad|>"]
+    ref = Q.Reference(m, image_id)
+    sims = {d: Q.Reference(simulate(m, d), image_id) for d in VARIANTS}
     merge = m.cfg["vision"]["spatial_merge_size"]
     os.makedirs(os.path.join(folder, "goldens"), exist_ok=True)
     cases = []
@@ -297,13 +304,19 @@ def build_goldens(family, m, tok, folder, seed, eos_ids):
                 "text": tok.decode(r["generated_ids"], skip_special=True), "finish_reason": r["finish_reason"],
                 "first_step_top5": _top5(r["first_logits"]), "first_step_logits": checksum(r["first_logits"]),
                 "min_top2_margin": r["min_top2_margin"]}
+        case["variants"] = {}
+        for d, sref in sims.items():
+            sv = sref.generate(ids, pils, MAX_NEW_TOKENS, eos_ids)
+            case["variants"][d] = {"generated_ids": sv["generated_ids"], "first_step_top5": _top5(sv["first_logits"]),
+                                   "min_top2_margin": sv["min_top2_margin"]}
         if not pils:
             # transformers.js 4.3.1 _get_text_only_rope_index adds the sequence length to the rope delta
             # (max + 1 + S instead of max + 1 - S), so its text-only decode steps run at positions 2S too
             # far. Greedy ids with that offset, to show the divergence is this and nothing else.
-            t = ref.generate(ids, [], MAX_NEW_TOKENS, eos_ids, decode_start=3 * len(ids))
-            case["transformersjs_4_3_1_text_only_rope_delta_bug"] = {
-                "decode_start": 3 * len(ids), "generated_ids": t["generated_ids"]}
+            for target, rr in [(case, ref)] + [(case["variants"][d], sims[d]) for d in VARIANTS]:
+                t = rr.generate(ids, [], MAX_NEW_TOKENS, eos_ids, decode_start=3 * len(ids))
+                target["transformersjs_4_3_1_text_only_rope_delta_bug"] = {
+                    "decode_start": 3 * len(ids), "generated_ids": t["generated_ids"]}
         if r["pixel_values"] is not None:
             case["pixel_values"] = checksum(r["pixel_values"])
             case["image_features"] = checksum(r["image_features"])
@@ -313,7 +326,14 @@ def build_goldens(family, m, tok, folder, seed, eos_ids):
                         "[3,1,S] from the prompt; decode step k at max(position)+1+k in all three",
            "preprocessing": "Pillow bicubic (resample 3) for resized images; transformers.js resizes with sharp, so "
                             "only images with needs_resize all false are pixel-identical across runtimes",
-           "tolerances": {"first_step_logits_fp32": 1e-4}, "eos_token_ids": list(eos_ids), "cases": cases}
+           "tolerances": {"first_step_logits_fp32": 1e-4,
+                          "variants": "ids equal to the variant's own goldens (PyTorch with the same weight/KV "
+                                      "rounding); first-step logits within 2e-2 (fp16 output rounding) / 1e-3 (q8)"},
+           "variant_files": {"fp16": "*_fp16.onnx: float16 weights, float16 KV cache and logits, float32 inputs_embeds, "
+                                     "pixel_values and image_features",
+                             "q8": "*_quantized.onnx: weight-only int8 (per output channel, DequantizeLinear) for "
+                                   "MatMul/Gemm/Gather weights; the Conv3d patch embedding stays float32"},
+           "eos_token_ids": list(eos_ids), "cases": cases}
     export.write_json(os.path.join(folder, "goldens.json"), doc)
     return doc
 
@@ -335,7 +355,11 @@ def build(family, out, seed, cfg):
                        ("special_tokens_map.json", special),
                        ("tokenizer_config.json", tokenizer_config(tok, cfg["text"]["max_positions"]))]:
         export.write_json(os.path.join(out, fname), obj)
-    export_graphs(m, os.path.join(out, "onnx"), FAMILIES[family]["grid_input"])
+    o = os.path.join(out, "onnx")
+    export_graphs(m, o, FAMILIES[family]["grid_input"])
+    export.variants(o, "decoder_model_merged", fp16_io=True)     # float16 KV cache and logits
+    export.variants(o, "vision_encoder")
+    export.variants(o, "embed_tokens")
     return m, tok, build_goldens(family, m, tok, out, seed + 1, eos)
 
 
