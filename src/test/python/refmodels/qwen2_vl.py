@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from . import imageproc
 from .modeling import DecoderLayer, RMSNorm, causal_bias, rotate_half
+from .reference import greedy
 
 TINY = dict(
     vision=dict(depth=2, embed_dim=32, num_heads=2, mlp_ratio=2, patch_size=14, temporal_patch_size=2,
@@ -352,21 +353,14 @@ class Reference:
             nxt_pos = decode_start
         logits, past = dec(x, torch.ones(1, s, dtype=torch.long), torch.tensor(pos)[:, None, :])
         first = logits[0, -1].clone()
-        out, margins, finish, last = [], [], "length", logits[0, -1]
-        for step in range(max_new_tokens):
-            top2 = torch.topk(last, 2)
-            margins.append(float(top2.values[0] - top2.values[1]))
-            tok = int(torch.argmax(last))
-            out.append(tok)
-            if tok in eos_ids:
-                finish = "eos"
-                break
-            if step == max_new_tokens - 1:
-                break
-            p = torch.full((3, 1, 1), nxt_pos + step, dtype=torch.long)
-            logits, past = dec(dec.embed_tokens(torch.tensor([[tok]])), torch.ones(1, s + step + 1, dtype=torch.long),
-                               p, past)
-            last = logits[0, -1]
+        cache = [past]
+
+        def step(tok, k):
+            p = torch.full((3, 1, 1), nxt_pos + k, dtype=torch.long)
+            lg, cache[0] = dec(dec.embed_tokens(torch.tensor([[tok]])), torch.ones(1, s + k + 1, dtype=torch.long), p,
+                               cache[0])
+            return lg[0, -1]
+        out, finish, margins = greedy(logits[0, -1], step, max_new_tokens, eos_ids)
         return dict(generated_ids=out, first_logits=first, finish_reason=finish, grids=grids, pixel_values=pv,
                     image_features=feats, image_token_count=n_img, position_ids=pos, rope_delta=rope_delta,
                     min_top2_margin=min(margins) if margins else None)

@@ -1,6 +1,6 @@
 """The tiny Qwen2-VL folder: tokenizer, configs, the three onnx-community graphs and goldens.
 
-    cd src/test/python && /usr/bin/python3 -m refmodels.qwen_kit        # both folders, ~1 min on 2 cores
+    cd src/test/python && /usr/bin/python3 -m refmodels.qwen_kit        # both folders, ~75 s on 2 cores
     /usr/bin/python3 -m refmodels.qwen_kit --family qwen2_5_vl --seed 7 --out-models /tmp/m
 
 writes src/test/resources/models/vlm4j-tiny-qwen2-vl and vlm4j-tiny-qwen2_5-vl (random seeded
@@ -180,26 +180,6 @@ class Vision(torch.nn.Module):
         return self.visual(pixel_values, grid_thw)
 
 
-class Embed(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.embed = m.model.embed_tokens
-
-    def forward(self, input_ids):
-        return self.embed(input_ids)
-
-
-class Decoder(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.dec = m.model
-
-    def forward(self, inputs_embeds, attention_mask, position_ids, *flat_past):
-        past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
-        logits, presents = self.dec(inputs_embeds, attention_mask, position_ids, past)
-        return (logits, *[x for kv in presents for x in kv])
-
-
 def export_graphs(m, onnx_dir, grid_input="grid_thw"):
     v, t = m.cfg["vision"], m.cfg["text"]
     os.makedirs(onnx_dir, exist_ok=True)
@@ -210,7 +190,7 @@ def export_graphs(m, onnx_dir, grid_input="grid_thw"):
                    ["pixel_values", grid_input], ["image_features"],
                    {"pixel_values": {0: "num_patches"}, grid_input: {0: "num_images"},
                     "image_features": {0: "num_image_tokens"}})
-    export._export(Embed(m), (torch.tensor([[1, 5, 9]]),), os.path.join(onnx_dir, "embed_tokens.onnx"),
+    export._export(export.EmbedTokens(m), (torch.tensor([[1, 5, 9]]),), os.path.join(onnx_dir, "embed_tokens.onnx"),
                    ["input_ids"], ["inputs_embeds"],
                    {"input_ids": {0: "batch_size", 1: "sequence_length"},
                     "inputs_embeds": {0: "batch_size", 1: "sequence_length"}})
@@ -224,7 +204,7 @@ def export_graphs(m, onnx_dir, grid_input="grid_thw"):
     dyn.update({nm: {0: "batch_size", 2: "past_sequence_length"} for nm in past_names})
     dyn.update({nm: {0: "batch_size", 2: "total_sequence_length"} for nm in present_names})
     pos = torch.arange(p, p + s)[None, None].expand(3, b, s).contiguous()
-    export._export(Decoder(m), (torch.randn(b, s, t["hidden"]), torch.ones(b, p + s, dtype=torch.long), pos, *past),
+    export._export(export.DecoderMerged(m), (torch.randn(b, s, t["hidden"]), torch.ones(b, p + s, dtype=torch.long), pos, *past),
                    os.path.join(onnx_dir, "decoder_model_merged.onnx"),
                    ["inputs_embeds", "attention_mask", "position_ids"] + past_names, ["logits"] + present_names, dyn)
 
