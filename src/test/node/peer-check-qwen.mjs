@@ -76,6 +76,15 @@ for (const name of folders) for (const dtype of dtypes) {
   const dir = path.join(modelsDir, name);
   const goldens = JSON.parse(fs.readFileSync(path.join(dir, 'goldens.json'), 'utf8'));
   const processor = await AutoProcessor.from_pretrained(name);
+  if (dtype === dtypes[0]) {
+    for (const t of goldens.tokenizer_cases) {
+      const got = Array.from(processor.tokenizer.encode(t.text, { add_special_tokens: false }));
+      const ok = firstDiff(got, t.ids) === Math.max(got.length, t.ids.length);
+      if (!ok) failures++;
+      console.log(`${ok ? 'ok  ' : 'FAIL'} ${name} tokenizer ${JSON.stringify(t.text)}: ${got.length} ids`
+        + (ok ? ' equal' : `\n     transformers.js ${JSON.stringify(got)}\n     kit bpe.py      ${JSON.stringify(t.ids)}`));
+    }
+  }
   // q8: ORT's default 'all' optimizations rewrite DequantizeLinear -> MatMul in the decoder into a
   // different int8 kernel (first-step logits move by ~0.05 against the exact dequantized weights);
   // 'basic' keeps the graph's arithmetic, which is what the q8 goldens simulate.

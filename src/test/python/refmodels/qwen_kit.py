@@ -67,6 +67,15 @@ TEMPLATE = (
     "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
+# Strings whose pre-tokenization exercises the Qwen2 Split regex and NFC (goldens' tokenizer_cases).
+TOKENIZER_STRINGS = [
+    "It's 12+3=15?! DON'T (stop)... \"quoted\"\n\n  indented\tTab caf\u0065\u0301 \u6771\u4eac \U0001F642",
+    "<|vision_start|><|image_pad|><|vision_end|>What is this?<|im_end|>\n<|im_start|>assistant\n",
+    "User text with <|image_pad|> and <|im_start|> inside",
+    "line one\r\nline two\n\n\nend   ",
+    "",
+]
+
 QUESTIONS = ["What shapes are in the image?", "Describe this image.", "How many shapes are there?",
              "What colour is the circle?", "Compare the two pictures.", "Which picture has more shapes?",
              "And what about the second picture?", "What is written here?", "Is the strip striped?",
@@ -75,6 +84,8 @@ QUESTIONS = ["What shapes are in the image?", "Describe this image.", "How many 
 
 # --------------------------------------------------------------------------- tokenizer
 def build_tokenizer(num_merges=NUM_MERGES):
+    """Byte-level BPE with Qwen2's pre-tokenizer and normalizer (bpe.pre_tokenize_qwen2), merges
+    learned from the template's fixed text and the golden questions; Qwen's special tokens."""
     texts = ["system\nYou are a helpful assistant.", "user\n", "assistant\n", "Picture 1: ", "Picture 2: "] * 20
     texts += QUESTIONS * 10
     rng = random.Random(SEED)
@@ -82,8 +93,8 @@ def build_tokenizer(num_merges=NUM_MERGES):
         pic = synth.make_scene(rng, None, (128, 128))
         q, a, _ = synth.scene_question(rng, pic)
         texts += [q, " " + a, a]
-    merges = bpe.train_merges(texts, num_merges)
-    return bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL)
+    merges = bpe.train_merges(texts, num_merges, "qwen2")
+    return bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL, style="qwen2")
 
 
 def tokenizer_config(tok, max_len):
@@ -245,6 +256,8 @@ def case_specs():
         ("multi_turn_text_followup", "image chat, text-only follow-up turn",
          [user(IMG, txt(q[1])), assistant("Two shapes."), user(txt(q[2]))], [(84, 84)]),
         ("text_only", "no image", [user(txt(q[10]))], []),
+        ("text_only_pretokenizer", "no image; digits, contractions, punctuation runs, newlines, non-ASCII",
+         [user(txt(TOKENIZER_STRINGS[0]))], []),
     ]
 
 
@@ -279,7 +292,7 @@ def build_goldens(family, m, tok, folder, seed, eos_ids):
                 "needs_resize": [list(s[:2]) != list(x[2]) for s, x in zip(sizes, pre)],
                 "image_grid_thw": [list(g) for g in r["grids"]], "prompt_ids": ids, "prompt_length": len(ids),
                 "image_token_count": r["image_token_count"], "rope_delta": r["rope_delta"],
-                "position_ids_checksum": checksum(torch.tensor(r["position_ids"])),
+                "position_ids": r["position_ids"],
                 "max_new_tokens": MAX_NEW_TOKENS, "generated_ids": r["generated_ids"],
                 "text": tok.decode(r["generated_ids"], skip_special=True), "finish_reason": r["finish_reason"],
                 "first_step_top5": _top5(r["first_logits"]), "first_step_logits": checksum(r["first_logits"]),
@@ -306,6 +319,8 @@ def build_goldens(family, m, tok, folder, seed, eos_ids):
                         "[3,1,S] from the prompt; decode step k at max(position)+1+k in all three",
            "preprocessing": "Pillow bicubic (resample 3) for resized images; transformers.js resizes with sharp, so "
                             "only images with needs_resize all false are pixel-identical across runtimes",
+           "tokenizer_cases": [{"text": t, "ids": tok.encode(t), "plain_ids": tok.encode_plain(t),
+                                "decoded": tok.decode(tok.encode_plain(t), skip_special=True)} for t in TOKENIZER_STRINGS],
            "tolerances": {"first_step_logits_fp32": 1e-4,
                           "variants": "ids equal to the variant's own goldens (PyTorch with the same weight/KV "
                                       "rounding); first-step logits within 2e-2 (fp16 output rounding) / 1e-3 (q8)"},
