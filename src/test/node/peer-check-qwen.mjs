@@ -13,6 +13,9 @@
 // others the first divergence is reported. Prompt ids depend only on smart_resize's integer sizes and
 // must always be equal. Exit code 0 only if every required comparison holds.
 //
+// get_rope_index: the 3-D position ids (and, for prompts with images, the rope delta) must equal the
+// goldens' position_ids / rope_delta for every case.
+//
 // Text-only prompts: transformers.js 4.3.1's _get_text_only_rope_index computes the rope delta as
 // max + 1 + S instead of max + 1 - S, so text-only decode steps run 2S positions too far. The goldens
 // carry the greedy ids of the PyTorch reference with that offset; a text-only case passes if
@@ -97,6 +100,9 @@ for (const name of folders) for (const dtype of dtypes) {
     const want = dtype === 'fp32' ? c : c.variants[dtype];
     const inputs = await inputsFor(processor, c, dir);
     const prompt = ids(inputs.input_ids);
+    const [rope, delta] = model.get_rope_index(inputs.input_ids, inputs.image_grid_thw ?? null, null, inputs.attention_mask);
+    const okRope = firstDiff(ids(rope), c.position_ids.flat()) === c.position_ids.flat().length
+      && (c.images.length === 0 || Number(delta.data[0]) === c.rope_delta);
     const logits = (await model({ ...inputs })).logits;
     const [, s, v] = logits.dims;
     const logitErr = Math.max(...want.first_step_top5.map(([i, x]) => Math.abs(value(logits, (s - 1) * v + i) - x)));
@@ -109,14 +115,14 @@ for (const name of folders) for (const dtype of dtypes) {
     const okLogits = logitErr <= tolerance[dtype];
     const bug = want.transformersjs_4_3_1_text_only_rope_delta_bug;
     const okBug = bug !== undefined && firstDiff(generated, bug.generated_ids) === Math.max(generated.length, bug.generated_ids.length);
-    const required = okPrompt && (pixelsSame ? (okGen || okBug) && okLogits : true);
+    const required = okPrompt && okRope && (pixelsSame ? (okGen || okBug) && okLogits : true);
     results[key][c.name] = { prompt_ids: prompt, generated_ids: generated, first_step_top5_max_abs_error: logitErr };
     if (!required) failures++;
     if (okPrompt && okGen) exact++;
     let gen = okGen ? `greedy ids equal (${generated.length})` : `greedy ids diverge at step ${d}`;
     if (!okGen && okBug) gen += ', equal to the goldens\' simulation of the text-only rope-delta bug';
     console.log(`${required ? 'ok  ' : 'FAIL'} ${key} ${c.name}: prompt ids ${okPrompt ? 'equal' : 'differ'} `
-      + `(${prompt.length}), ${gen}, first-step top-5 max |diff| ${logitErr.toExponential(2)}`
+      + `(${prompt.length}), position ids ${okRope ? 'equal' : 'differ'}, ${gen}, first-step top-5 max |diff| ${logitErr.toExponential(2)}`
       + (pixelsSame ? '' : ' [resized: sharp vs Pillow]'));
     if (!okPrompt) console.log(`     transformers.js ${JSON.stringify(prompt)}\n     PyTorch golden  ${JSON.stringify(c.prompt_ids)}`);
     if (!okGen && !okBug) console.log(`     transformers.js ${JSON.stringify(generated)}\n     PyTorch golden  ${JSON.stringify(want.generated_ids)}`);
