@@ -3,6 +3,8 @@
 # goldens of vlm4j-tiny-idefics3 and vlm4j-tiny-llava: identical prompt ids and greedy ids.
 #
 #   bash src/test/node/peer-check.sh [--models DIR] [--json OUT]
+#   bash src/test/node/peer-check.sh --qwen [--models DIR] [--only NAME] [--json OUT]   # peer-check-qwen.mjs:
+#        the tiny Qwen-VL folders (prompt ids, first-step logits, greedy ids; see that script's header)
 #
 # Installs @huggingface/transformers (pinned in package-lock.json) into src/test/node/node_modules
 # on first use. ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's postinstall would try to download
@@ -17,4 +19,6 @@ if [ ! -d node_modules/@huggingface/transformers ]; then
   echo "peer-check: installing @huggingface/transformers (npm ci) ..." >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
-exec node peer-check.mjs "$@"
+script=peer-check.mjs
+if [ "${1:-}" = "--qwen" ]; then script=peer-check-qwen.mjs; shift; fi
+exec node "$script" "$@"

