@@ -13,7 +13,6 @@ import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -28,21 +27,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class DisconnectTest {
 
-  /** Holds requests at their start until released; counts arrivals and cancellations by cause. */
-  static final class Holder implements Hooks {
-    final CountDownLatch release = new CountDownLatch(1);
-    final AtomicInteger arrived = new AtomicInteger();
+  /** Holds requests at their start until released, counting arrivals and client disconnects. */
+  static final class Holder extends ServingTest.Gate {
     final AtomicInteger disconnected = new AtomicInteger();
-
-    @Override
-    public void running() {
-      arrived.incrementAndGet();
-      try {
-        assertTrue(release.await(20, TimeUnit.SECONDS));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
 
     @Override
     public void cancelled(ServerMetrics.Cancel cause) {

@@ -66,7 +66,7 @@ class ServingTest {
   }
 
   /** Holds every request at its start until released, counting arrivals. */
-  static final class Gate implements Hooks {
+  static class Gate implements Hooks {
     final CountDownLatch release = new CountDownLatch(1);
     final java.util.concurrent.atomic.AtomicInteger arrived = new java.util.concurrent.atomic.AtomicInteger();
 
