@@ -30,13 +30,16 @@ public final class ModelSource implements Serializable {
   private final String dtype;
   private final int threads;
   private final int maxBatchSize;
+  private final Boolean spinning;
 
-  private ModelSource(String location, boolean shipped, String dtype, int threads, int maxBatchSize) {
+  private ModelSource(String location, boolean shipped, String dtype, int threads, int maxBatchSize,
+      Boolean spinning) {
     this.location = location;
     this.shipped = shipped;
     this.dtype = dtype;
     this.threads = threads;
     this.maxBatchSize = maxBatchSize;
+    this.spinning = spinning;
   }
 
   /**
@@ -51,7 +54,7 @@ public final class ModelSource implements Serializable {
     if (folder.isBlank()) {
       throw new IllegalArgumentException("the model folder path is blank");
     }
-    return new ModelSource(folder, false, null, 0, 0);
+    return new ModelSource(folder, false, null, 0, 0, null);
   }
 
   /**
@@ -70,7 +73,7 @@ public final class ModelSource implements Serializable {
       throw new IllegalArgumentException("a SparkFiles name is a plain file or archive alias name (no '/', '\\' "
           + "or '..'), got '" + name + "'");
     }
-    return new ModelSource(name, true, null, 0, 0);
+    return new ModelSource(name, true, null, 0, 0, null);
   }
 
   /**
@@ -80,7 +83,7 @@ public final class ModelSource implements Serializable {
    * @return the new source
    */
   public ModelSource withDtype(String value) {
-    return new ModelSource(location, shipped, Objects.requireNonNull(value, "value"), threads, maxBatchSize);
+    return new ModelSource(location, shipped, Objects.requireNonNull(value, "value"), threads, maxBatchSize, spinning);
   }
 
   /**
@@ -91,7 +94,7 @@ public final class ModelSource implements Serializable {
    * @return the new source
    */
   public ModelSource withThreads(int n) {
-    return new ModelSource(location, shipped, dtype, n, maxBatchSize);
+    return new ModelSource(location, shipped, dtype, n, maxBatchSize, spinning);
   }
 
   /**
@@ -102,7 +105,18 @@ public final class ModelSource implements Serializable {
    * @return the new source
    */
   public ModelSource withMaxBatchSize(int rows) {
-    return new ModelSource(location, shipped, dtype, threads, rows);
+    return new ModelSource(location, shipped, dtype, threads, rows, spinning);
+  }
+
+  /**
+   * Returns a copy that lets ONNX Runtime's idle threads spin or not
+   * ({@link VisionLanguageModel.Builder#allowSpinning(boolean)}); unset = the library's default (spinning).
+   *
+   * @param allow whether idle threads spin; {@code false} when tasks or other work share the executor's cores
+   * @return the new source
+   */
+  public ModelSource withAllowSpinning(boolean allow) {
+    return new ModelSource(location, shipped, dtype, threads, maxBatchSize, allow);
   }
 
   /**
@@ -163,6 +177,9 @@ public final class ModelSource implements Serializable {
     if (maxBatchSize > 0) {
       b.maxBatchSize(maxBatchSize);
     }
+    if (spinning != null) {
+      b.allowSpinning(spinning);
+    }
     return b.build();
   }
 
@@ -173,24 +190,29 @@ public final class ModelSource implements Serializable {
    * @return a key for {@link ExecutorModels}
    */
   String key(Path folder) {
-    return folder + " [dtype=" + (dtype == null ? "default" : dtype) + ", threads=" + threads + ", maxBatchSize="
-        + (maxBatchSize == 0 ? "default" : maxBatchSize) + "]";
+    return folder + " " + options();
+  }
+
+  private String options() {
+    return "[dtype=" + (dtype == null ? "default" : dtype) + ", threads=" + threads + ", maxBatchSize="
+        + (maxBatchSize == 0 ? "default" : maxBatchSize) + ", spinning=" + (spinning == null ? "default" : spinning)
+        + "]";
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ModelSource m && location.equals(m.location) && shipped == m.shipped
-        && Objects.equals(dtype, m.dtype) && threads == m.threads && maxBatchSize == m.maxBatchSize;
+        && Objects.equals(dtype, m.dtype) && threads == m.threads && maxBatchSize == m.maxBatchSize
+        && Objects.equals(spinning, m.spinning);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(location, shipped, dtype, threads, maxBatchSize);
+    return Objects.hash(location, shipped, dtype, threads, maxBatchSize, spinning);
   }
 
   @Override
   public String toString() {
-    return (shipped ? "SparkFiles:" : "") + location + " [dtype=" + (dtype == null ? "default" : dtype) + ", threads="
-        + threads + ", maxBatchSize=" + (maxBatchSize == 0 ? "default" : maxBatchSize) + "]";
+    return (shipped ? "SparkFiles:" : "") + location + " " + options();
   }
 }

@@ -41,8 +41,10 @@ class SparkTransformTest {
   private static final String INSPECT = "Is this part ok or defective?";
   private static final List<String> PROMPTS = List.of(INSPECT, "What colours are in the image?",
       "What shapes are there?");
-  private static final Integer[] MAX_TOKENS = {null, 4, 12, 24};
-  private static final int DEFAULT_MAX = 16;
+  private static final Integer[] MAX_TOKENS = {null, 3, 8, 16};
+  private static final int DEFAULT_MAX = 12;
+  /** One 64x64 frame per image instead of up to 4x4 tiles plus a global frame: keeps the test short. */
+  private static final RequestOptions NO_SPLIT = RequestOptions.DEFAULT.withImageSplitting(false);
   private static final StructType SCHEMA = new StructType()
       .add("id", DataTypes.LongType, false)
       .add("image", DataTypes.BinaryType, true)
@@ -87,7 +89,7 @@ class SparkTransformTest {
     VlmMetrics metrics = VlmMetrics.register(spark.sparkContext(), "test.generate");
     VlmTransformer t = VlmTransformer.builder(ModelSource.localFolder(TestSpark.tinyModel().toString()))
         .imageColumn("image").promptColumn("prompt").maxTokensColumn("max_tokens").maxNewTokens(DEFAULT_MAX)
-        .groupSize(6).metrics(metrics).build();
+        .imageSplitting(false).groupSize(6).metrics(metrics).build();
     Dataset<Row> input = spark.createDataFrame(cases.stream().map(Case::row).toList(), SCHEMA).repartition(5);
     Dataset<Row> output = t.generate(input);
     assertEquals(List.of("id", "image", "prompt", "max_tokens", "text", "finish_reason", "prompt_tokens",
@@ -97,7 +99,6 @@ class SparkTransformTest {
       byId.put(r.getLong(0), r);
     }
     assertEquals(cases.size(), byId.size());
-
     VisionLanguageModel model = TestSpark.directModel();
     long errors = 0;
     long promptTokens = 0;
@@ -120,7 +121,7 @@ class SparkTransformTest {
       GenerationResult expected;
       try {
         expected = model.generate(List.of(Message.user(parts.toArray())),
-            GenerationConfig.greedy(c.maxTokens() == null ? DEFAULT_MAX : c.maxTokens()), RequestOptions.DEFAULT,
+            GenerationConfig.greedy(c.maxTokens() == null ? DEFAULT_MAX : c.maxTokens()), NO_SPLIT,
             TokenStreamer.none());
       } catch (VlmInputException ex) {
         Row e = r.getStruct(r.fieldIndex("error"));
