@@ -47,7 +47,7 @@ import org.apache.spark.sql.types.StructType;
  * }</pre>
  *
  * Prints one CSV line: mode, group, rows, new tokens, threads, spinning, median seconds, rows/s, ms per row,
- * generated tokens of the last run, and the 1-minute load average before and after.
+ * generated tokens of one run, the 1-minute load average before and after, and the peak RSS (VmHWM, MiB).
  */
 public final class SparkBenchmark {
   private static final String QUESTION = "Is this part ok or defective?";
@@ -121,8 +121,9 @@ public final class SparkBenchmark {
     double[] sorted = seconds.clone();
     Arrays.sort(sorted);
     double median = sorted[reps / 2];
-    System.out.println(String.format(Locale.ROOT, "%s,%d,%d,%d,%d,%s,%.2f,%.1f,%.1f,%d,%s,%s", mode, group, rows,
-        newTokens, threads, spin, median, rows / median, 1000 * median / rows, tokens, loadBefore, loadAverage()));
+    System.out.println(String.format(Locale.ROOT, "%s,%d,%d,%d,%d,%s,%.2f,%.1f,%.1f,%d,%s,%s,%s", mode, group, rows,
+        newTokens, threads, spin, median, rows / median, 1000 * median / rows, tokens, loadBefore, loadAverage(),
+        peakRssMib()));
   }
 
   private static long direct(VisionLanguageModel m, List<byte[]> images, int rows, int newTokens, int group)
@@ -164,6 +165,20 @@ public final class SparkBenchmark {
       }
     }
     return out;
+  }
+
+  /** @return the process's peak resident set (VmHWM) in MiB */
+  private static String peakRssMib() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return String.valueOf(Long.parseLong(line.replaceAll("\\D", "")) / 1024);
+        }
+      }
+    } catch (IOException e) {
+      // not Linux
+    }
+    return "?";
   }
 
   private static String loadAverage() {

@@ -25,10 +25,15 @@ import java.util.Optional;
 public final class FewShotDemos implements Serializable {
   private static final long serialVersionUID = 1L;
 
+  /** The question of every demo and of queries without their own. */
   private final String question;
+  /** The instruction before the first demo ("" for none). */
   private final String instruction;
+  /** How the demos are laid out in the chat. */
   private final FewShotPrompt.Style style;
+  /** Each demo's encoded image, in demo order. */
   private final List<byte[]> images;
+  /** Each demo's answer, in demo order. */
   private final List<String> answers;
 
   private FewShotDemos(Builder b) {

@@ -25,11 +25,17 @@ import org.apache.spark.SparkFiles;
 public final class ModelSource implements Serializable {
   private static final long serialVersionUID = 1L;
 
+  /** The folder path, or the SparkFiles name. */
   private final String location;
+  /** Whether {@link #location} is a SparkFiles name. */
   private final boolean shipped;
+  /** The dtype name, or null for the library's default. */
   private final String dtype;
+  /** ONNX Runtime threads per graph, 0 for its default. */
   private final int threads;
+  /** Rows per shared decoder step, 0 for the library's default. */
   private final int maxBatchSize;
+  /** Whether idle ONNX Runtime threads spin, or null for the library's default. */
   private final Boolean spinning;
 
   private ModelSource(String location, boolean shipped, String dtype, int threads, int maxBatchSize,

@@ -27,7 +27,13 @@ abstract class RowWork implements Serializable {
   /** The outcome of one row: the appended column values and the usage for the metrics. */
   record Outcome(Object[] values, Usage usage) {}
 
-  /** Settings of the requests, shared by every row. */
+  /**
+   * Settings of the requests, shared by every row.
+   *
+   * @param maxNewTokens the token limit of rows without their own
+   * @param imageSplitting image splitting for every row, or null for the model's default
+   * @param maxImageTokens the image-token cap of a prompt, or null for none
+   */
   record Settings(int maxNewTokens, Boolean imageSplitting, Integer maxImageTokens) implements Serializable {
     private static final long serialVersionUID = 1L;
 

@@ -23,14 +23,23 @@ import org.apache.spark.util.LongAccumulator;
 public final class VlmMetrics implements Serializable {
   private static final long serialVersionUID = 1L;
 
+  /** Rows processed, errors included. */
   private final LongAccumulator rows;
+  /** Rows whose output is an error value. */
   private final LongAccumulator errors;
+  /** Prompt tokens of rows without error. */
   private final LongAccumulator promptTokens;
+  /** Image tokens of rows without error. */
   private final LongAccumulator imageTokens;
+  /** Generated or scored tokens of rows without error. */
   private final LongAccumulator completionTokens;
+  /** Summed preprocessing milliseconds. */
   private final DoubleAccumulator preprocessMs;
+  /** Summed vision milliseconds. */
   private final DoubleAccumulator visionMs;
+  /** Summed prefill milliseconds. */
   private final DoubleAccumulator prefillMs;
+  /** Summed decode milliseconds. */
   private final DoubleAccumulator decodeMs;
 
   private VlmMetrics(SparkContext sc, String prefix) {

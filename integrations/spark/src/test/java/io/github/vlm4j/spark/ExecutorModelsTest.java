@@ -41,10 +41,10 @@ class ExecutorModelsTest {
     long before = ExecutorModels.loadCount();
     VlmTransformer t = VlmTransformer.builder(source).imageColumn("image").promptColumn("prompt").maxNewTokens(4)
         .groupSize(3).build();
-    Dataset<Row> input = rows(spark, 48, 8);
+    Dataset<Row> input = rows(spark, 16, 8);
     assertEquals(8, input.rdd().getNumPartitions());
-    assertEquals(48, t.generate(input).filter("error is null").count());                // job 1: 8 tasks
-    assertEquals(48, t.classify(input, List.of("ok", "defective")).filter("error is null").count());   // job 2
+    assertEquals(16, t.generate(input).filter("error is null").count());                // job 1: 8 tasks
+    assertEquals(16, t.classify(input, List.of("ok", "defective")).filter("error is null").count());   // job 2
     assertEquals(before + 1, ExecutorModels.loadCount(), "one load for 16 tasks in 2 jobs");
     // every task of a third job sees the same instance
     MapPartitionsFunction<Long, Integer> identity = it -> List.of(System.identityHashCode(ExecutorModels.model(source)))
