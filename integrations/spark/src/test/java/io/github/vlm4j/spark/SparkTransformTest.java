@@ -168,7 +168,11 @@ class SparkTransformTest {
       b.demo(TestSpark.read(demoFiles.get(i)), answers.get(i));
       directDemos.add(Demo.of(ImageInput.of(TestSpark.read(demoFiles.get(i))), answers.get(i)));
     }
-    List<Path> queries = TestSpark.pngs(TestSpark.inspection().resolve("queries"));
+    List<Path> all = TestSpark.pngs(TestSpark.inspection().resolve("queries"));
+    List<Path> queries = new ArrayList<>();
+    for (int i = 0; i < all.size(); i += 2) {   // 40 of the 80 parts, both labels
+      queries.add(all.get(i));
+    }
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < queries.size(); i++) {
       rows.add(RowFactory.create((long) i, TestSpark.read(queries.get(i)), null, null));
