@@ -15,7 +15,7 @@ CP="$(cat integrations/spark/target/spark.classpath):benchmarks/target/benchmark
 M=src/test/resources/models/vlm4j-tiny-idefics3
 I=src/test/resources/fewshot/inspection
 OUT=benchmarks/results/spark.csv
-[ -f $OUT ] || echo "mode,group,rows,new_tokens,threads,spinning,median_s,rows_per_s,ms_per_row,tokens,load_before,load_after,peak_rss_mib" > $OUT
+[ -f $OUT ] || echo "mode,group,rows,new_tokens,threads,spinning,median_s,rows_per_s,ms_per_row,library_ms_per_row,tokens,load_before,load_after,peak_rss_mib" > $OUT
 for r in $(seq "$ROUNDS"); do
   for args in "direct 1" "local[1] 1" "direct 8" "local[1] 8" "local[2] 4" "local[2] 8"; do
     # shellcheck disable=SC2086

@@ -2,6 +2,7 @@ package io.github.vlm4j.benchmarks;
 
 import io.github.vlm4j.RequestOptions;
 import io.github.vlm4j.VisionLanguageModel;
+import io.github.vlm4j.core.Usage;
 import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
@@ -47,6 +48,7 @@ import org.apache.spark.sql.types.StructType;
  * }</pre>
  *
  * Prints one CSV line: mode, group, rows, new tokens, threads, spinning, median seconds, rows/s, ms per row,
+ * the library's own time per row (mean {@code StageTimings.totalMs}; with GROUP &gt; 1 the rows overlap),
  * generated tokens of one run, the 1-minute load average before and after, and the peak RSS (VmHWM, MiB).
  */
 public final class SparkBenchmark {
@@ -84,15 +86,18 @@ public final class SparkBenchmark {
     String loadBefore = loadAverage();
     double[] seconds = new double[reps];
     long tokens;
+    double libraryMs;   // mean of the library's own request time (StageTimings.totalMs) per row
     if (mode.equals("direct")) {
       try (VisionLanguageModel m = VisionLanguageModel.builder(model).threads(threads).allowSpinning(spin).build()) {
         direct(m, images, Math.min(rows, 2 * group), newTokens, group);   // warm-up
-        tokens = 0;
+        double[] last = null;
         for (int r = 0; r < reps; r++) {
           long t0 = System.nanoTime();
-          tokens = direct(m, images, rows, newTokens, group);
+          last = direct(m, images, rows, newTokens, group);
           seconds[r] = (System.nanoTime() - t0) / 1e9;
         }
+        tokens = (long) last[0];
+        libraryMs = last[1] / rows;
       }
     } else {
       int cores = Integer.parseInt(mode.replaceAll("\\D", ""));
@@ -109,40 +114,44 @@ public final class SparkBenchmark {
       input.count();
       t.generate(frame(spark, images, Math.min(rows, 2 * group * cores), cores)).write().format("noop")
           .mode("overwrite").save();   // warm-up: loads the model
-      tokens = 0;
       for (int r = 0; r < reps; r++) {
         long t0 = System.nanoTime();
         t.generate(input).write().format("noop").mode("overwrite").save();
         seconds[r] = (System.nanoTime() - t0) / 1e9;
       }
-      tokens = t.generate(input).selectExpr("sum(completion_tokens)").first().getLong(0);
+      Row sums = t.generate(input).selectExpr("sum(completion_tokens)", "avg(timings.total_ms)").first();
+      tokens = sums.getLong(0);
+      libraryMs = sums.getDouble(1);
       spark.stop();
     }
     double[] sorted = seconds.clone();
     Arrays.sort(sorted);
     double median = sorted[reps / 2];
-    System.out.println(String.format(Locale.ROOT, "%s,%d,%d,%d,%d,%s,%.2f,%.1f,%.1f,%d,%s,%s,%s", mode, group, rows,
-        newTokens, threads, spin, median, rows / median, 1000 * median / rows, tokens, loadBefore, loadAverage(),
-        peakRssMib()));
+    System.out.println(String.format(Locale.ROOT, "%s,%d,%d,%d,%d,%s,%.2f,%.1f,%.1f,%.1f,%d,%s,%s,%s", mode, group,
+        rows, newTokens, threads, spin, median, rows / median, 1000 * median / rows, libraryMs, tokens, loadBefore,
+        loadAverage(), peakRssMib()));
   }
 
-  private static long direct(VisionLanguageModel m, List<byte[]> images, int rows, int newTokens, int group)
+  /** @return generated tokens and the sum of the requests' own times (ms) */
+  private static double[] direct(VisionLanguageModel m, List<byte[]> images, int rows, int newTokens, int group)
       throws Exception {
     RequestOptions options = RequestOptions.DEFAULT.withImageSplitting(false);
     GenerationConfig config = GenerationConfig.greedy(newTokens);
     ExecutorService pool = Executors.newFixedThreadPool(group);
     try {
-      List<Future<Integer>> futures = new ArrayList<>();
+      List<Future<Usage>> futures = new ArrayList<>();
       for (int i = 0; i < rows; i++) {
         byte[] image = images.get(i % images.size());
         futures.add(pool.submit(() -> m.generate(List.of(Message.user(ImageInput.of(image), QUESTION)), config,
-            options, TokenStreamer.none()).usage().generatedTokens()));
+            options, TokenStreamer.none()).usage()));
       }
-      long tokens = 0;
-      for (Future<Integer> f : futures) {
-        tokens += f.get();
+      double[] sums = new double[2];
+      for (Future<Usage> f : futures) {
+        Usage u = f.get();
+        sums[0] += u.generatedTokens();
+        sums[1] += u.timings().totalMs();
       }
-      return tokens;
+      return sums;
     } finally {
       pool.shutdown();
     }
