@@ -125,7 +125,7 @@ public final class ExecutorModels {
     }
   }
 
-  /** @return the shared pool that runs a partition's row groups */
+  /** @return the shared pool on which a partition's rows in flight run */
   static ExecutorService rowThreads() {
     return ROWS;
   }

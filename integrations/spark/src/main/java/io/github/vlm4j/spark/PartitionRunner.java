@@ -6,22 +6,22 @@ import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.core.InferenceException;
 import io.github.vlm4j.core.VlmInputException;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 
 /**
- * Runs a partition through this executor's model, group by group: up to {@code groupSize} rows at a
- * time run concurrently (so they share decoder steps) and are emitted in input order before the
- * next group is read. Memory is bounded by one group, whatever the partition's size.
+ * Runs a partition through this executor's model with up to {@code groupSize} rows in flight at a
+ * time (running concurrently, so that they share decoder steps), emitted in input order. Memory is
+ * bounded by {@code groupSize} rows, whatever the partition's size.
  */
 final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
@@ -51,7 +51,7 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
     VisionLanguageModel model = ExecutorModels.model(source);
     FewShotDemos demoSet = demos == null ? null : demos.value();
     List<Demo> demoList = demoSet == null ? null : demoSet.demos();
-    return new Groups(rows, model, demoSet, demoList);
+    return new Window(rows, model, demoSet, demoList);
   }
 
   /** One row: its input values followed by the appended ones; input errors become error values. */
@@ -89,16 +89,20 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
     return work.error(reason, message);
   }
 
-  /** Pulls one group of input rows at a time, runs it, and hands out its results in order. */
-  private final class Groups implements Iterator<Row> {
+  /**
+   * Keeps up to {@code groupSize} rows of the partition in flight: a row is read and started as soon
+   * as one ahead of it has been handed downstream, and results leave in input order. At most
+   * {@code groupSize} rows (running or finished and waiting for an earlier one) are held at a time.
+   */
+  private final class Window implements Iterator<Row> {
     private final Iterator<Row> in;
     private final VisionLanguageModel model;
     private final FewShotDemos demoSet;
     private final List<Demo> demoList;
-    private final ArrayDeque<Row> ready = new ArrayDeque<>();
+    private final ArrayDeque<Future<Row>> window = new ArrayDeque<>();
     private final List<GenerationSession> running = new CopyOnWriteArrayList<>();
 
-    Groups(Iterator<Row> in, VisionLanguageModel model, FewShotDemos demoSet, List<Demo> demoList) {
+    Window(Iterator<Row> in, VisionLanguageModel model, FewShotDemos demoSet, List<Demo> demoList) {
       this.in = in;
       this.model = model;
       this.demoSet = demoSet;
@@ -107,10 +111,8 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public boolean hasNext() {
-      if (ready.isEmpty() && in.hasNext()) {
-        runGroup();
-      }
-      return !ready.isEmpty();
+      fill();
+      return !window.isEmpty();
     }
 
     @Override
@@ -118,33 +120,15 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      return ready.poll();
-    }
-
-    private void runGroup() {
-      List<Row> group = new ArrayList<>(groupSize);
-      while (group.size() < groupSize && in.hasNext()) {
-        group.add(in.next());
-      }
-      if (group.size() == 1) {
-        ready.add(process(group.get(0), model, demoSet, demoList, running));
-        return;
-      }
-      List<Future<Row>> futures = new ArrayList<>(group.size());
-      for (Row r : group) {
-        futures.add(ExecutorModels.rowThreads().submit(() -> process(r, model, demoSet, demoList, running)));
-      }
+      Future<Row> head = window.poll();
       try {
-        for (Future<Row> f : futures) {
-          ready.add(f.get());
-        }
+        return head.get();
       } catch (InterruptedException e) {
-        running.forEach(GenerationSession::cancel);    // the task was killed: stop the group's requests
-        futures.forEach(f -> f.cancel(true));
+        stop(head);          // the task was killed: stop the rows in flight
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while rows of the group were running", e);
+        throw new IllegalStateException("interrupted while rows of the partition were running", e);
       } catch (ExecutionException e) {
-        running.forEach(GenerationSession::cancel);
+        stop(head);
         Throwable c = e.getCause();
         if (c instanceof RuntimeException r) {
           throw r;               // a closed model or a bug: fail the task rather than the row
@@ -154,6 +138,26 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
         }
         throw new IllegalStateException(c);
       }
+    }
+
+    private void fill() {
+      while (window.size() < groupSize && in.hasNext()) {
+        Row r = in.next();
+        if (groupSize == 1) {
+          FutureTask<Row> inline = new FutureTask<>(() -> process(r, model, demoSet, demoList, running));
+          inline.run();        // one row at a time: on the task's own thread
+          window.add(inline);
+        } else {
+          window.add(ExecutorModels.rowThreads().submit(() -> process(r, model, demoSet, demoList, running)));
+        }
+      }
+    }
+
+    private void stop(Future<Row> head) {
+      running.forEach(GenerationSession::cancel);
+      head.cancel(true);
+      window.forEach(f -> f.cancel(true));
+      window.clear();
     }
   }
 }

@@ -29,9 +29,10 @@ import org.apache.spark.sql.types.StructType;
  * }</pre>
  *
  * <p>Each executor JVM loads the model once, when its first task needs it ({@link ExecutorModels}),
- * and shares it between its tasks. A partition's rows run in groups of {@link Builder#groupSize(int)}
- * concurrent requests (sharing decoder steps up to the model's batch size), so memory does not grow
- * with the partition. A bad row — a corrupt or missing image, a prompt over the context window, a
+ * and shares it between its tasks. A task keeps up to {@link Builder#groupSize(int)} rows of its
+ * partition in flight as concurrent requests (sharing decoder steps up to the model's batch size),
+ * starting the next row as soon as an earlier one has been handed on, so memory does not grow with
+ * the partition. A bad row — a corrupt or missing image, a prompt over the context window, a
  * null prompt, a token limit out of range — yields an {@link VlmColumns#ERROR} value with the
  * library's reason and message, never a failed task; a model that cannot be loaded fails the task
  * ({@link ModelUnavailableException}). Decoding is greedy, so results equal
@@ -68,7 +69,7 @@ public final class VlmTransformer {
    * Starts a builder.
    *
    * @param source where executors find the model folder
-   * @return a builder: no image column, no prompt column, 64 new tokens, groups of 8 rows
+   * @return a builder: no image column, no prompt column, 64 new tokens, 8 rows in flight per task
    */
   public static Builder builder(ModelSource source) {
     return new Builder(Objects.requireNonNull(source, "source"));
@@ -249,11 +250,12 @@ public final class VlmTransformer {
     }
 
     /**
-     * Sets how many rows of a partition run at once. They share decoder steps (up to the model's
+     * Sets how many rows of a partition are in flight at once (1 = one after another on the task's
+     * thread). They share decoder steps (up to the model's
      * {@link ModelSource#withMaxBatchSize(int) batch size}), and each holds its own KV cache while
-     * it runs: memory per task is about {@code n} × (the KV cache of one row) plus one group of input rows.
+     * it runs: memory per task is about {@code n} × (the KV cache of one row and its input and output row).
      *
-     * @param n rows per group, in [1, 256]
+     * @param n rows in flight, in [1, 256]
      * @return this
      * @throws IllegalArgumentException outside the range
      */
