@@ -18,7 +18,9 @@ import org.apache.spark.util.LongAccumulator;
  *
  * <p>Spark's rules for accumulators updated inside transformations apply: a retried task or a
  * recomputed partition (an uncached result used by two actions) counts its rows again. Cache or
- * write the output once for exact totals. Serializable; the accumulators are thread-safe.
+ * write the output once for exact totals. Serializable; each task works on its own deserialized copy,
+ * whose updates from the task's row threads are serialized (Spark's accumulators themselves are not
+ * thread-safe).
  */
 public final class VlmMetrics implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -65,8 +67,11 @@ public final class VlmMetrics implements Serializable {
     return new VlmMetrics(sc, prefix);
   }
 
-  /** Adds one processed row and its usage (generation or label scoring). */
-  void recordRow(Usage usage) {
+  /**
+   * Adds one processed row and its usage (generation or label scoring). Synchronized: Spark's
+   * accumulators are not thread-safe, and a task's rows in flight finish on several threads.
+   */
+  synchronized void recordRow(Usage usage) {
     rows.add(1);
     promptTokens.add(usage.promptTokens());
     imageTokens.add(usage.imageTokens());
@@ -78,8 +83,8 @@ public final class VlmMetrics implements Serializable {
     decodeMs.add(t.decodeMs());
   }
 
-  /** Adds one row that ended in an error value. */
-  void recordError() {
+  /** Adds one row that ended in an error value (synchronized, as {@link #recordRow}). */
+  synchronized void recordError() {
     rows.add(1);
     errors.add(1);
   }
