@@ -207,21 +207,26 @@ class BatchedDecodingTest {
 
   /**
    * A request waiting for a place in a full batch (its prefill done, its first token chosen) is
-   * cancelled while it waits: it frees its cache and ends at once, the batch's rows are untouched.
+   * cancelled while it waits: it frees its cache and ends at once, and the batch's rows go on. The
+   * rows are never held (holding one row in its streamer would stall the shared step for all); they
+   * are long enough to keep the batch full while the victim waits, and the victim's token count
+   * shows it never got a step.
    */
   @Test
   void aRequestWaitingToJoinAFullBatchCanBeCancelled() throws Exception {
     String name = "vlm4j-tiny-idefics3";
-    Request base = requests(name).get(0);
-    GenerationConfig long200 = GenerationConfig.builder().maxNewTokens(200).eosTokenIds(List.of(0)).build();
-    CountDownLatch held = new CountDownLatch(2);
-    CountDownLatch victimDone = new CountDownLatch(1);
+    List<Message> chat = List.of(Message.user("Tell a long story."));
+    CountDownLatch started = new CountDownLatch(2);
     CountDownLatch victimWaits = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger victimTokens = new java.util.concurrent.atomic.AtomicInteger();
     ExecutorService pool = Executors.newFixedThreadPool(3);
     try (VisionLanguageModel model = VisionLanguageModel.builder(Fixtures.model(name)).maxBatchSize(2).build()) {
+      int prompt = model.countTokens(chat, RequestOptions.DEFAULT).promptTokens();
+      int longest = model.textConfig().maxPositions() - prompt - 1;
+      GenerationConfig rowConfig = GenerationConfig.builder().maxNewTokens(longest).eosTokenIds(List.of(0)).build();
       List<Future<GenerationResult>> rows = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
-        rows.add(pool.submit(() -> model.generate(base.messages(), long200, base.options(), new TokenStreamer() {
+        rows.add(pool.submit(() -> model.generate(chat, rowConfig, RequestOptions.DEFAULT, new TokenStreamer() {
           int tokens;
 
           @Override
@@ -229,45 +234,40 @@ class BatchedDecodingTest {
 
           @Override
           public void onToken(int id) {
-            if (++tokens == 3) {   // in the shared batch by now: hold it full until the victim is done
-              held.countDown();
-              try {
-                assertTrue(victimDone.await(30, TimeUnit.SECONDS));
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
+            if (++tokens == 3) {
+              started.countDown();
             }
           }
         })));
       }
-      assertTrue(held.await(30, TimeUnit.SECONDS));
+      assertTrue(started.await(30, TimeUnit.SECONDS));
       GenerationSession victim = model.newSession();
-      Future<GenerationResult> v = pool.submit(() -> {
-        try {
-          return victim.generate(base.messages(), long200, base.options(), new TokenStreamer() {
+      Future<GenerationResult> v = pool.submit(() -> victim.generate(chat, rowConfig, RequestOptions.DEFAULT,
+          new TokenStreamer() {
             @Override
             public void onText(String delta) {}
 
             @Override
             public void onToken(int id) {
+              victimTokens.incrementAndGet();
               victimWaits.countDown();   // its first token is chosen: next it waits for a place
             }
-          });
-        } finally {
-          victimDone.countDown();
-        }
-      });
+          }));
       assertTrue(victimWaits.await(30, TimeUnit.SECONDS));
-      Thread.sleep(100);
-      assertFalse(v.isDone(), "waits for a place while the batch is full");
+      Thread.sleep(50);
+      boolean rowsRunning = rows.stream().noneMatch(Future::isDone);
       long t0 = System.nanoTime();
       victim.cancel();
       GenerationResult cancelled = v.get(10, TimeUnit.SECONDS);
       long ms = (System.nanoTime() - t0) / 1_000_000;
+      boolean rowsStillRunning = rows.stream().noneMatch(Future::isDone);
+      assertTrue(rowsRunning, "the batch was still full when the victim was cancelled");
+      assertTrue(rowsStillRunning, "the victim ended before any row left (it was not admitted by a row leaving)");
       assertEquals(FinishReason.CANCELLED, cancelled.finishReason());
+      assertEquals(1, victimTokens.get(), "the victim never got a step: it was waiting for a place");
       assertTrue(ms < 2000, "ended " + ms + " ms after the cancel");
       for (Future<GenerationResult> r : rows) {
-        assertEquals(200, r.get(60, TimeUnit.SECONDS).tokenIds().length, "the rows went on");
+        assertEquals(longest, r.get(120, TimeUnit.SECONDS).tokenIds().length, "the rows went on");
       }
       victim.close();
     } finally {
