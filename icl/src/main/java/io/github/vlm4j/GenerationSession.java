@@ -19,6 +19,8 @@ import io.github.vlm4j.decoder.DecodeBatcher;
 import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.KvSnapshot;
 import io.github.vlm4j.decoder.PrefixBranches;
+import io.github.vlm4j.decoder.PromptPositions;
+import io.github.vlm4j.vision.ImagePreprocessor;
 import io.github.vlm4j.decoder.generation.ConstraintStatus;
 import io.github.vlm4j.decoder.generation.FinishReason;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
@@ -196,17 +198,17 @@ public final class GenerationSession implements AutoCloseable {
     private final List<RgbImage> decoded;
     private final List<ImageLayout> layouts;
     private final PreprocessedImage[] pixels;
-    private final VisionLanguageModel model;
+    private final ImagePreprocessor preprocessor;
     private final Boolean split;
 
     Prepared(ContextFitter.Fitted fitted, List<RgbImage> decoded, List<ImageLayout> layouts,
-        PreprocessedImage[] pixels, VisionLanguageModel model, Boolean split) {
+        PreprocessedImage[] pixels, ImagePreprocessor preprocessor, Boolean split) {
       this.fitted = fitted;
       this.prompt = fitted.prompt();
       this.decoded = decoded;
       this.layouts = layouts;
       this.pixels = pixels;
-      this.model = model;
+      this.preprocessor = preprocessor;
       this.split = split;
     }
 
@@ -239,7 +241,7 @@ public final class GenerationSession implements AutoCloseable {
     /** @return image i's frames, preprocessing it now if that was skipped */
     PreprocessedImage pixels(int i) {
       if (pixels[i] == null) {
-        pixels[i] = model.parts().preprocessor().preprocess(decoded.get(i), split);
+        pixels[i] = preprocessor.preprocess(decoded.get(i), split);
       }
       return pixels[i];
     }
@@ -268,6 +270,7 @@ public final class GenerationSession implements AutoCloseable {
     }
     Boolean split = options.imageSplitting().orElse(null);
     String splitKey = splitKey(options);
+    ImagePreprocessor preprocessor = model.preprocessorFor(options);
     List<RgbImage> decoded = new ArrayList<>();
     List<ImageLayout> layouts = new ArrayList<>();
     PreprocessedImage[] pixels = new PreprocessedImage[inputs.size()];
@@ -281,7 +284,7 @@ public final class GenerationSession implements AutoCloseable {
         layout = model.featureCache().contains(key) ? model.knownLayout(key) : null;
       }
       if (layout == null) {
-        pixels[i] = parts.preprocessor().preprocess(rgb, split);
+        pixels[i] = preprocessor.preprocess(rgb, split);
         layout = pixels[i].layout();
         if (key != null) {
           model.rememberLayout(key, layout);
@@ -292,7 +295,7 @@ public final class GenerationSession implements AutoCloseable {
     ContextFitter.Fitted fitted = ContextFitter.fit(model, messages, layouts, options.contextPolicy(), reserve, stop);
     int[] kept = fitted.keptImages();
     if (kept.length == inputs.size()) {
-      return new Prepared(fitted, decoded, layouts, pixels, model, split);
+      return new Prepared(fitted, decoded, layouts, pixels, preprocessor, split);
     }
     List<RgbImage> keptDecoded = new ArrayList<>();
     List<ImageLayout> keptLayouts = new ArrayList<>();
@@ -302,7 +305,7 @@ public final class GenerationSession implements AutoCloseable {
       keptLayouts.add(layouts.get(kept[i]));
       keptPixels[i] = pixels[kept[i]];
     }
-    return new Prepared(fitted, keptDecoded, keptLayouts, keptPixels, model, split);
+    return new Prepared(fitted, keptDecoded, keptLayouts, keptPixels, preprocessor, split);
   }
 
   /**
@@ -340,8 +343,10 @@ public final class GenerationSession implements AutoCloseable {
     }
   }
 
+  /** What, besides the image, decides its preprocessing (and so its cached features and frame layout). */
   static String splitKey(RequestOptions options) {
-    return options.imageSplitting().map(String::valueOf).orElse("default");
+    String split = options.imageSplitting().map(String::valueOf).orElse("default");
+    return options.pixelBudget().map(b -> split + "/pixels " + b.minPixels() + ".." + b.maxPixels()).orElse(split);
   }
 
   /** Renders and tokenizes {@code messages} with the image expansions of {@code images}. */
@@ -433,13 +438,17 @@ public final class GenerationSession implements AutoCloseable {
       }
       merged.flip();
       checkStop();
+      // the family's position ids for the whole prompt (null: the decoder counts them)
+      PromptPositions positions = parts.positions().positions(ids, imageTokenId, p.layouts());
       float[] last;
       if (key != null && cached == 0) {
-        float[] prefixLogits = st.append(merged.duplicate().limit(prefix * hidden), prefix);
+        float[] prefixLogits = st.append(merged.duplicate().limit(prefix * hidden), prefix,
+            positions == null ? null : positions.slice(0, prefix));
         cache.put(key, st.snapshot(Arrays.copyOf(ids, prefix), prefixLogits));
-        last = st.append(merged.duplicate().position(prefix * hidden), ids.length - prefix);
+        last = st.append(merged.duplicate().position(prefix * hidden), ids.length - prefix,
+            positions == null ? null : positions.slice(prefix, ids.length));
       } else {
-        last = st.append(merged, todo.length);
+        last = st.append(merged, todo.length, positions == null ? null : positions.slice(cached, ids.length));
       }
       return new Prefilled(p, st, last, cached, t0, tPre, tVision, System.nanoTime());
     } finally {

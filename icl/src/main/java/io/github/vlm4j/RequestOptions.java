@@ -1,6 +1,7 @@
 package io.github.vlm4j;
 
 import io.github.vlm4j.core.VlmInputException;
+import io.github.vlm4j.vision.PixelBudget;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -15,9 +16,12 @@ import java.util.OptionalInt;
  *     beyond the context window
  * @param contextPolicy what a chat that does not fit the context window does ({@link
  *     ContextPolicy#REFUSE} by default)
+ * @param pixelBudget for dynamic-resolution models (Qwen-VL): the pixel bounds each image is resized
+ *     into instead of the model's {@code min_pixels}/{@code max_pixels}, which bounds its image tokens;
+ *     empty = the model's
  */
 public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> adapter, OptionalInt maxImageTokens,
-    ContextPolicy contextPolicy) {
+    ContextPolicy contextPolicy, Optional<PixelBudget> pixelBudget) {
   /** The model's defaults. */
   public static final RequestOptions DEFAULT = new RequestOptions(Optional.empty(), Optional.empty(), OptionalInt.empty());
 
@@ -28,9 +32,24 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
    * @param adapter name of a registered cross-modal adapter; empty = the default projector
    * @param maxImageTokens cap on the prompt's image tokens; empty = no cap
    * @param contextPolicy what a chat that does not fit the context window does (non-null)
+   * @param pixelBudget pixel bounds per image for dynamic-resolution models; empty = the model's
    */
   public RequestOptions {
     java.util.Objects.requireNonNull(contextPolicy, "contextPolicy");
+    java.util.Objects.requireNonNull(pixelBudget, "pixelBudget");
+  }
+
+  /**
+   * Options with the model's pixel bounds.
+   *
+   * @param imageSplitting override the model's image splitting; empty = the model's
+   * @param adapter name of a registered cross-modal adapter; empty = the default projector
+   * @param maxImageTokens cap on the prompt's image tokens; empty = no cap
+   * @param contextPolicy what a chat that does not fit the context window does (non-null)
+   */
+  public RequestOptions(Optional<Boolean> imageSplitting, Optional<String> adapter, OptionalInt maxImageTokens,
+      ContextPolicy contextPolicy) {
+    this(imageSplitting, adapter, maxImageTokens, contextPolicy, Optional.empty());
   }
 
   /**
@@ -53,7 +72,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
    * @return a copy with the override
    */
   public RequestOptions withImageSplitting(boolean split) {
-    return new RequestOptions(Optional.of(split), adapter, maxImageTokens, contextPolicy);
+    return new RequestOptions(Optional.of(split), adapter, maxImageTokens, contextPolicy, pixelBudget);
   }
 
   /**
@@ -63,7 +82,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
    * @return a copy using that adapter
    */
   public RequestOptions withAdapter(String name) {
-    return new RequestOptions(imageSplitting, Optional.of(name), maxImageTokens, contextPolicy);
+    return new RequestOptions(imageSplitting, Optional.of(name), maxImageTokens, contextPolicy, pixelBudget);
   }
 
   /**
@@ -77,7 +96,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
     if (cap < 1) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "maxImageTokens must be >= 1, got " + cap);
     }
-    return new RequestOptions(imageSplitting, adapter, OptionalInt.of(cap), contextPolicy);
+    return new RequestOptions(imageSplitting, adapter, OptionalInt.of(cap), contextPolicy, pixelBudget);
   }
 
   /**
@@ -87,6 +106,28 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
    * @return a copy with that policy
    */
   public RequestOptions withContextPolicy(ContextPolicy policy) {
-    return new RequestOptions(imageSplitting, adapter, maxImageTokens, policy);
+    return new RequestOptions(imageSplitting, adapter, maxImageTokens, policy, pixelBudget);
+  }
+
+  /**
+   * Resizes each image of the request into {@code [minPixels, maxPixels]} pixels instead of the
+   * model's {@code min_pixels}/{@code max_pixels} (dynamic-resolution models such as Qwen2-VL, whose
+   * image tokens follow the image size: one token per {@code (patch × merge)²} pixels). The cap is
+   * honoured: an image whose aspect ratio cannot fit {@code maxPixels} at the model's patch
+   * granularity is refused, never silently enlarged. Models with fixed-size frames refuse this option.
+   *
+   * @param minPixels smallest resized area, >= 1
+   * @param maxPixels largest resized area, >= minPixels
+   * @return options with this budget
+   * @throws VlmInputException INVALID_OPTION for bounds out of range
+   */
+  public RequestOptions withPixelBudget(int minPixels, int maxPixels) {
+    PixelBudget b;
+    try {
+      b = new PixelBudget(minPixels, maxPixels);
+    } catch (IllegalArgumentException e) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, e.getMessage());
+    }
+    return new RequestOptions(imageSplitting, adapter, maxImageTokens, contextPolicy, Optional.of(b));
   }
 }

@@ -24,6 +24,7 @@ import io.github.vlm4j.family.ModelFamilies;
 import io.github.vlm4j.family.ModelFamily;
 import io.github.vlm4j.family.Adapters;
 import io.github.vlm4j.family.ModelParts;
+import io.github.vlm4j.vision.ImagePreprocessor;
 import io.github.vlm4j.projector.AdapterInfo;
 import io.github.vlm4j.projector.OnnxProjector;
 import io.github.vlm4j.vision.ImageDecoder;
@@ -311,8 +312,8 @@ public final class VisionLanguageModel implements AutoCloseable {
   }
 
   /** Preprocesses and encodes one image outside a generation (no termination). */
-  private ImageFeatures encode(RgbImage rgb, Boolean splitting) {
-    var pixels = parts.preprocessor().preprocess(rgb, splitting);
+  private ImageFeatures encode(RgbImage rgb, Boolean splitting, RequestOptions options) {
+    var pixels = preprocessorFor(options).preprocess(rgb, splitting);
     if (!releaseVisionMemory) {
       return parts.vision().encode(pixels, null);
     }
@@ -341,11 +342,11 @@ public final class VisionLanguageModel implements AutoCloseable {
         throw new io.github.vlm4j.core.ModelClosedException("the model was closed while decoding the image");
       }
       Boolean splitting = options.imageSplitting().orElse(null);
-      String split = options.imageSplitting().map(String::valueOf).orElse("default");
+      String split = GenerationSession.splitKey(options);
       // preprocessing only on a cache miss
       var f = featureCache.enabled()
-          ? featureCache.get(ImageFeatureCache.key(rgb, split), () -> encode(rgb, splitting))
-          : encode(rgb, splitting);
+          ? featureCache.get(ImageFeatureCache.key(rgb, split), () -> encode(rgb, splitting, options))
+          : encode(rgb, splitting, options);
       int width = f.width();
       float[] data = f.data();
       int rows = data.length / width;
@@ -505,6 +506,26 @@ public final class VisionLanguageModel implements AutoCloseable {
     if (options.adapter().isPresent()) {
       parts.adapters().acquire(options.adapter().get()).close(); // fail fast on unknown names
     }
+    if (options.pixelBudget().isPresent() && !supportsPixelBudget()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "a pixel budget is not an option of this "
+          + modelType + " model: its images are resized to fixed frames of " + parts.preprocessor().frameWidth() + "×"
+          + parts.preprocessor().frameHeight() + " pixels; leave pixelBudget unset (see supportsPixelBudget())");
+    }
+  }
+
+  /**
+   * Tells whether requests can set {@link RequestOptions#withPixelBudget(int, int)}: true for
+   * dynamic-resolution models (Qwen-VL), whose image tokens follow the resized image size.
+   *
+   * @return whether a per-request pixel budget means anything for this model
+   */
+  public boolean supportsPixelBudget() {
+    return parts.preprocessor().supportsPixelBudget();
+  }
+
+  /** The preprocessor a request's images go through: the model's, or one with the request's pixel budget. */
+  ImagePreprocessor preprocessorFor(RequestOptions options) {
+    return options.pixelBudget().map(b -> parts.preprocessor().withPixelBudget(b)).orElse(parts.preprocessor());
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.github.vlm4j.decoder;
 
 import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
 import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.model.ModelFolder;
 import io.github.vlm4j.core.model.TextConfig;
@@ -10,11 +11,13 @@ import io.github.vlm4j.core.onnx.TensorSpec;
 import io.github.vlm4j.core.onnx.Tensors;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.LongBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The {@code decoder_model_merged} graph of the onnx-community layout: {@code inputs_embeds},
- * {@code attention_mask}, {@code position_ids} (optional), {@code past_key_values.{i}.key/value}
+ * {@code attention_mask}, {@code position_ids} (optional; {@code [batch, sequence]}, or {@code [axes, batch,
+ * sequence]} for multimodal rotary positions such as Qwen-VL's M-RoPE), {@code past_key_values.{i}.key/value}
  * to {@code logits} and {@code present.{i}.key/value}. Validated against the text config at load
  * (layer count, KV heads, head size, hidden size, vocabulary). The KV dtype is whatever the graph
  * declares (float32, or float16 in fp16 exports).
@@ -28,6 +31,7 @@ public final class CausalDecoder implements AutoCloseable {
   private final OnnxJavaType embedsType;
   private final OnnxJavaType logitsType;
   private final boolean positionIds;
+  private final int positionAxes;
   private final String[] pastNames;
   private final String[] presentNames;
   /** Prefill logits buffers between requests (direct memory is only freed by the GC otherwise). */
@@ -38,13 +42,14 @@ public final class CausalDecoder implements AutoCloseable {
   private boolean closed;
 
   private CausalDecoder(OnnxGraph graph, TextConfig config, OnnxJavaType kvType, OnnxJavaType embedsType,
-      OnnxJavaType logitsType, boolean positionIds) {
+      OnnxJavaType logitsType, boolean positionIds, int positionAxes) {
     this.graph = graph;
     this.config = config;
     this.kvType = kvType;
     this.embedsType = embedsType;
     this.logitsType = logitsType;
     this.positionIds = positionIds;
+    this.positionAxes = positionAxes;
     int n = config.numLayers();
     pastNames = new String[2 * n];
     presentNames = new String[2 * n];
@@ -83,8 +88,20 @@ public final class CausalDecoder implements AutoCloseable {
         throw g.mismatch("input " + mask.describe() + " must be int64 [batch, total_sequence]");
       }
       boolean pos = g.input("position_ids").isPresent();
-      if (pos && (g.input("position_ids").get().type() != OnnxJavaType.INT64 || g.input("position_ids").get().rank() != 2)) {
-        throw g.mismatch("input " + g.input("position_ids").get().describe() + " must be int64 [batch, sequence]");
+      int axes = 1;
+      if (pos) {
+        TensorSpec p = g.input("position_ids").get();
+        if (p.type() != OnnxJavaType.INT64 || (p.rank() != 2 && p.rank() != 3)) {
+          throw g.mismatch("input " + p.describe() + " must be int64 [batch, sequence] (1-D rotary positions) or"
+              + " [axes, batch, sequence] (multimodal rotary positions, e.g. M-RoPE's 3 axes)");
+        }
+        if (p.rank() == 3) {
+          if (p.dim(0) < 1 || p.dim(0) > 8) {
+            throw g.mismatch("input " + p.describe() + " must declare its number of position axes (1 to 8) as a"
+                + " fixed first dimension; it is " + (p.dim(0) < 0 ? "dynamic" : String.valueOf(p.dim(0))));
+          }
+          axes = (int) p.dim(0);
+        }
       }
       long pastInputs = g.inputs().keySet().stream().filter(n -> n.startsWith("past_key_values.")).count();
       if (pastInputs != 2L * config.numLayers()) {
@@ -130,7 +147,7 @@ public final class CausalDecoder implements AutoCloseable {
       if (logits.type() != OnnxJavaType.FLOAT && logits.type() != OnnxJavaType.FLOAT16) {
         throw g.mismatch("output " + logits.describe() + " must be float or float16");
       }
-      return new CausalDecoder(g, config, kv, emb.type(), logits.type(), pos);
+      return new CausalDecoder(g, config, kv, emb.type(), logits.type(), pos, axes);
     } catch (ModelLoadException | RuntimeException e) {
       g.close();
       throw e;
@@ -189,6 +206,36 @@ public final class CausalDecoder implements AutoCloseable {
    */
   public boolean takesPositionIds() {
     return positionIds;
+  }
+
+  /**
+   * Returns the number of position axes the graph takes.
+   *
+   * @return 1 for {@code position_ids [batch, sequence]} (or no position ids), else the first
+   *     dimension of {@code position_ids [axes, batch, sequence]} (3 for M-RoPE)
+   */
+  public int positionAxes() {
+    return positionAxes;
+  }
+
+  /**
+   * A {@code position_ids} tensor for {@code b} rows of {@code s} positions whose ids are the same in
+   * every axis: {@code [b, s]}, or {@code [axes, b, s]} with {@code values} repeated per axis.
+   *
+   * @param values {@code b × s} ids from its position 0 (read, not consumed)
+   * @return a new tensor the caller closes
+   */
+  OnnxTensor positionsTensor(LongBuffer values, int b, int s) {
+    if (positionAxes == 1) {
+      return Tensors.longs(values.duplicate().position(0).limit(b * s), b, s);
+    }
+    LongBuffer all = Tensors.directLongs(positionAxes * b * s);
+    for (int a = 0; a < positionAxes; a++) {
+      for (int i = 0; i < b * s; i++) {
+        all.put(values.get(i));
+      }
+    }
+    return Tensors.longs(all.flip(), positionAxes, b, s);
   }
 
   String pastName(int i) {

@@ -268,6 +268,8 @@ public final class DecodeBatcher implements AutoCloseable {
     final java.util.function.BooleanSupplier stop;
     DecoderState.MovedCache cache;
     int length;
+    /** Position id of the row's next token minus {@link #length}. */
+    long positionDelta;
     int token;
     boolean queued;
     boolean decided;
@@ -297,6 +299,7 @@ public final class DecodeBatcher implements AutoCloseable {
         }
         row.cache = row.state.moveCache();
         row.length = row.cache.length();
+        row.positionDelta = row.cache.positionDelta();
         row.logits = new float[vocab];
         row.queued = true;
         joining.add(row);
@@ -549,7 +552,7 @@ public final class DecodeBatcher implements AutoCloseable {
     for (int r = 0; r < b; r++) {
       Row row = batch.get(r);
       ids.put(r, row.token);
-      positions.put(r, row.length);
+      positions.put(r, row.length + row.positionDelta);
       int pad = padded - row.length;
       for (int t = 0; t < total; t++) {
         mask.put(r * total + t, t < pad ? 0 : 1);
@@ -558,7 +561,7 @@ public final class DecodeBatcher implements AutoCloseable {
     ByteBuffer out = logits.duplicate().order(ByteOrder.nativeOrder());
     out.limit(b * vocab * decoder.logitsBytes());
     try (OnnxTensor idsTensor = Tensors.longs(ids, b, 1);
-         OnnxTensor posTensor = Tensors.longs(positions, b, 1);
+         OnnxTensor posTensor = decoder.positionsTensor(positions, b, 1);
          OnnxTensor maskTensor = Tensors.longs(mask, b, total);
          OnnxTensor pinned = decoder.logitsType() == OnnxJavaType.FLOAT16
              ? Tensors.halfs(out.asShortBuffer(), b, 1, vocab) : Tensors.floats(out.asFloatBuffer(), b, 1, vocab);

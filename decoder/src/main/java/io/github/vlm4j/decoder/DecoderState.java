@@ -51,9 +51,11 @@ public final class DecoderState implements AutoCloseable {
   private OrtSession.Result kv;
   private KvSnapshot base;
   private int pastLength;
+  /** Position id of the next appended token minus {@link #pastLength} (0 unless a family's positions say otherwise). */
+  private long positionDelta;
   private LongBuffer ones = fill(Tensors.directLongs(256), 1);
   private final LongBuffer stepToken = Tensors.directLongs(1);
-  private final LongBuffer stepPosition = Tensors.directLongs(1);
+  private final LongBuffer stepPosition;
   private final ByteBuffer stepLogits;
   private OnnxTensor stepTokenTensor;
   private OnnxTensor stepPositionTensor;
@@ -75,6 +77,7 @@ public final class DecoderState implements AutoCloseable {
     this.hidden = decoder.config().hiddenSize();
     this.prefillChunk = prefillChunk;
     this.lastRow = new float[vocab];
+    this.stepPosition = Tensors.directLongs(decoder.positionAxes());
     this.stepLogits = ByteBuffer.allocateDirect(vocab * decoder.logitsBytes()).order(ByteOrder.nativeOrder());
     try {
       this.runOptions = new OrtSession.RunOptions();
@@ -129,6 +132,7 @@ public final class DecoderState implements AutoCloseable {
     snapshot.retain();
     base = snapshot;
     pastLength = snapshot.length();
+    positionDelta = snapshot.positionDelta();
   }
 
   /**
@@ -147,7 +151,7 @@ public final class DecoderState implements AutoCloseable {
     if (ids.length != pastLength) {
       throw new IllegalArgumentException(ids.length + " ids for " + pastLength + " cached positions");
     }
-    KvSnapshot snap = new KvSnapshot(kv, decoder, pastLength, ids, lastLogits);
+    KvSnapshot snap = new KvSnapshot(kv, decoder, pastLength, positionDelta, ids, lastLogits);
     kv = null;
     if (base != null) {
       base.release();
@@ -167,8 +171,18 @@ public final class DecoderState implements AutoCloseable {
    */
   public float[] appendAll(float[] embeds, int s) {
     float[] out = new float[Math.multiplyExact(s, vocab)];
-    prefill(FloatBuffer.wrap(embeds), s, out);
+    prefill(FloatBuffer.wrap(embeds), s, null, out);
     return out;
+  }
+
+  /**
+   * Returns how far the next position id is from the cache length.
+   *
+   * @return {@code next position id - pastLength()}: 0 unless positions given to {@link
+   *     #append(FloatBuffer, int, PromptPositions)} said otherwise
+   */
+  public long positionDelta() {
+    return positionDelta;
   }
 
   /**
@@ -224,15 +238,39 @@ public final class DecoderState implements AutoCloseable {
    * @return the logits of the last position (float32, an internal array valid until the next call)
    */
   public float[] append(FloatBuffer embeds, int s) {
-    prefill(embeds, s, null);
+    prefill(embeds, s, null, null);
     return lastRow;
   }
 
-  private void prefill(FloatBuffer embeds, int s, float[] allLogits) {
+  /**
+   * Appends positions given as embeddings, at the position ids a model family computed for them
+   * (e.g. M-RoPE ids, where an image's tokens share ids); later positions continue from {@link
+   * PromptPositions#next()}.
+   *
+   * @param embeds its {@code remaining()} elements are {@code s * hidden} floats; its position is not
+   *     changed
+   * @param s number of positions, > 0
+   * @param positions their position ids ({@code length == s}, as many axes as the graph takes), or
+   *     null for {@code pastLength() + positionDelta() + i}
+   * @return the logits of the last position (float32, an internal array valid until the next call)
+   * @throws IllegalArgumentException if the positions do not fit the graph or {@code s}
+   */
+  public float[] append(FloatBuffer embeds, int s, PromptPositions positions) {
+    prefill(embeds, s, positions, null);
+    return lastRow;
+  }
+
+  private void prefill(FloatBuffer embeds, int s, PromptPositions given, float[] allLogits) {
     checkOpen();
     if (s <= 0 || embeds.remaining() != (long) s * hidden) {
       throw new IllegalArgumentException("expected " + s + " x " + hidden + " embeddings, got " + embeds.remaining()
           + " floats");
+    }
+    if (given != null && (given.length() != s || given.axes() != decoder.positionAxes()
+        || !decoder.takesPositionIds())) {
+      throw new IllegalArgumentException(given + " for " + s + " positions of " + decoder.graph().file()
+          + (decoder.takesPositionIds() ? ", which takes " + decoder.positionAxes() + " position axes"
+              : ", which takes no position_ids"));
     }
     int chunk = Math.min(prefillChunk, s);
     boolean zeroCopy = embeds.isDirect() && embeds.order() == ByteOrder.nativeOrder()
@@ -240,23 +278,39 @@ public final class DecoderState implements AutoCloseable {
     Buffer scratch = zeroCopy ? null : decoder.embedsType() == OnnxJavaType.FLOAT16
         ? Tensors.directShorts(chunk * hidden) : Tensors.directFloats(chunk * hidden);
     ByteBuffer logits = decoder.borrowPrefillLogits(chunk * vocab);
-    LongBuffer positions = Tensors.directLongs(chunk);
+    int axes = decoder.positionAxes();
+    LongBuffer positions = Tensors.directLongs(chunk * (given != null ? axes : 1));
     try {
       for (int from = 0; from < s; from += chunk) {
         int n = Math.min(chunk, s - from);
         FloatBuffer part = embeds.duplicate();
         part.position(embeds.position() + from * hidden).limit(embeds.position() + (from + n) * hidden);
-        for (int i = 0; i < n; i++) {
-          positions.put(i, pastLength + i);
+        OnnxTensor pos;
+        if (given != null) {
+          for (int a = 0; a < axes; a++) {
+            for (int i = 0; i < n; i++) {
+              positions.put(a * n + i, given.at(a, from + i));
+            }
+          }
+          pos = axes == 1 ? Tensors.longs(positions.duplicate().position(0).limit(n), 1, n)
+              : Tensors.longs(positions.duplicate().position(0).limit(axes * n), axes, 1, n);
+        } else {
+          for (int i = 0; i < n; i++) {
+            positions.put(i, pastLength + positionDelta + i);
+          }
+          pos = decoder.positionsTensor(positions, 1, n);
         }
         try (OnnxTensor e = embedsTensor(part, scratch, n);
-             OnnxTensor pos = Tensors.longs(positions.duplicate().position(0).limit(n), 1, n);
+             OnnxTensor p = pos;
              OnnxTensor pinned = logitsTensor(logits, n)) {
-          run(e, pos, pinned, n, logits);
+          run(e, p, pinned, n, logits);
         }
         if (allLogits != null) {
           decoder.readLogits(logits, 0, allLogits, from * vocab, n * vocab);
         }
+      }
+      if (given != null) {
+        positionDelta = given.next() - pastLength;
       }
     } finally {
       decoder.returnPrefillLogits(logits);
@@ -302,7 +356,8 @@ public final class DecoderState implements AutoCloseable {
     checkOpen();
     if (stepTokenTensor == null) {
       stepTokenTensor = Tensors.longs(stepToken.duplicate(), 1, 1);
-      stepPositionTensor = Tensors.longs(stepPosition.duplicate(), 1, 1);
+      stepPositionTensor = decoder.positionAxes() == 1 ? Tensors.longs(stepPosition.duplicate(), 1, 1)
+          : Tensors.longs(stepPosition.duplicate(), decoder.positionAxes(), 1, 1);
       stepLogitsTensor = logitsTensor(stepLogits, 1);
       stepIdsFeed = Map.of("input_ids", stepTokenTensor);
     }
@@ -311,7 +366,9 @@ public final class DecoderState implements AutoCloseable {
       OnnxTensor e = (OnnxTensor) er.get(0);
       OnnxTensor converted = e.getInfo().type != decoder.embedsType() ? convert(e) : null;
       try {
-        stepPosition.put(0, pastLength);
+        for (int a = 0; a < decoder.positionAxes(); a++) {
+          stepPosition.put(a, pastLength + positionDelta);
+        }
         run(converted != null ? converted : e, stepPositionTensor, stepLogitsTensor, 1, stepLogits);
       } finally {
         if (converted != null) {
@@ -389,7 +446,7 @@ public final class DecoderState implements AutoCloseable {
    * A KV cache moved out of a state: the past tensor of each KV entry, the object that owns them
    * (closed by the new owner when it no longer reads them) and the number of positions.
    */
-  record MovedCache(OnnxTensor[] past, AutoCloseable owner, int length) {}
+  record MovedCache(OnnxTensor[] past, AutoCloseable owner, int length, long positionDelta) {}
 
   /**
    * Hands this state's KV cache to a new owner (the batched decoder). The state holds no cache
@@ -424,7 +481,7 @@ public final class DecoderState implements AutoCloseable {
       base = null;
     }
     moved = true;
-    return new MovedCache(past, owner, pastLength);
+    return new MovedCache(past, owner, pastLength, positionDelta);
   }
 
   /** Asks a graph run in progress on another thread to stop (it then fails with ONNX Runtime's error). */

@@ -18,15 +18,18 @@ public final class KvSnapshot implements AutoCloseable {
   private final OrtSession.Result result;
   private final CausalDecoder decoder;
   private final int length;
+  private final long positionDelta;
   private final int[] ids;
   private final float[] lastLogits;
   private int refs = 1;
   private boolean closedByOwner;
 
-  KvSnapshot(OrtSession.Result result, CausalDecoder decoder, int length, int[] ids, float[] lastLogits) {
+  KvSnapshot(OrtSession.Result result, CausalDecoder decoder, int length, long positionDelta, int[] ids,
+      float[] lastLogits) {
     this.result = result;
     this.decoder = decoder;
     this.length = length;
+    this.positionDelta = positionDelta;
     this.ids = ids.clone();
     this.lastLogits = lastLogits.clone();
   }
@@ -38,6 +41,16 @@ public final class KvSnapshot implements AutoCloseable {
    */
   public int length() {
     return length;
+  }
+
+  /**
+   * Returns how far the next position id is from the cache length.
+   *
+   * @return {@code next position id - length()}: 0 for 1-D positions, the rope delta for M-RoPE
+   *     prompts with images (whose image tokens share position ids)
+   */
+  public long positionDelta() {
+    return positionDelta;
   }
 
   /**

@@ -100,13 +100,13 @@ public final class PrefixBranches {
         mask.put(t < past + n ? 1 : 0);
       }
       for (int j = 0; j < s; j++) {
-        positions.put(past + j);
+        positions.put(past + prefix.positionDelta() + j);
       }
     }
     List<AutoCloseable> owners = new ArrayList<>();
     try (OnnxTensor embedsTensor = f != null ? Tensors.floats(f.flip(), b, s, hidden) : Tensors.halfs(h.flip(), b, s, hidden);
          OnnxTensor maskTensor = Tensors.longs(mask.flip(), b, total);
-         OnnxTensor posTensor = Tensors.longs(positions.flip(), b, s)) {
+         OnnxTensor posTensor = decoder.positionsTensor(positions.flip(), b, s)) {
       Map<String, OnnxTensorLike> feeds = new HashMap<>();
       feeds.put("inputs_embeds", embedsTensor);
       feeds.put("attention_mask", maskTensor);

@@ -24,10 +24,11 @@ import java.util.List;
  * @param embedder the token-embedding graph
  * @param decoder the decoder graph
  * @param closeables resources owned by the model besides the above (closed last)
+ * @param positions how prompt positions are numbered for the decoder's rotary embedding
  */
 public record ModelParts(ChatTemplate template, PromptAssembler assembler, ImagePreprocessor preprocessor,
     ImageEncoder vision, ImageProjector projector, AdapterRegistry adapters, ImageExpansion expansion,
-    TokenEmbedder embedder, CausalDecoder decoder, List<AutoCloseable> closeables) {
+    TokenEmbedder embedder, CausalDecoder decoder, List<AutoCloseable> closeables, PositionScheme positions) {
   /**
    * Copies the list.
    *
@@ -41,8 +42,36 @@ public record ModelParts(ChatTemplate template, PromptAssembler assembler, Image
    * @param embedder the token-embedding graph
    * @param decoder the decoder graph
    * @param closeables resources owned by the model besides the above (closed last; copied)
+   * @param positions how prompt positions are numbered; its axes must be the decoder's
+   * @throws IllegalArgumentException if the position scheme's axes are not the decoder graph's
    */
   public ModelParts {
     closeables = List.copyOf(closeables);
+    java.util.Objects.requireNonNull(positions, "positions");
+    if (positions.axes() != decoder.positionAxes()) {
+      throw new IllegalArgumentException(decoder.graph().file() + " takes " + decoder.positionAxes()
+          + " position axes but the family numbers positions with " + positions + " (" + positions.axes() + ")");
+    }
+  }
+
+  /**
+   * Parts whose positions are counted ({@link PositionScheme#SEQUENTIAL}).
+   *
+   * @param template the chat template
+   * @param assembler turns rendered chats into ids
+   * @param preprocessor image preprocessing
+   * @param vision the image stage
+   * @param projector the default projector
+   * @param adapters the cross-modal adapters available at run time
+   * @param expansion how one image is written into the prompt
+   * @param embedder the token-embedding graph
+   * @param decoder the decoder graph
+   * @param closeables resources owned by the model besides the above (closed last; copied)
+   */
+  public ModelParts(ChatTemplate template, PromptAssembler assembler, ImagePreprocessor preprocessor,
+      ImageEncoder vision, ImageProjector projector, AdapterRegistry adapters, ImageExpansion expansion,
+      TokenEmbedder embedder, CausalDecoder decoder, List<AutoCloseable> closeables) {
+    this(template, assembler, preprocessor, vision, projector, adapters, expansion, embedder, decoder, closeables,
+        PositionScheme.SEQUENTIAL);
   }
 }

@@ -54,6 +54,16 @@ public final class GenerateCommand implements Callable<Integer> {
           + " on others it is a usage error.")
   boolean noImageSplitting;
 
+  @Option(names = "--min-pixels", paramLabel = "N",
+      description = "With --max-pixels: resize each image into [N, --max-pixels] pixels instead of the model's"
+          + " min_pixels/max_pixels. Only for dynamic-resolution models (Qwen-VL); on others it is a usage error.")
+  Integer minPixels;
+
+  @Option(names = "--max-pixels", paramLabel = "N",
+      description = "With --min-pixels: the most pixels each image is resized to, which bounds its image tokens"
+          + " (one per 28x28 pixels on Qwen2-VL). Honoured: an image that cannot fit is refused.")
+  Integer maxPixels;
+
   @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
       description = "Sampling temperature: 0 = greedy decoding, or 1e-6 to 1e6 to sample (default: ${DEFAULT-VALUE}).")
   double temperature;
@@ -136,6 +146,13 @@ public final class GenerateCommand implements Callable<Integer> {
       }
       if (adapter != null) {
         options = options.withAdapter(adapter);
+      }
+      if ((minPixels == null) != (maxPixels == null)) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION,
+            "--min-pixels and --max-pixels go together; found only " + (minPixels == null ? "--max-pixels" : "--min-pixels"));
+      }
+      if (minPixels != null) {
+        options = options.withPixelBudget(minPixels, maxPixels);
       }
       try (ProgressReporter progress = ProgressReporter.forStderr(true); VisionLanguageModel m = model.load(progress)) {
         Flags.checkImageSplitting(m, noImageSplitting);

@@ -166,6 +166,20 @@ abstract class BaseBuilder<B extends BaseBuilder<B>> {
   }
 
   /**
+   * Resizes every request's images into {@code [minPixels, maxPixels]} pixels (dynamic-resolution
+   * models such as Qwen2-VL, whose image tokens follow the image size; others refuse requests with
+   * it, see {@link VisionLanguageModel#supportsPixelBudget()}).
+   *
+   * @param minPixels smallest resized area, >= 1
+   * @param maxPixels largest resized area, >= minPixels; honoured (an image that cannot fit is refused)
+   * @return this builder
+   */
+  public B pixelBudget(int minPixels, int maxPixels) {
+    this.options = options.withPixelBudget(minPixels, maxPixels);
+    return self();
+  }
+
+  /**
    * Sets what a conversation that outgrows the context window does, for every request — e.g. {@link
    * ContextPolicy#dropOldestTurns()} for a chat memory that keeps growing (default {@link
    * ContextPolicy#REFUSE}: such a request fails with {@code InvalidRequestException}).

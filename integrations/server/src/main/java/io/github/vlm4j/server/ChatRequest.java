@@ -129,8 +129,8 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
   }
 
   /**
-   * @return the vlm4j extension fields {@code adapter}, {@code image_splitting} and {@code context_policy}
-   *     as request options
+   * @return the vlm4j extension fields {@code adapter}, {@code image_splitting}, {@code context_policy} and
+   *     {@code min_pixels}/{@code max_pixels} as request options
    */
   static RequestOptions requestOptions(JsonNode body) {
     RequestOptions o = RequestOptions.DEFAULT;
@@ -149,6 +149,20 @@ record ChatRequest(List<Message> messages, GenerationConfig config, RequestOptio
     Boolean split = Json.optBoolean(body, "image_splitting", "image_splitting");
     if (split != null) {
       o = o.withImageSplitting(split);
+    }
+    Integer minPixels = Json.optInt(body, "min_pixels", "min_pixels");
+    Integer maxPixels = Json.optInt(body, "max_pixels", "max_pixels");
+    if ((minPixels == null) != (maxPixels == null)) {
+      throw ApiError.badRequest("invalid_value", minPixels == null ? "min_pixels" : "max_pixels",
+          "min_pixels and max_pixels go together (the pixel bounds each image is resized into); found only "
+              + (minPixels == null ? "max_pixels" : "min_pixels"));
+    }
+    if (minPixels != null) {
+      try {
+        o = o.withPixelBudget(minPixels, maxPixels);
+      } catch (VlmInputException e) {
+        throw ApiError.badRequest("invalid_value", "min_pixels", e.getMessage());
+      }
     }
     return o;
   }

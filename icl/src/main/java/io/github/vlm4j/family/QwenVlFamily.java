@@ -1,0 +1,107 @@
+package io.github.vlm4j.family;
+
+import io.github.vlm4j.ModelModule;
+import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.model.ConfigReader;
+import io.github.vlm4j.core.prompt.ChatTemplate;
+import io.github.vlm4j.core.prompt.PromptAssembler;
+import io.github.vlm4j.core.prompt.PromptPiece;
+import io.github.vlm4j.decoder.CausalDecoder;
+import io.github.vlm4j.decoder.TokenEmbedder;
+import io.github.vlm4j.projector.AdapterRegistry;
+import io.github.vlm4j.projector.FusedProjector;
+import io.github.vlm4j.vision.PatchGridEncoder;
+import io.github.vlm4j.vision.PreprocessorConfig;
+import io.github.vlm4j.vision.SmartResizePreprocessor;
+import java.util.List;
+
+/**
+ * Qwen2-VL and Qwen2.5-VL exports as transformers.js runs them (onnx-community layout):
+ * <ul>
+ *   <li>images keep their aspect ratio: {@code smart_resize} to multiples of {@code patch × merge}
+ *       pixels within {@code [min_pixels, max_pixels]} (per request with {@link
+ *       io.github.vlm4j.RequestOptions#withPixelBudget}), flattened into {@code [patches, C·T·P·P]}
+ *       patches and fed with their {@code [t, h, w]} grid to {@code vision_encoder.onnx};</li>
+ *   <li>each {@code <|image_pad|>} the chat template writes between {@code <|vision_start|>} and
+ *       {@code <|vision_end|>} becomes {@code t·h·w / merge²} image tokens;</li>
+ *   <li>the decoder takes M-RoPE {@code position_ids [3, batch, sequence]} ({@link
+ *       MultimodalRotaryPositions}).</li>
+ * </ul>
+ * Qwen2.5-VL's window attention lives inside its vision graph; nothing here differs between the two.
+ */
+public final class QwenVlFamily implements ModelFamily {
+  private static final String IMAGE_PAD = "<|image_pad|>";
+
+  /** Creates the family (stateless: one instance loads any number of models, concurrently). */
+  public QwenVlFamily() {}
+
+  @Override
+  public List<String> modelTypes() {
+    return List.of("qwen2_vl", "qwen2_5_vl");
+  }
+
+  @Override
+  public ModelParts load(LoadContext ctx) throws ModelLoadException {
+    var folder = ctx.folder();
+    PreprocessorConfig pre = PreprocessorConfig.read(folder);
+    SmartResizePreprocessor preprocessor;
+    try {
+      preprocessor = new SmartResizePreprocessor(pre);
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(PreprocessorConfig.FILE) + ": " + e.getMessage(), e);
+    }
+    int patch = preprocessor.patchSize();
+    int merge = preprocessor.mergeSize();
+    int temporal = preprocessor.temporalPatchSize();
+    checkVisionConfig(ctx, patch, merge, temporal);
+    var imageTokenId = ctx.config().rootTokenId("image_token_id");
+    int imageToken = ctx.tokenId(IMAGE_PAD);
+    if (imageTokenId.isPresent() && imageTokenId.getAsInt() != imageToken) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, ctx.config().source()
+          + ": image_token_id is " + imageTokenId.getAsInt() + " but the tokenizer's " + IMAGE_PAD + " is " + imageToken);
+    }
+    ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
+    PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), IMAGE_PAD, imageToken);
+    int hidden = ctx.text().hiddenSize();
+    try (Closer closer = new Closer()) {
+      PatchGridEncoder vision = closer.add(PatchGridEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER),
+          ctx.settings(), patch, temporal, merge, hidden));
+      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS),
+          ctx.settings(), hidden));
+      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
+          ctx.settings(), ctx.text()));
+      if (!decoder.takesPositionIds() || decoder.positionAxes() != 3) {
+        throw decoder.graph().mismatch("must take M-RoPE position_ids [3, batch, sequence] (a " + ctx.config().modelType()
+            + " decoder); it takes " + (decoder.takesPositionIds()
+                ? decoder.graph().input("position_ids").orElseThrow().describe() : "no position_ids"));
+      }
+      ImageExpansion expansion = (k, img) -> List.of(
+          new PromptPiece.ImageTokens(k, SmartResizePreprocessor.imageTokens(img, patch, temporal, merge)));
+      PositionScheme positions = new MultimodalRotaryPositions(img -> {
+        int[] g = SmartResizePreprocessor.gridThw(img, patch, temporal);
+        return new int[] {g[0], g[1] / merge, g[2] / merge};
+      });
+      ModelParts parts = new ModelParts(template, assembler, preprocessor, vision, new FusedProjector(hidden),
+          new AdapterRegistry(), expansion, embedder, decoder, List.of(), positions);
+      closer.release();
+      return parts;
+    }
+  }
+
+  /** {@code vision_config}'s patch geometry, where present, must be the preprocessor's. */
+  private static void checkVisionConfig(LoadContext ctx, int patch, int merge, int temporal) throws ModelLoadException {
+    ConfigReader root = ctx.config().reader();
+    String[][] keys = {
+        {"vision_config.patch_size", String.valueOf(patch), "patch_size"},
+        {"vision_config.spatial_merge_size", String.valueOf(merge), "merge_size"},
+        {"vision_config.temporal_patch_size", String.valueOf(temporal), "temporal_patch_size"}};
+    for (String[] k : keys) {
+      int v = root.intOr(k[0], 1, 1 << 12, -1);
+      if (v >= 0 && v != Integer.parseInt(k[1])) {
+        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, ctx.config().source() + ": " + k[0]
+            + " is " + v + " but " + ctx.folder().describe(PreprocessorConfig.FILE) + " has " + k[2] + " " + k[1]);
+      }
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package io.github.vlm4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.vlm4j.Demo;
+import io.github.vlm4j.FewShotPrompt;
+import io.github.vlm4j.LabelScores;
+import io.github.vlm4j.PromptStats;
+import io.github.vlm4j.RequestOptions;
+import io.github.vlm4j.VisionLanguageModel;
+import io.github.vlm4j.core.VlmInputException;
+import io.github.vlm4j.core.onnx.Dtype;
+import io.github.vlm4j.core.prompt.ImageInput;
+import io.github.vlm4j.core.prompt.Message;
+import io.github.vlm4j.decoder.generation.GenerationConfig;
+import io.github.vlm4j.decoder.generation.GenerationResult;
+import io.github.vlm4j.decoder.generation.TokenStreamer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The Qwen2-VL and Qwen2.5-VL families beyond the goldens (which {@link GoldenParityTest}, {@link
+ * PrefillChunkTest} and {@code QwenPositionsTest} check): the fp16 and q8 variants reproduce their
+ * own goldens; few-shot prompts and label scores are the same with and without the prefix and image
+ * caches (the cached demo prefix carries its M-RoPE offset); concurrent requests batch and get what
+ * they get alone; a per-request pixel budget changes the image tokens as smart_resize says and its
+ * cap is honoured.
+ */
+class QwenFamilyTest {
+  static final String[] MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl"};
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource({"vlm4j-tiny-qwen2-vl, fp16, 2e-2", "vlm4j-tiny-qwen2-vl, q8, 1e-3",
+      "vlm4j-tiny-qwen2_5-vl, fp16, 2e-2", "vlm4j-tiny-qwen2_5-vl, q8, 1e-3"})
+  void variantsReproduceTheirGoldens(String name, String dtype, double tolerance) throws Exception {
+    try (VisionLanguageModel model = VisionLanguageModel.builder(Fixtures.model(name)).dtype(dtype).build()) {
+      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+        JsonNode g = c.get("variants").get(dtype);
+        GoldenParityTest.FirstLogits probe = new GoldenParityTest.FirstLogits();
+        GenerationResult r = model.generate(GoldenParityTest.messages(name, c),
+            GenerationConfig.builder().maxNewTokens(c.get("max_new_tokens").asInt()).addProcessor(probe).build(),
+            GoldenParityTest.options(c), TokenStreamer.none());
+        assertArrayEquals(Fixtures.ints(g.get("generated_ids")), r.tokenIds(), dtype + " " + c.get("name").asText());
+        for (JsonNode t : g.get("first_step_top5")) {
+          double expected = t.get(1).asDouble();
+          float got = probe.first[t.get(0).asInt()];
+          assertTrue(Math.abs(got - expected) <= tolerance,
+              dtype + " " + c.get("name").asText() + ": logit " + t.get(0) + " expected " + expected + ", got " + got);
+        }
+      }
+    }
+  }
+
+  /** Four inspection demos (two OK, two defective parts) and a query part. */
+  static FewShotPrompt inspection(int query) {
+    List<Fixtures.EvalCase> parts = Fixtures.evalCases("inspection");
+    FewShotPrompt.Builder b = FewShotPrompt.builder().instruction("Inspect the part.");
+    for (int i = 0; i < 4; i++) {
+      b.demo(Demo.of(List.of(ImageInput.of(parts.get(i).images().get(0))), "Is this part ok or defective?",
+          parts.get(i).answer()));
+    }
+    return b.query(ImageInput.of(parts.get(query).images().get(0))).question("Is this part ok or defective?").build();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl"})
+  void fewShotCachedEqualsUncached(String name) throws Exception {
+    Path dir = Fixtures.model(name);
+    List<String> labels = List.of("ok", "defective");
+    GenerationConfig greedy = GenerationConfig.greedy(12);
+    try (VisionLanguageModel cached = VisionLanguageModel.builder(dir).build();
+        VisionLanguageModel uncached = VisionLanguageModel.builder(dir).imageCacheBytes(0).prefixCacheBytes(0).build()) {
+      for (int q = 4; q < 8; q++) {
+        FewShotPrompt p = inspection(q);
+        LabelScores ref = uncached.classify(p, labels, RequestOptions.DEFAULT);
+        GenerationResult refGen = uncached.generate(p, greedy, RequestOptions.DEFAULT);
+        assertEquals(0, ref.cachedPrefixTokens());
+        for (int round = 0; round < 2; round++) {
+          LabelScores got = cached.classify(p, labels, RequestOptions.DEFAULT);
+          GenerationResult gen = cached.generate(p, greedy, RequestOptions.DEFAULT);
+          assertArrayEquals(refGen.tokenIds(), gen.tokenIds(), name + " query " + q + " round " + round);
+          for (int i = 0; i < labels.size(); i++) {
+            assertEquals(ref.scores().get(i).logProb(), got.scores().get(i).logProb(), 1e-4, name + " query " + q);
+          }
+        }
+        // the demo prefix is reused by the later queries (its images' tokens share M-RoPE positions,
+        // so the query's positions continue from the prefix's offset, not from its length)
+        if (q > 4) {
+          assertTrue(cached.classify(p, labels, RequestOptions.DEFAULT).cachedPrefixTokens() > 0, "prefix reused");
+        }
+      }
+      assertTrue(cached.cacheStats().prefixHits() > 0, cached.cacheStats().toString());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl"})
+  void concurrentRequestsBatchAndGetWhatTheyGetAlone(String name) throws Exception {
+    List<BatchedDecodingTest.Request> requests = BatchedDecodingTest.requests(name);
+    List<GenerationResult> alone = BatchedDecodingTest.alone(name, Dtype.FP32, requests);
+    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
+      assertTrue(model.batchingEnabled(), name + " takes M-RoPE position_ids: it batches");
+      List<GenerationResult> batched = BatchedDecodingTest.concurrently(model, requests,
+          r -> BatchedDecodingTest.run(model, r));
+      for (int i = 0; i < requests.size(); i++) {
+        BatchedDecodingTest.assertSame(requests.get(i), alone.get(i), batched.get(i));
+      }
+      assertTrue(model.batchStats().largestBatch() >= 2, model.batchStats().toString());
+    }
+  }
+
+  @Test
+  void pixelBudgetBoundsImageTokensAndIsHonoured() throws Exception {
+    String name = MODELS[0];
+    JsonNode large = null;
+    for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+      if (c.get("name").asText().equals("large_no_resize")) {
+        large = c;
+      }
+    }
+    List<Message> msgs = GoldenParityTest.messages(name, large);
+    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
+      assertTrue(model.supportsPixelBudget());
+      // 224x196 at the model's budget: 8x7 merged tokens
+      assertEquals(56, model.countTokens(msgs, RequestOptions.DEFAULT).imageTokens());
+      // at most 16 merged tokens (28x28 pixels each): smart_resize scales it to 112x84 = 4x3 tokens
+      RequestOptions small = RequestOptions.DEFAULT.withPixelBudget(28 * 28, 28 * 28 * 16);
+      PromptStats s = model.countTokens(msgs, small);
+      assertEquals(12, s.imageTokens());
+      GenerationResult r = model.generate(msgs, GenerationConfig.greedy(4), small, TokenStreamer.none());
+      assertEquals(12, r.usage().imageTokens());
+      // the budget is part of the image cache key: the default budget still gives 56 tokens after it
+      assertEquals(56, model.generate(msgs, GenerationConfig.greedy(4), RequestOptions.DEFAULT,
+          TokenStreamer.none()).usage().imageTokens());
+      // a 1x200-ish strip cannot fit 4 tokens' worth of pixels: refused, not enlarged past the cap
+      Path strip = Fixtures.model(name).resolve("goldens/strip_up_0.png");
+      List<Message> stripMsgs = List.of(Message.user(ImageInput.of(strip), "What is this?"));
+      VlmInputException e = assertThrows(VlmInputException.class,
+          () -> model.countTokens(stripMsgs, RequestOptions.DEFAULT.withPixelBudget(28 * 28, 28 * 28 * 4)));
+      assertTrue(e.getMessage().contains("pixels"), e.getMessage());
+      // out-of-range bounds are typed errors
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, assertThrows(VlmInputException.class,
+          () -> RequestOptions.DEFAULT.withPixelBudget(100, 10)).reason());
+    }
+    try (VisionLanguageModel fixed = VisionLanguageModel.load(Fixtures.model("vlm4j-tiny-llava"))) {
+      VlmInputException e = assertThrows(VlmInputException.class, () -> fixed.countTokens(
+          List.of(Message.user("hi")), RequestOptions.DEFAULT.withPixelBudget(784, 3136)));
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
+      assertTrue(!fixed.supportsPixelBudget());
+    }
+  }
+
+  @Test
+  void supportedTypesIncludeQwen() {
+    List<String> types = new ArrayList<>(io.github.vlm4j.family.ModelFamilies.supportedTypes());
+    assertTrue(types.containsAll(List.of("qwen2_vl", "qwen2_5_vl")), types.toString());
+  }
+}
