@@ -42,7 +42,14 @@ class QwenFamilyTest {
   @CsvSource({"vlm4j-tiny-qwen2-vl, fp16, 2e-2", "vlm4j-tiny-qwen2-vl, q8, 1e-3",
       "vlm4j-tiny-qwen2_5-vl, fp16, 2e-2", "vlm4j-tiny-qwen2_5-vl, q8, 1e-3"})
   void variantsReproduceTheirGoldens(String name, String dtype, double tolerance) throws Exception {
-    try (VisionLanguageModel model = VisionLanguageModel.builder(Fixtures.model(name)).dtype(dtype).build()) {
+    var builder = VisionLanguageModel.builder(Fixtures.model(name)).dtype(dtype);
+    if (dtype.equals("q8")) {
+      // the float (accuracy level 1) MatMulNBits path the goldens' PyTorch dequantization matches; ONNX
+      // Runtime's default int8-activation path drifts by ~2e-2 (measured: 13.4978 vs 13.5187), as
+      // VariantsTest documents for the SmolVLM-layout model
+      builder.sessionConfig(io.github.vlm4j.core.onnx.SessionSettings.QDQ_MATMULNBITS_ACCURACY_LEVEL, "1");
+    }
+    try (VisionLanguageModel model = builder.build()) {
       for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
         JsonNode g = c.get("variants").get(dtype);
         GoldenParityTest.FirstLogits probe = new GoldenParityTest.FirstLogits();
