@@ -1,6 +1,11 @@
-// Runs unmodified transformers.js on the kit's tiny Qwen-VL folders (vlm4j-tiny-qwen2-vl, ...) for every
-// golden case and compares prompt ids, first-step logits (top-5 of the goldens) and greedy ids with
-// the PyTorch goldens (src/test/python/refmodels/qwen_kit.py).
+// Runs unmodified transformers.js on the kit's tiny Qwen-VL folders (vlm4j-tiny-qwen2-vl, vlm4j-tiny-qwen2_5-vl,
+// vlm4j-tiny-qwen3-vl) for every golden case and compares prompt ids, first-step logits (top-5 of the goldens)
+// and greedy ids with the PyTorch goldens (src/test/python/refmodels/qwen_kit.py, qwen3_kit.py).
+//
+// Qwen3-VL: transformers.js 4.3.1 runs qwen3_vl with the Qwen2.5-VL graph I/O and feeds no DeepStack tensors,
+// so vlm4j-tiny-qwen3-vl is the layout without DeepStack (its goldens: the reference with DeepStack off).
+// vlm4j-tiny-qwen3-vl-deepstack (vlm4j's DeepStack contract: deepstack_features / deepstack_embeds) is
+// excluded here: transformers.js cannot feed it.
 //
 //   node peer-check-qwen.mjs [--models DIR] [--only NAME] [--dtypes fp32,fp16,q8] [--json OUT]
 //
@@ -72,7 +77,8 @@ async function inputsFor(processor, c, dir) {
   };
 }
 
-const folders = fs.readdirSync(modelsDir).filter((n) => n.startsWith('vlm4j-tiny-qwen') && (!only || n === only));
+const folders = fs.readdirSync(modelsDir)
+  .filter((n) => n.startsWith('vlm4j-tiny-qwen') && !n.endsWith('-deepstack') && (!only || n === only));
 const results = {};
 let failures = 0;
 for (const name of folders) for (const dtype of dtypes) {

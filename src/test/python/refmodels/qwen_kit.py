@@ -360,7 +360,8 @@ def build(family, out, seed, cfg):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--family", choices=["all"] + list(FAMILIES), default="all")
+    ap.add_argument("--family", choices=["all"] + list(FAMILIES) + ["qwen3_vl"], default="all",
+                    help="qwen3_vl: both Qwen3-VL folders (qwen3_kit.py); all: every Qwen folder")
     ap.add_argument("--out-models", default=DEFAULT_MODELS, help="folder the model folders are written into")
     ap.add_argument("--seed", type=int, default=None, help="weights seed (default: a fixed one per family)")
     ap.add_argument("--text-hidden", type=int, help="decoder width (multiple of 4 heads x 4)")
@@ -370,7 +371,10 @@ def main():
     ap.add_argument("--max-pixels", type=int)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    for family in (FAMILIES if a.family == "all" else [a.family]):
+    for family in (list(FAMILIES) + ["qwen3_vl"] if a.family == "all" else [a.family]):
+        if family == "qwen3_vl":
+            main_qwen3(a)
+            continue
         fam = FAMILIES[family]
         cfg = copy.deepcopy(fam["cfg"])
         for sect, key, val in [("text", "hidden", a.text_hidden), ("text", "layers", a.text_layers),
@@ -387,6 +391,29 @@ def main():
         for c in doc["cases"]:
             print(f"  {c['name']:28s} prompt {c['prompt_length']:4d}  image tokens {c['image_token_count']:3d}  "
                   f"margin {c['min_top2_margin']:.3f}  {json.dumps(c['generated_ids'][:8])}...")
+
+
+def main_qwen3(a):
+    from . import qwen3_kit, qwen3_vl
+    cfg = copy.deepcopy(qwen3_vl.TINY)
+    for sect, key, val in [("text", "hidden", a.text_hidden), ("text", "layers", a.text_layers),
+                           ("vision", "depth", a.vision_depth), ("vision", "embed_dim", a.vision_width),
+                           ("image", "max_pixels", a.max_pixels)]:
+        if val is not None:
+            cfg[sect][key] = val
+    if a.text_hidden is not None:
+        cfg["text"]["head_dim"] = a.text_hidden // cfg["text"]["heads"]
+    _, _, docs = qwen3_kit.build(a.out_models, qwen3_kit.SEED if a.seed is None else a.seed, cfg)
+    for doc in docs:
+        print(doc["model"])
+        for c in doc["cases"]:
+            extra = ""
+            if "deepstack_off" in c:
+                extra = "  same as without DeepStack" if c["deepstack_off"]["same_generated_ids"] else "  DeepStack changes ids"
+            print(f"  {c['name']:28s} prompt {c['prompt_length']:4d}  image tokens {c['image_token_count']:3d}  "
+                  f"margin {c['min_top2_margin']:.3f}  {json.dumps(c['generated_ids'][:8])}...{extra}")
+    eff = docs[1]["deepstack_effect"]
+    print(f"DeepStack changes the greedy ids of {eff['cases_with_different_greedy_ids']}/{eff['cases']} cases")
 
 
 if __name__ == "__main__":
