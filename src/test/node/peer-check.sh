@@ -4,7 +4,11 @@
 #
 #   bash src/test/node/peer-check.sh [--models DIR] [--json OUT]
 #   bash src/test/node/peer-check.sh --qwen [--models DIR] [--only NAME] [--json OUT]   # peer-check-qwen.mjs:
-#        the tiny Qwen-VL folders (prompt ids, first-step logits, greedy ids; see that script's header)
+#        the tiny Qwen-VL folders (prompt ids, first-step logits, greedy ids; see that script's header):
+#        vlm4j-tiny-qwen2-vl, vlm4j-tiny-qwen2_5-vl and vlm4j-tiny-qwen3-vl. vlm4j-tiny-qwen3-vl-deepstack is
+#        excluded: transformers.js 4.3.1 runs qwen3_vl without DeepStack and cannot feed deepstack_embeds.
+#   bash src/test/node/peer-check.sh --qwen3-deepstack [--models DIR] [--dtypes ...]   # contract-check-qwen3-deepstack.mjs:
+#        vlm4j-tiny-qwen3-vl-deepstack's graphs run directly with onnxruntime-node against its goldens
 #
 # Installs @huggingface/transformers (pinned in package-lock.json) into src/test/node/node_modules
 # on first use. ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's postinstall would try to download
@@ -21,4 +25,5 @@ if [ ! -d node_modules/@huggingface/transformers ]; then
 fi
 script=peer-check.mjs
 if [ "${1:-}" = "--qwen" ]; then script=peer-check-qwen.mjs; shift; fi
+if [ "${1:-}" = "--qwen3-deepstack" ]; then script=contract-check-qwen3-deepstack.mjs; shift; fi
 exec node "$script" "$@"
