@@ -343,3 +343,27 @@ def build(out_models, seed=SEED, cfg=None):
     for on, out in folders.items():
         write_folder(out, files, tok, on, m)
     return m, tok, build_goldens(m, tok, folders, seed + 1, eos)
+
+
+def report_lines(doc):
+    """REPORT.md section `qwen3-vl` from the DeepStack folder's goldens."""
+    eff = doc["deepstack_effect"]
+    image_cases = [c for c in doc["cases"] if c["images"]]
+    diffs = [c["deepstack_off"]["first_step_logits_max_abs_diff"] for c in image_cases]
+    return [
+        "## Qwen3-VL tiny folders: DeepStack on and off (issue 15)",
+        "",
+        "`cd src/test/python && /usr/bin/python3 -m refmodels.qwen_kit --family qwen3_vl` (seeded random weights, not "
+        "trained). One model, two folders: `vlm4j-tiny-qwen3-vl` is the transformers.js 4.3.1 layout — **DeepStack "
+        "is dropped by this layout, as transformers.js 4.3.1 runs qwen3_vl** (no DeepStack tensors; its goldens are "
+        "the PyTorch reference with DeepStack off) — and `vlm4j-tiny-qwen3-vl-deepstack` adds `deepstack_features` / "
+        "`deepstack_embeds` (docs/model-format.md, \"Qwen3-VL with DeepStack\"; goldens with DeepStack on).",
+        "",
+        f"- DeepStack changes the greedy ids of {eff['cases_with_different_greedy_ids']} of {eff['cases']} golden "
+        f"cases ({len(image_cases)} with images; the text-only ones cannot change): "
+        + ", ".join(f"`{n}`" for n in eff["names"]) + ".",
+        f"- first-step logits, DeepStack on vs off, max |diff| per image case: {min(diffs):.3f} to {max(diffs):.3f}.",
+        "- `bash src/test/node/peer-check.sh --qwen` runs `vlm4j-tiny-qwen3-vl` in unmodified transformers.js; "
+        "`bash src/test/node/peer-check.sh --qwen3-deepstack` runs the DeepStack folder's graphs with "
+        "onnxruntime-node by the contract.",
+    ]

@@ -1,7 +1,8 @@
 """The tiny Qwen2-VL folder: tokenizer, configs, the three onnx-community graphs and goldens.
 
-    cd src/test/python && /usr/bin/python3 -m refmodels.qwen_kit        # both folders, ~75 s on 2 cores
+    cd src/test/python && /usr/bin/python3 -m refmodels.qwen_kit        # all Qwen folders, ~4 min on 2 cores
     /usr/bin/python3 -m refmodels.qwen_kit --family qwen2_5_vl --seed 7 --out-models /tmp/m
+    /usr/bin/python3 -m refmodels.qwen_kit --family qwen3_vl            # the two Qwen3-VL folders (qwen3_kit.py)
 
 writes src/test/resources/models/vlm4j-tiny-qwen2-vl and vlm4j-tiny-qwen2_5-vl (random seeded
 weights; --seed and the size options make other tiny models). Each folder is what transformers.js
@@ -414,6 +415,9 @@ def main_qwen3(a):
                   f"margin {c['min_top2_margin']:.3f}  {json.dumps(c['generated_ids'][:8])}...{extra}")
     eff = docs[1]["deepstack_effect"]
     print(f"DeepStack changes the greedy ids of {eff['cases_with_different_greedy_ids']}/{eff['cases']} cases")
+    if os.path.normpath(a.out_models) == DEFAULT_MODELS:
+        from .cnn.report import replace_section
+        replace_section("qwen3-vl", qwen3_kit.report_lines(docs[1]))
 
 
 if __name__ == "__main__":
