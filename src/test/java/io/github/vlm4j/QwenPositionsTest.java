@@ -29,7 +29,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QwenPositionsTest {
-  static final String[] MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl"};
+  static final String[] MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl",
+      "vlm4j-tiny-qwen3-vl-deepstack"};
   private final java.util.Map<String, VisionLanguageModel> loaded = new java.util.HashMap<>();
 
   @BeforeAll

@@ -20,6 +20,7 @@ import io.github.vlm4j.decoder.DecoderState;
 import io.github.vlm4j.decoder.KvSnapshot;
 import io.github.vlm4j.decoder.PrefixBranches;
 import io.github.vlm4j.decoder.PromptPositions;
+import io.github.vlm4j.decoder.InjectedFeatures;
 import io.github.vlm4j.vision.ImagePreprocessor;
 import io.github.vlm4j.decoder.generation.ConstraintStatus;
 import io.github.vlm4j.decoder.generation.FinishReason;
@@ -30,6 +31,7 @@ import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.family.ModelParts;
 import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.EmbeddingMerger;
+import io.github.vlm4j.vision.ImageFeatures;
 import io.github.vlm4j.projector.ImageEmbeddings;
 import io.github.vlm4j.projector.ImageProjector;
 import io.github.vlm4j.projector.QueryEmbeddings;
@@ -391,6 +393,7 @@ public final class GenerationSession implements AutoCloseable {
     ImageProjector projector = lease != null ? lease.projector() : parts.projector();
     try {
       List<ImageEmbeddings> embeds = new ArrayList<>();
+      List<ImageFeatures> encoded = new ArrayList<>();
       QueryEmbeddings query = null;
       String queryText = lastUserText(p.messages());
       if (projector.usesQuery() && p.imageCount() > 0) {
@@ -422,6 +425,7 @@ public final class GenerationSession implements AutoCloseable {
             ? model.featureCache().get(ImageFeatureCache.key(p.decoded().get(i), split),
                 () -> parts.vision().encode(p.pixels(index), imageRuns))
             : parts.vision().encode(p.pixels(i), imageRuns);
+        encoded.add(features);
         embeds.add(projector.project(features, query, imageRuns));
       }
       long tVision = System.nanoTime();
@@ -438,17 +442,23 @@ public final class GenerationSession implements AutoCloseable {
       }
       merged.flip();
       checkStop();
-      // the family's position ids for the whole prompt (null: the decoder counts them)
+      // the family's position ids for the whole prompt (null: the decoder counts them), and what the
+      // decoder adds after its first layers at the image tokens (null: nothing)
       PromptPositions positions = parts.positions().positions(ids, imageTokenId, p.layouts());
+      int layers = parts.decoder().injectedLayers();
+      InjectedFeatures injected = layers == 0 ? null : new InjectedFeatures(layers, todo.length, hidden,
+          EmbeddingMerger.scatterInjected(todo, imageTokenId, encoded, layers, hidden));
       float[] last;
       if (key != null && cached == 0) {
         float[] prefixLogits = st.append(merged.duplicate().limit(prefix * hidden), prefix,
-            positions == null ? null : positions.slice(0, prefix));
+            positions == null ? null : positions.slice(0, prefix), injected == null ? null : injected.slice(0, prefix));
         cache.put(key, st.snapshot(Arrays.copyOf(ids, prefix), prefixLogits));
         last = st.append(merged.duplicate().position(prefix * hidden), ids.length - prefix,
-            positions == null ? null : positions.slice(prefix, ids.length));
+            positions == null ? null : positions.slice(prefix, ids.length),
+            injected == null ? null : injected.slice(prefix, ids.length));
       } else {
-        last = st.append(merged, todo.length, positions == null ? null : positions.slice(cached, ids.length));
+        last = st.append(merged, todo.length, positions == null ? null : positions.slice(cached, ids.length),
+            injected);
       }
       return new Prefilled(p, st, last, cached, t0, tPre, tVision, System.nanoTime());
     } finally {

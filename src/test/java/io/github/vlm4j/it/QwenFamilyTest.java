@@ -36,11 +36,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  * cap is honoured.
  */
 class QwenFamilyTest {
-  static final String[] MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl"};
+  static final String[] MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl",
+      "vlm4j-tiny-qwen3-vl-deepstack"};
+  /** The folders transformers.js 4.3.1 runs (the DeepStack one has inputs it does not feed). */
+  static final String[] PEER_MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl"};
 
   @ParameterizedTest(name = "{0} {1}")
   @CsvSource({"vlm4j-tiny-qwen2-vl, fp16, 2e-2", "vlm4j-tiny-qwen2-vl, q8, 1e-3",
-      "vlm4j-tiny-qwen2_5-vl, fp16, 2e-2", "vlm4j-tiny-qwen2_5-vl, q8, 1e-3"})
+      "vlm4j-tiny-qwen2_5-vl, fp16, 2e-2", "vlm4j-tiny-qwen2_5-vl, q8, 1e-3",
+      "vlm4j-tiny-qwen3-vl, fp16, 2e-2", "vlm4j-tiny-qwen3-vl, q8, 1e-3",
+      "vlm4j-tiny-qwen3-vl-deepstack, fp16, 2e-2", "vlm4j-tiny-qwen3-vl-deepstack, q8, 1e-3"})
   void variantsReproduceTheirGoldens(String name, String dtype, double tolerance) throws Exception {
     var builder = VisionLanguageModel.builder(Fixtures.model(name)).dtype(dtype);
     if (dtype.equals("q8")) {
@@ -79,7 +84,7 @@ class QwenFamilyTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl"})
+  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl-deepstack"})
   void fewShotCachedEqualsUncached(String name) throws Exception {
     Path dir = Fixtures.model(name);
     List<String> labels = List.of("ok", "defective");
@@ -110,7 +115,7 @@ class QwenFamilyTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl"})
+  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl-deepstack"})
   void concurrentRequestsBatchAndGetWhatTheyGetAlone(String name) throws Exception {
     List<BatchedDecodingTest.Request> requests = BatchedDecodingTest.requests(name);
     List<GenerationResult> alone = BatchedDecodingTest.alone(name, Dtype.FP32, requests);
@@ -169,6 +174,6 @@ class QwenFamilyTest {
   @Test
   void supportedTypesIncludeQwen() {
     List<String> types = new ArrayList<>(io.github.vlm4j.family.ModelFamilies.supportedTypes());
-    assertTrue(types.containsAll(List.of("qwen2_vl", "qwen2_5_vl")), types.toString());
+    assertTrue(types.containsAll(List.of("qwen2_vl", "qwen2_5_vl", "qwen3_vl")), types.toString());
   }
 }

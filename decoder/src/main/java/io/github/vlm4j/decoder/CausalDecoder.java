@@ -25,6 +25,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p>Thread-safe; owns its graph. Per-request state lives in {@link DecoderState}.
  */
 public final class CausalDecoder implements AutoCloseable {
+  /**
+   * The optional input of decoders that add features to their hidden states after their first
+   * layers (Qwen3-VL's DeepStack): float {@code [layers, batch, sequence, hidden]}, zeros where
+   * nothing is added.
+   */
+  public static final String INJECTED = "deepstack_embeds";
   private final OnnxGraph graph;
   private final TextConfig config;
   private final OnnxJavaType kvType;
@@ -32,6 +38,7 @@ public final class CausalDecoder implements AutoCloseable {
   private final OnnxJavaType logitsType;
   private final boolean positionIds;
   private final int positionAxes;
+  private final int injectedLayers;
   private final String[] pastNames;
   private final String[] presentNames;
   /** Prefill logits buffers between requests (direct memory is only freed by the GC otherwise). */
@@ -42,7 +49,8 @@ public final class CausalDecoder implements AutoCloseable {
   private boolean closed;
 
   private CausalDecoder(OnnxGraph graph, TextConfig config, OnnxJavaType kvType, OnnxJavaType embedsType,
-      OnnxJavaType logitsType, boolean positionIds, int positionAxes) {
+      OnnxJavaType logitsType, boolean positionIds, int positionAxes, int injectedLayers) {
+    this.injectedLayers = injectedLayers;
     this.graph = graph;
     this.config = config;
     this.kvType = kvType;
@@ -103,6 +111,20 @@ public final class CausalDecoder implements AutoCloseable {
           axes = (int) p.dim(0);
         }
       }
+      int injected = 0;
+      if (g.input(INJECTED).isPresent()) {
+        TensorSpec in = g.input(INJECTED).get();
+        if (in.type() != emb.type() || in.rank() != 4 || in.dim(0) < 1 || in.dim(0) > 64
+            || (in.dim(3) >= 0 && in.dim(3) != config.hiddenSize())) {
+          throw g.mismatch("input " + in.describe() + " must be " + emb.type() + " [layers, batch, sequence, "
+              + config.hiddenSize() + "] (as inputs_embeds) with a fixed number of layers, 1 to 64");
+        }
+        if (in.dim(0) > config.numLayers()) {
+          throw g.mismatch("input " + in.describe() + " feeds " + in.dim(0) + " layers but text_config.num_hidden_layers"
+              + " = " + config.numLayers());
+        }
+        injected = (int) in.dim(0);
+      }
       long pastInputs = g.inputs().keySet().stream().filter(n -> n.startsWith("past_key_values.")).count();
       if (pastInputs != 2L * config.numLayers()) {
         throw g.mismatch("has " + pastInputs / 2 + " layers of past_key_values but text_config.num_hidden_layers = "
@@ -135,7 +157,7 @@ public final class CausalDecoder implements AutoCloseable {
       }
       for (String in : g.inputs().keySet()) {
         if (!in.equals("inputs_embeds") && !in.equals("attention_mask") && !in.equals("position_ids")
-            && !in.startsWith("past_key_values.")) {
+            && !in.equals(INJECTED) && !in.startsWith("past_key_values.")) {
           throw g.mismatch("declares input '" + in + "' that vlm4j does not feed; inputs are " + g.inputs().values());
         }
       }
@@ -147,7 +169,7 @@ public final class CausalDecoder implements AutoCloseable {
       if (logits.type() != OnnxJavaType.FLOAT && logits.type() != OnnxJavaType.FLOAT16) {
         throw g.mismatch("output " + logits.describe() + " must be float or float16");
       }
-      return new CausalDecoder(g, config, kv, emb.type(), logits.type(), pos, axes);
+      return new CausalDecoder(g, config, kv, emb.type(), logits.type(), pos, axes, injected);
     } catch (ModelLoadException | RuntimeException e) {
       g.close();
       throw e;
@@ -236,6 +258,45 @@ public final class CausalDecoder implements AutoCloseable {
       }
     }
     return Tensors.longs(all.flip(), positionAxes, b, s);
+  }
+
+  /**
+   * Returns how many layers the graph's {@link #INJECTED} input feeds.
+   *
+   * @return 0 when the graph has no such input
+   */
+  public int injectedLayers() {
+    return injectedLayers;
+  }
+
+  /**
+   * An {@link #INJECTED} tensor {@code [layers, b, s, hidden]}: zeros, or {@code given}'s positions
+   * {@code [from, from + s)} when {@code b == 1}.
+   *
+   * @return a new tensor the caller closes
+   */
+  OnnxTensor injectedTensor(InjectedFeatures given, int from, int b, int s) {
+    int h = config.hiddenSize();
+    int n = injectedLayers * b * s * h;
+    if (embedsType == OnnxJavaType.FLOAT16) {
+      java.nio.ShortBuffer buf = Tensors.directShorts(n);   // zeroed
+      if (given != null) {
+        for (int l = 0; l < injectedLayers; l++) {
+          int at = (l * given.length() + from) * h;
+          for (int i = 0; i < s * h; i++) {
+            buf.put(l * s * h + i, Tensors.toHalf(given.data()[at + i]));
+          }
+        }
+      }
+      return Tensors.halfs(buf, injectedLayers, b, s, h);
+    }
+    java.nio.FloatBuffer buf = Tensors.directFloats(n);   // zeroed
+    if (given != null) {
+      for (int l = 0; l < injectedLayers; l++) {
+        buf.put(l * s * h, given.data(), (l * given.length() + from) * h, s * h);
+      }
+    }
+    return Tensors.floats(buf, injectedLayers, b, s, h);
   }
 
   String pastName(int i) {

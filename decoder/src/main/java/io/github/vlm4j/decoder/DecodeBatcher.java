@@ -565,11 +565,15 @@ public final class DecodeBatcher implements AutoCloseable {
          OnnxTensor maskTensor = Tensors.longs(mask, b, total);
          OnnxTensor pinned = decoder.logitsType() == OnnxJavaType.FLOAT16
              ? Tensors.halfs(out.asShortBuffer(), b, 1, vocab) : Tensors.floats(out.asFloatBuffer(), b, 1, vocab);
+         OnnxTensor injected = decoder.injectedLayers() == 0 ? null : decoder.injectedTensor(null, 0, b, 1);
          OrtSession.Result embeds = embedder.run(idsTensor, runOptions)) {
       Map<String, OnnxTensorLike> feeds = new HashMap<>();
       feeds.put("inputs_embeds", (OnnxTensor) embeds.get(0));
       feeds.put("attention_mask", maskTensor);
       feeds.put("position_ids", posTensor);
+      if (injected != null) {
+        feeds.put(CausalDecoder.INJECTED, injected);   // decode steps add nothing
+      }
       for (int i = 0; i < decoder.kvEntries(); i++) {
         feeds.put(decoder.pastName(i), kv[i]);
       }

@@ -60,6 +60,8 @@ public final class DecoderState implements AutoCloseable {
   private OnnxTensor stepTokenTensor;
   private OnnxTensor stepPositionTensor;
   private OnnxTensor stepLogitsTensor;
+  /** Zeros for the injected-features input of decode steps (created on first use). */
+  private OnnxTensor stepInjected;
   private Map<String, OnnxTensor> stepIdsFeed;
   private Map<String, OnnxTensor> stepPinned;
   private final float[] lastRow;
@@ -171,7 +173,7 @@ public final class DecoderState implements AutoCloseable {
    */
   public float[] appendAll(float[] embeds, int s) {
     float[] out = new float[Math.multiplyExact(s, vocab)];
-    prefill(FloatBuffer.wrap(embeds), s, null, out);
+    prefill(FloatBuffer.wrap(embeds), s, null, null, out);
     return out;
   }
 
@@ -238,7 +240,7 @@ public final class DecoderState implements AutoCloseable {
    * @return the logits of the last position (float32, an internal array valid until the next call)
    */
   public float[] append(FloatBuffer embeds, int s) {
-    prefill(embeds, s, null, null);
+    prefill(embeds, s, null, null, null);
     return lastRow;
   }
 
@@ -256,11 +258,30 @@ public final class DecoderState implements AutoCloseable {
    * @throws IllegalArgumentException if the positions do not fit the graph or {@code s}
    */
   public float[] append(FloatBuffer embeds, int s, PromptPositions positions) {
-    prefill(embeds, s, positions, null);
+    prefill(embeds, s, positions, null, null);
     return lastRow;
   }
 
-  private void prefill(FloatBuffer embeds, int s, PromptPositions given, float[] allLogits) {
+  /**
+   * Appends positions given as embeddings, at the family's position ids, with the features the graph
+   * adds after its first layers at these positions ({@link CausalDecoder#INJECTED}; zeros when null).
+   *
+   * @param embeds its {@code remaining()} elements are {@code s * hidden} floats; its position is not
+   *     changed
+   * @param s number of positions, > 0
+   * @param positions their position ids, or null for {@code pastLength() + positionDelta() + i}
+   * @param injected their injected features ({@code length == s}, as many layers as the graph takes),
+   *     or null for zeros
+   * @return the logits of the last position (float32, an internal array valid until the next call)
+   * @throws IllegalArgumentException if the positions or features do not fit the graph or {@code s}
+   */
+  public float[] append(FloatBuffer embeds, int s, PromptPositions positions, InjectedFeatures injected) {
+    prefill(embeds, s, positions, injected, null);
+    return lastRow;
+  }
+
+  private void prefill(FloatBuffer embeds, int s, PromptPositions given, InjectedFeatures injected,
+      float[] allLogits) {
     checkOpen();
     if (s <= 0 || embeds.remaining() != (long) s * hidden) {
       throw new IllegalArgumentException("expected " + s + " x " + hidden + " embeddings, got " + embeds.remaining()
@@ -278,6 +299,11 @@ public final class DecoderState implements AutoCloseable {
     Buffer scratch = zeroCopy ? null : decoder.embedsType() == OnnxJavaType.FLOAT16
         ? Tensors.directShorts(chunk * hidden) : Tensors.directFloats(chunk * hidden);
     ByteBuffer logits = decoder.borrowPrefillLogits(chunk * vocab);
+    if (injected != null && (injected.length() != s || injected.layers() != decoder.injectedLayers()
+        || injected.width() != hidden)) {
+      throw new IllegalArgumentException(injected + " for " + s + " positions of " + decoder.graph().file()
+          + ", which takes " + decoder.injectedLayers() + " injected layers");
+    }
     int axes = decoder.positionAxes();
     LongBuffer positions = Tensors.directLongs(chunk * (given != null ? axes : 1));
     try {
@@ -302,8 +328,9 @@ public final class DecoderState implements AutoCloseable {
         }
         try (OnnxTensor e = embedsTensor(part, scratch, n);
              OnnxTensor p = pos;
+             OnnxTensor inj = decoder.injectedLayers() == 0 ? null : decoder.injectedTensor(injected, from, 1, n);
              OnnxTensor pinned = logitsTensor(logits, n)) {
-          run(e, p, pinned, n, logits);
+          run(e, p, inj, pinned, n, logits);
         }
         if (allLogits != null) {
           decoder.readLogits(logits, 0, allLogits, from * vocab, n * vocab);
@@ -369,7 +396,10 @@ public final class DecoderState implements AutoCloseable {
         for (int a = 0; a < decoder.positionAxes(); a++) {
           stepPosition.put(a, pastLength + positionDelta);
         }
-        run(converted != null ? converted : e, stepPositionTensor, stepLogitsTensor, 1, stepLogits);
+        if (decoder.injectedLayers() > 0 && stepInjected == null) {
+          stepInjected = decoder.injectedTensor(null, 0, 1, 1);
+        }
+        run(converted != null ? converted : e, stepPositionTensor, stepInjected, stepLogitsTensor, 1, stepLogits);
       } finally {
         if (converted != null) {
           converted.close();
@@ -393,7 +423,8 @@ public final class DecoderState implements AutoCloseable {
     return Tensors.floats(b, 1, 1, hidden);
   }
 
-  private void run(OnnxTensor embeds, OnnxTensor positions, OnnxTensor pinned, int s, ByteBuffer logits) {
+  private void run(OnnxTensor embeds, OnnxTensor positions, OnnxTensor injected, OnnxTensor pinned, int s,
+      ByteBuffer logits) {
     int total = pastLength + s;
     if (total > ones.capacity()) {
       ones = fill(Tensors.directLongs(Math.max(total, ones.capacity() * 2)), 1);
@@ -403,6 +434,9 @@ public final class DecoderState implements AutoCloseable {
       feeds.put("attention_mask", mask);
       if (decoder.takesPositionIds()) {
         feeds.put("position_ids", positions);
+      }
+      if (injected != null) {
+        feeds.put(CausalDecoder.INJECTED, injected);
       }
       for (int i = 0; i < decoder.kvEntries(); i++) {
         OnnxTensor past = kv != null ? (OnnxTensor) kv.get(decoder.presentName(i)).orElseThrow()
@@ -530,6 +564,9 @@ public final class DecoderState implements AutoCloseable {
       for (OnnxTensor t : emptyPast) {
         t.close();
       }
+    }
+    if (stepInjected != null) {
+      stepInjected.close();
     }
     if (stepTokenTensor != null) {
       stepTokenTensor.close();

@@ -106,11 +106,15 @@ public final class PrefixBranches {
     List<AutoCloseable> owners = new ArrayList<>();
     try (OnnxTensor embedsTensor = f != null ? Tensors.floats(f.flip(), b, s, hidden) : Tensors.halfs(h.flip(), b, s, hidden);
          OnnxTensor maskTensor = Tensors.longs(mask.flip(), b, total);
-         OnnxTensor posTensor = decoder.positionsTensor(positions.flip(), b, s)) {
+         OnnxTensor posTensor = decoder.positionsTensor(positions.flip(), b, s);
+         OnnxTensor injected = decoder.injectedLayers() == 0 ? null : decoder.injectedTensor(null, 0, b, s)) {
       Map<String, OnnxTensorLike> feeds = new HashMap<>();
       feeds.put("inputs_embeds", embedsTensor);
       feeds.put("attention_mask", maskTensor);
       feeds.put("position_ids", posTensor);
+      if (injected != null) {
+        feeds.put(CausalDecoder.INJECTED, injected);   // label tokens are text: nothing is added
+      }
       for (int i = 0; i < decoder.kvEntries(); i++) {
         if (b == 1) {
           feeds.put(decoder.pastName(i), prefix.past(i));

@@ -43,7 +43,8 @@ public record ModelParts(ChatTemplate template, PromptAssembler assembler, Image
    * @param decoder the decoder graph
    * @param closeables resources owned by the model besides the above (closed last; copied)
    * @param positions how prompt positions are numbered; its axes must be the decoder's
-   * @throws IllegalArgumentException if the position scheme's axes are not the decoder graph's
+   * @throws IllegalArgumentException if the position scheme's axes are not the decoder graph's, or the
+   *     image stage's injected layers are not what the decoder takes
    */
   public ModelParts {
     closeables = List.copyOf(closeables);
@@ -51,6 +52,10 @@ public record ModelParts(ChatTemplate template, PromptAssembler assembler, Image
     if (positions.axes() != decoder.positionAxes()) {
       throw new IllegalArgumentException(decoder.graph().file() + " takes " + decoder.positionAxes()
           + " position axes but the family numbers positions with " + positions + " (" + positions.axes() + ")");
+    }
+    if (vision.injectedLayers() != decoder.injectedLayers()) {
+      throw new IllegalArgumentException("the image stage produces features for " + vision.injectedLayers()
+          + " injected decoder layers but " + decoder.graph().file() + " takes " + decoder.injectedLayers());
     }
   }
 

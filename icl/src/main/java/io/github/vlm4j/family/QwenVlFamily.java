@@ -16,7 +16,7 @@ import io.github.vlm4j.vision.SmartResizePreprocessor;
 import java.util.List;
 
 /**
- * Qwen2-VL and Qwen2.5-VL exports as transformers.js runs them (onnx-community layout):
+ * Qwen2-VL, Qwen2.5-VL and Qwen3-VL exports as transformers.js runs them (onnx-community layout):
  * <ul>
  *   <li>images keep their aspect ratio: {@code smart_resize} to multiples of {@code patch × merge}
  *       pixels within {@code [min_pixels, max_pixels]} (per request with {@link
@@ -27,17 +27,22 @@ import java.util.List;
  *   <li>the decoder takes M-RoPE {@code position_ids [3, batch, sequence]} ({@link
  *       MultimodalRotaryPositions}).</li>
  * </ul>
- * Qwen2.5-VL's window attention lives inside its vision graph; nothing here differs between the two.
+ * Qwen2.5-VL's window attention and Qwen3-VL's position-embedding interpolation live inside their
+ * vision graphs; nothing here differs between the three. Qwen3-VL's DeepStack (vision features added
+ * after the decoder's first layers) runs when the graphs carry it: {@code deepstack_features} from
+ * the vision graph, {@code deepstack_embeds} into the decoder ({@link CausalDecoder#INJECTED}); see
+ * {@code docs/model-format.md}.
  */
 public final class QwenVlFamily implements ModelFamily {
   private static final String IMAGE_PAD = "<|image_pad|>";
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QwenVlFamily.class);
 
   /** Creates the family (stateless: one instance loads any number of models, concurrently). */
   public QwenVlFamily() {}
 
   @Override
   public List<String> modelTypes() {
-    return List.of("qwen2_vl", "qwen2_5_vl");
+    return List.of("qwen2_vl", "qwen2_5_vl", "qwen3_vl");
   }
 
   @Override
@@ -76,6 +81,7 @@ public final class QwenVlFamily implements ModelFamily {
             + " decoder); it takes " + (decoder.takesPositionIds()
                 ? decoder.graph().input("position_ids").orElseThrow().describe() : "no position_ids"));
       }
+      checkInjectedLayers(ctx, vision, decoder);
       ImageExpansion expansion = (k, img) -> List.of(
           new PromptPiece.ImageTokens(k, SmartResizePreprocessor.imageTokens(img, patch, temporal, merge)));
       PositionScheme positions = new MultimodalRotaryPositions(img -> {
@@ -86,6 +92,37 @@ public final class QwenVlFamily implements ModelFamily {
           new AdapterRegistry(), expansion, embedder, decoder, List.of(), positions);
       closer.release();
       return parts;
+    }
+  }
+
+  /**
+   * DeepStack (Qwen3-VL): the vision graph's {@code deepstack_features} layers must be what the
+   * decoder's {@code deepstack_embeds} takes, and what {@code vision_config.deepstack_visual_indexes}
+   * lists. A folder whose graphs carry no DeepStack tensors (as transformers.js 4.3.1 runs
+   * {@code qwen3_vl}) loads and runs without it; that is logged once at load.
+   */
+  private static void checkInjectedLayers(LoadContext ctx, PatchGridEncoder vision, CausalDecoder decoder)
+      throws ModelLoadException {
+    int fromVision = vision.injectedLayers();
+    int intoDecoder = decoder.injectedLayers();
+    if (fromVision != intoDecoder) {
+      throw fromVision == 0
+          ? decoder.graph().mismatch("takes " + CausalDecoder.INJECTED + " for " + intoDecoder + " layers but "
+              + vision.graph().file() + " has no " + PatchGridEncoder.DEEPSTACK + " output")
+          : vision.graph().mismatch("outputs " + PatchGridEncoder.DEEPSTACK + " for " + fromVision + " layers but "
+              + decoder.graph().file() + (intoDecoder == 0 ? " has no " + CausalDecoder.INJECTED + " input"
+                  : " takes " + CausalDecoder.INJECTED + " for " + intoDecoder));
+    }
+    var indexes = ctx.config().root().path("vision_config").path("deepstack_visual_indexes");
+    if (indexes.isArray() && fromVision > 0 && indexes.size() != fromVision) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, ctx.config().source()
+          + ": vision_config.deepstack_visual_indexes lists " + indexes.size() + " layers but the graphs carry "
+          + fromVision);
+    }
+    if (indexes.isArray() && indexes.size() > 0 && fromVision == 0) {
+      LOG.warn("{}: vision_config.deepstack_visual_indexes lists {} DeepStack layers but the graphs carry none:"
+          + " the model runs without DeepStack, as transformers.js runs this layout", ctx.config().source(),
+          indexes.size());
     }
   }
 

@@ -2,6 +2,7 @@ package io.github.vlm4j.projector;
 
 import io.github.vlm4j.core.InferenceException;
 import java.nio.FloatBuffer;
+import io.github.vlm4j.vision.ImageFeatures;
 import java.util.List;
 
 /**
@@ -63,5 +64,47 @@ public final class EmbeddingMerger {
     if (img != images.size()) {
       throw new InferenceException("feature rows of image " + img + " were not all placed: the prompt has fewer image tokens");
     }
+  }
+
+  /**
+   * Scatters the images' injected features ({@link ImageFeatures#injected()}, e.g. Qwen3-VL's
+   * DeepStack) onto the image-token positions of {@code ids}; text positions stay zero.
+   *
+   * @param ids the token ids fed (a prompt, or the part of it after a cached prefix)
+   * @param imageTokenId the id image tokens carry
+   * @param images the features of the images whose tokens are in {@code ids}, in order
+   * @param layers the injected layers the decoder takes, >= 1
+   * @param width the decoder's hidden size
+   * @return {@code layers × ids.length × width} values, layer-major
+   * @throws InferenceException if an image has no or other injected layers, or the tokens and rows
+   *     disagree
+   */
+  public static float[] scatterInjected(int[] ids, int imageTokenId, List<ImageFeatures> images, int layers,
+      int width) {
+    float[] out = new float[Math.multiplyExact(Math.multiplyExact(layers, ids.length), width)];
+    int img = 0;
+    int row = 0;
+    for (int t = 0; t < ids.length; t++) {
+      if (ids[t] != imageTokenId) {
+        continue;
+      }
+      while (img < images.size() && row == images.get(img).rows()) {
+        img++;
+        row = 0;
+      }
+      if (img == images.size()) {
+        throw new InferenceException("the prompt has more image tokens than feature rows");
+      }
+      ImageFeatures f = images.get(img);
+      if (f.injectedLayers() != layers || f.width() != width) {
+        throw new InferenceException("image " + img + " has " + f.injectedLayers() + " injected layers of width "
+            + f.width() + " but the decoder takes " + layers + " of width " + width);
+      }
+      for (int l = 0; l < layers; l++) {
+        System.arraycopy(f.injected(), (l * f.rows() + row) * width, out, (l * ids.length + t) * width, width);
+      }
+      row++;
+    }
+    return out;
   }
 }

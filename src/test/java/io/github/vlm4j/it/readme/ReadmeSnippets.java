@@ -89,6 +89,18 @@ public final class ReadmeSnippets {
     // end of README java block
   }
 
+  static void block5() throws Exception {
+    // README java block 5
+    try (VisionLanguageModel model = VisionLanguageModel.load(Path.of("Qwen2.5-VL-3B-Instruct"))) {
+        List<Message> chat = List.of(Message.user(ImageInput.of(Path.of("photo.png")), "Describe this image."));
+        RequestOptions small = RequestOptions.DEFAULT.withPixelBudget(28 * 28 * 4, 28 * 28 * 16);
+        System.out.println(model.countTokens(chat, RequestOptions.DEFAULT).imageTokens() + " image tokens, "
+            + model.countTokens(chat, small).imageTokens() + " within the budget");
+        model.generate(chat, GenerationConfig.greedy(64), small, TokenStreamer.none());
+    }
+    // end of README java block
+  }
+
   /**
    * @param args the block number (1-based)
    * @throws Exception what the block throws
@@ -99,6 +111,7 @@ public final class ReadmeSnippets {
       case 2 -> block2();
       case 3 -> block3();
       case 4 -> block4();
+      case 5 -> block5();
       default -> throw new IllegalArgumentException("the README has no java block " + args[0]);
     }
   }

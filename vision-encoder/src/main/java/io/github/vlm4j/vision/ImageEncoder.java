@@ -28,6 +28,16 @@ public interface ImageEncoder extends AutoCloseable {
   TensorSpec outputSpec();
 
   /**
+   * Tells how many decoder layers the features' {@link ImageFeatures#injected()} part feeds.
+   *
+   * @return 0 unless the graph also produces features injected into decoder layers (Qwen3-VL's
+   *     DeepStack)
+   */
+  default int injectedLayers() {
+    return 0;
+  }
+
+  /**
    * Names the graph files this stage runs.
    *
    * @return the files, relative to the model folder, in the order they run

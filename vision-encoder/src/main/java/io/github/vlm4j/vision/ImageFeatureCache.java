@@ -65,18 +65,18 @@ public final class ImageFeatureCache {
       }
     }
     ImageFeatures f = compute.get();
-    long size = 4L * f.data().length;
+    long size = 4L * f.values();
     if (capacityBytes > 0 && size <= capacityBytes) {
       synchronized (this) {
         ImageFeatures prev = map.put(key, f);
         if (prev != null) {
-          bytes -= 4L * prev.data().length;
+          bytes -= 4L * prev.values();
         }
         bytes += size;
         var it = map.entrySet().iterator();
         while (bytes > capacityBytes && it.hasNext()) {
           Map.Entry<String, ImageFeatures> e = it.next();
-          bytes -= 4L * e.getValue().data().length;
+          bytes -= 4L * e.getValue().values();
           it.remove();
         }
       }

@@ -33,6 +33,11 @@ import java.util.Optional;
 public final class PatchGridEncoder implements ImageEncoder {
   /** The patches input every such export declares. */
   public static final String PIXELS = "pixel_values";
+  /**
+   * The optional second output of Qwen3-VL exports with DeepStack: {@code [layers, num_tokens,
+   * hidden]} features the decoder adds at the image's token positions after its first layers.
+   */
+  public static final String DEEPSTACK = "deepstack_features";
 
   private final OnnxGraph graph;
   private final TensorSpec pixels;
@@ -41,9 +46,11 @@ public final class PatchGridEncoder implements ImageEncoder {
   private final int patch;
   private final int temporal;
   private final int merge;
+  private final int injectedLayers;
 
   private PatchGridEncoder(OnnxGraph graph, TensorSpec pixels, String gridInput, String output, int patch,
-      int temporal, int merge) {
+      int temporal, int merge, int injectedLayers) {
+    this.injectedLayers = injectedLayers;
     this.graph = graph;
     this.pixels = pixels;
     this.gridInput = gridInput;
@@ -56,8 +63,9 @@ public final class PatchGridEncoder implements ImageEncoder {
   /**
    * Opens and validates the graph: {@code pixel_values} float or float16 of rank 2 whose last
    * dimension (if static) is {@code 3*T*P*P}; exactly one other input, int64 of rank 2 whose last
-   * dimension (if static) is 3; exactly one output, float or float16 of rank 2 whose last dimension
-   * (if static) is {@code hidden}.
+   * dimension (if static) is 3; one output, float or float16 of rank 2 whose last dimension (if
+   * static) is {@code hidden}, and optionally {@link #DEEPSTACK} {@code [layers, num_tokens, hidden]}
+   * with a fixed number of layers.
    *
    * @param folder model folder
    * @param file graph file, e.g. {@code onnx/vision_encoder.onnx}
@@ -104,11 +112,13 @@ public final class PatchGridEncoder implements ImageEncoder {
       if (grid.type() != OnnxJavaType.INT64 || grid.rank() != 2 || (grid.dim(1) >= 0 && grid.dim(1) != 3)) {
         throw g.mismatch("input " + grid.describe() + " must be the int64 [num_images, 3] patch grid (t, h, w)");
       }
-      if (g.outputs().size() != 1) {
-        throw g.mismatch("must declare exactly one output, the [num_tokens, " + hidden + "] image features; its outputs"
-            + " are " + g.outputs().values().stream().map(TensorSpec::describe).toList());
+      TensorSpec deep = g.outputs().get(DEEPSTACK);
+      if (g.outputs().size() != (deep == null ? 1 : 2)) {
+        throw g.mismatch("must declare the [num_tokens, " + hidden + "] image features and, for DeepStack, '" + DEEPSTACK
+            + "' [layers, num_tokens, " + hidden + "]; its outputs are "
+            + g.outputs().values().stream().map(TensorSpec::describe).toList());
       }
-      TensorSpec out = g.outputs().values().iterator().next();
+      TensorSpec out = g.outputs().values().stream().filter(o -> !o.name().equals(DEEPSTACK)).findFirst().orElseThrow();
       if (out.type() != OnnxJavaType.FLOAT && out.type() != OnnxJavaType.FLOAT16) {
         throw g.mismatch("output " + out.describe() + " must be float or float16");
       }
@@ -119,7 +129,16 @@ public final class PatchGridEncoder implements ImageEncoder {
         throw g.mismatch("output " + out.describe() + " has features of width " + out.dim(1)
             + " but the language model takes " + hidden);
       }
-      return new PatchGridEncoder(g, px, grid.name(), out.name(), patchSize, temporalPatchSize, mergeSize);
+      int layers = 0;
+      if (deep != null) {
+        if ((deep.type() != OnnxJavaType.FLOAT && deep.type() != OnnxJavaType.FLOAT16) || deep.rank() != 3
+            || deep.dim(0) < 1 || deep.dim(0) > 64 || (deep.dim(2) >= 0 && deep.dim(2) != hidden)) {
+          throw g.mismatch("output " + deep.describe() + " must be float [layers, num_tokens, " + hidden
+              + "] with a fixed number of layers (1 to 64)");
+        }
+        layers = (int) deep.dim(0);
+      }
+      return new PatchGridEncoder(g, px, grid.name(), out.name(), patchSize, temporalPatchSize, mergeSize, layers);
     } catch (ModelLoadException | RuntimeException e) {
       g.close();
       throw e;
@@ -170,11 +189,29 @@ public final class PatchGridEncoder implements ImageEncoder {
               + " for a patch grid of " + grid[0] + "x" + grid[1] + "x" + grid[2] + "; expected [" + tokens
               + ", hidden] (" + patches + " patches merged " + merge + "x" + merge + ")");
         }
-        return new ImageFeatures(Tensors.readFloats(t), outShape);
+        float[] data = Tensors.readFloats(t);
+        if (injectedLayers == 0) {
+          return new ImageFeatures(data, outShape);
+        }
+        Optional<OnnxValue> d = r.get(DEEPSTACK);
+        if (d.isEmpty() || !(d.get() instanceof OnnxTensor dt)) {
+          throw new InferenceException(graph.file() + " produced no tensor '" + DEEPSTACK + "'");
+        }
+        long[] dShape = dt.getInfo().getShape();
+        if (dShape.length != 3 || dShape[0] != injectedLayers || dShape[1] != outShape[0] || dShape[2] != outShape[1]) {
+          throw new InferenceException(graph.file() + " returned " + DEEPSTACK + " of shape " + Arrays.toString(dShape)
+              + "; expected [" + injectedLayers + ", " + outShape[0] + ", " + outShape[1] + "]");
+        }
+        return new ImageFeatures(data, outShape, Tensors.readFloats(dt), injectedLayers);
       }
     } finally {
       feeds.values().forEach(OnnxTensor::close);
     }
+  }
+
+  @Override
+  public int injectedLayers() {
+    return injectedLayers;
   }
 
   /**
