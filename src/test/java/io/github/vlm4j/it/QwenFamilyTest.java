@@ -176,4 +176,58 @@ class QwenFamilyTest {
     List<String> types = new ArrayList<>(io.github.vlm4j.family.ModelFamilies.supportedTypes());
     assertTrue(types.containsAll(List.of("qwen2_vl", "qwen2_5_vl", "qwen3_vl")), types.toString());
   }
+
+  @Test
+  void deepStackGraphsThatDoNotPairAreTypedLoadErrors(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path plain = Fixtures.model("vlm4j-tiny-qwen3-vl");
+    // vision graph with deepstack_features, decoder without deepstack_embeds
+    Path a = MalformedFolderTest.copy("vlm4j-tiny-qwen3-vl-deepstack", dir.resolve("a"));
+    java.nio.file.Files.copy(plain.resolve("onnx/decoder_model_merged.onnx"), a.resolve("onnx/decoder_model_merged.onnx"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    MalformedFolderTest.fails(a, io.github.vlm4j.core.ModelLoadException.Reason.GRAPH_MISMATCH, "vision_encoder.onnx",
+        "outputs deepstack_features for 2 layers", "decoder_model_merged.onnx has no deepstack_embeds input");
+    // decoder with deepstack_embeds, vision graph without deepstack_features
+    Path b = MalformedFolderTest.copy("vlm4j-tiny-qwen3-vl-deepstack", dir.resolve("b"));
+    java.nio.file.Files.copy(plain.resolve("onnx/vision_encoder.onnx"), b.resolve("onnx/vision_encoder.onnx"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    MalformedFolderTest.fails(b, io.github.vlm4j.core.ModelLoadException.Reason.GRAPH_MISMATCH,
+        "decoder_model_merged.onnx", "takes deepstack_embeds for 2 layers", "has no deepstack_features output");
+    // the config's DeepStack layers disagree with the graphs
+    Path c = MalformedFolderTest.copy("vlm4j-tiny-qwen3-vl-deepstack", dir.resolve("c"));
+    MalformedFolderTest.edit(c, "config.json", cfg -> ((com.fasterxml.jackson.databind.node.ObjectNode) cfg.get(
+        "vision_config")).putArray("deepstack_visual_indexes").add(0).add(1).add(2));
+    MalformedFolderTest.fails(c, io.github.vlm4j.core.ModelLoadException.Reason.MALFORMED_CONFIG,
+        "deepstack_visual_indexes lists 3 layers but the graphs carry 2");
+  }
+
+  @Test
+  void commandLineGeneratesWithAPixelBudget() throws Exception {
+    String name = "vlm4j-tiny-qwen2-vl";
+    JsonNode large = null;
+    for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+      if (c.get("name").asText().equals("large_no_resize")) {
+        large = c;
+      }
+    }
+    String img = Fixtures.model(name).resolve(large.get("images").get(0).asText()).toString();
+    String prompt = large.get("messages").get(0).get("content").get(1).get("text").asText();
+    CliTest.Run plain = CliTest.cli("generate", "--json", "--model", Fixtures.model(name).toString(), "--image", img,
+        "--prompt", prompt, "--max-new-tokens", large.get("max_new_tokens").asText());
+    assertEquals(0, plain.exit(), plain.err());
+    JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(plain.out());
+    assertArrayEquals(Fixtures.ints(large.get("generated_ids")), Fixtures.ints(j.get("generatedTokenIds")));
+    assertEquals(56, j.get("imageTokenCount").asInt());
+    CliTest.Run small = CliTest.cli("generate", "--json", "--model", Fixtures.model(name).toString(), "--image", img,
+        "--prompt", prompt, "--max-new-tokens", "4", "--min-pixels", "784", "--max-pixels", "12544");
+    assertEquals(0, small.exit(), small.err());
+    assertEquals(12, new com.fasterxml.jackson.databind.ObjectMapper().readTree(small.out()).get("imageTokenCount").asInt());
+    CliTest.Run half = CliTest.cli("generate", "--model", Fixtures.model(name).toString(), "--image", img,
+        "--prompt", prompt, "--max-pixels", "12544");
+    assertEquals(2, half.exit(), half.out() + half.err());
+    assertTrue(half.err().contains("--min-pixels and --max-pixels go together"), half.err());
+    CliTest.Run fixed = CliTest.cli("generate", "--model", Fixtures.model("vlm4j-tiny-llava").toString(), "--prompt",
+        "hi", "--min-pixels", "784", "--max-pixels", "12544");
+    assertEquals(2, fixed.exit(), fixed.out() + fixed.err());
+    assertTrue(fixed.err().contains("pixel budget is not an option"), fixed.err());
+  }
 }
