@@ -3,6 +3,8 @@
 # goldens of vlm4j-tiny-idefics3 and vlm4j-tiny-llava: identical prompt ids and greedy ids.
 #
 #   bash src/test/node/peer-check.sh [--models DIR] [--json OUT]
+#   bash src/test/node/peer-check.sh --smart-resize [--table FILE]   # smart-resize-check.mjs: transformers.js's
+#        own smart_resize on the kit's 350-row table (strips, 7x5, 200:1, budgets)
 #   bash src/test/node/peer-check.sh --qwen [--models DIR] [--only NAME] [--json OUT]   # peer-check-qwen.mjs:
 #        the tiny Qwen-VL folders (prompt ids, first-step logits, greedy ids; see that script's header):
 #        vlm4j-tiny-qwen2-vl, vlm4j-tiny-qwen2_5-vl and vlm4j-tiny-qwen3-vl. vlm4j-tiny-qwen3-vl-deepstack is
@@ -25,5 +27,6 @@ if [ ! -d node_modules/@huggingface/transformers ]; then
 fi
 script=peer-check.mjs
 if [ "${1:-}" = "--qwen" ]; then script=peer-check-qwen.mjs; shift; fi
+if [ "${1:-}" = "--smart-resize" ]; then script=smart-resize-check.mjs; shift; fi
 if [ "${1:-}" = "--qwen3-deepstack" ]; then script=contract-check-qwen3-deepstack.mjs; shift; fi
 exec node "$script" "$@"

@@ -118,4 +118,27 @@ class PeerParityTest {
     }
     assertTrue(prompts >= 51 && greedy >= 33, prompts + " prompt and " + greedy + " greedy comparisons");
   }
+
+  /**
+   * Odd image sizes (1×N strips, 7×5, 200:1 and just over, huge sides, several pixel budgets):
+   * transformers.js's own {@code smart_resize} gives every row of the kit's table, which vision-encoder's
+   * {@code SmartResizePreprocessorTest} holds the Java preprocessor to, so both resize every row alike
+   * (and refuse the same rows).
+   */
+  @Test
+  void transformersJsSmartResizeEqualsTheTableJavaIsHeldTo() throws Exception {
+    boolean node = available("node", "--version");
+    boolean npm = available("npm", "--version");
+    if (!node || !npm) {
+      Assumptions.abort("PeerParityTest skipped: node or npm not installed");
+    }
+    Path root = Path.of(System.getProperty("vlm4j.root", "../.."));
+    Path log = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-check-smart-resize.log");
+    Process p = new ProcessBuilder("bash", root.resolve("src/test/node/peer-check.sh").toString(), "--smart-resize")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "smart_resize check timed out");
+    String output = Files.readString(log);
+    assertEquals(0, p.exitValue(), output);
+    assertTrue(output.contains("equals the table on 350 of 350 rows"), output);
+  }
 }
