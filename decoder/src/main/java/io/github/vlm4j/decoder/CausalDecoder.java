@@ -46,6 +46,8 @@ public final class CausalDecoder implements AutoCloseable {
   private static final int MAX_POOLED_PREFILL_BUFFERS = 2;
   /** Opened on first use (batching, batched label scoring); guarded by {@code this}. */
   private KvRows kvRows;
+  /** Zeros behind {@link #injectedStepZeros}; guarded by {@code this}. */
+  private java.nio.Buffer injectedZeros;
   private boolean closed;
 
   private CausalDecoder(OnnxGraph graph, TextConfig config, OnnxJavaType kvType, OnnxJavaType embedsType,
@@ -270,33 +272,78 @@ public final class CausalDecoder implements AutoCloseable {
   }
 
   /**
-   * An {@link #INJECTED} tensor {@code [layers, b, s, hidden]}: zeros, or {@code given}'s positions
-   * {@code [from, from + s)} when {@code b == 1}.
+   * A scratch buffer for {@link #injectedTensor}: {@code layers × rows × hidden} values of the
+   * graph's input type.
+   */
+  java.nio.Buffer injectedScratch(int rows) {
+    int n = Math.multiplyExact(injectedLayers * rows, config.hiddenSize());
+    return embedsType == OnnxJavaType.FLOAT16 ? Tensors.directShorts(n) : Tensors.directFloats(n);
+  }
+
+  /**
+   * An {@link #INJECTED} tensor {@code [layers, 1, s, hidden]} holding {@code given}'s positions
+   * {@code [from, from + s)}, or zeros when {@code given} is null, written into {@code scratch}
+   * (from {@link #injectedScratch} with at least {@code s} rows; overwritten).
+   *
+   * @return a new tensor over {@code scratch} the caller closes
+   */
+  OnnxTensor injectedTensor(InjectedFeatures given, int from, int s, java.nio.Buffer scratch) {
+    int h = config.hiddenSize();
+    int n = injectedLayers * s * h;
+    if (scratch instanceof java.nio.ShortBuffer buf) {
+      for (int l = 0; l < injectedLayers; l++) {
+        int at = given == null ? 0 : (l * given.length() + from) * h;
+        for (int i = 0; i < s * h; i++) {
+          buf.put(l * s * h + i, given == null ? 0 : Tensors.toHalf(given.data()[at + i]));
+        }
+      }
+      return Tensors.halfs(buf.duplicate().position(0).limit(n), injectedLayers, 1, s, h);
+    }
+    java.nio.FloatBuffer buf = (java.nio.FloatBuffer) scratch;
+    for (int l = 0; l < injectedLayers; l++) {
+      if (given != null) {
+        buf.put(l * s * h, given.data(), (l * given.length() + from) * h, s * h);
+      } else {
+        for (int i = 0; i < s * h; i++) {
+          buf.put(l * s * h + i, 0f);
+        }
+      }
+    }
+    return Tensors.floats(buf.duplicate().position(0).limit(n), injectedLayers, 1, s, h);
+  }
+
+  /**
+   * Zeros for the {@link #INJECTED} input of {@code b} rows of {@code s} positions.
    *
    * @return a new tensor the caller closes
    */
-  OnnxTensor injectedTensor(InjectedFeatures given, int from, int b, int s) {
-    int h = config.hiddenSize();
-    int n = injectedLayers * b * s * h;
-    if (embedsType == OnnxJavaType.FLOAT16) {
-      java.nio.ShortBuffer buf = Tensors.directShorts(n);   // zeroed
-      if (given != null) {
-        for (int l = 0; l < injectedLayers; l++) {
-          int at = (l * given.length() + from) * h;
-          for (int i = 0; i < s * h; i++) {
-            buf.put(l * s * h + i, Tensors.toHalf(given.data()[at + i]));
-          }
-        }
+  OnnxTensor injectedZeros(int b, int s) {
+    int n = Math.multiplyExact(injectedLayers * b * s, config.hiddenSize());
+    return embedsType == OnnxJavaType.FLOAT16
+        ? Tensors.halfs(Tensors.directShorts(n), injectedLayers, b, s, config.hiddenSize())
+        : Tensors.floats(Tensors.directFloats(n), injectedLayers, b, s, config.hiddenSize());
+  }
+
+  /**
+   * Zeros for the {@link #INJECTED} input of a decode step of {@code b} rows ({@code [layers, b, 1,
+   * hidden]}), backed by one zero buffer of this decoder that only grows (to the most rows seen) and
+   * is never written, so a step allocates no buffer for it.
+   *
+   * @return a new tensor the caller closes (the buffer stays)
+   */
+  OnnxTensor injectedStepZeros(int b) {
+    int n = injectedLayers * b * config.hiddenSize();
+    java.nio.Buffer zeros;
+    synchronized (this) {
+      if (injectedZeros == null || injectedZeros.capacity() < n) {
+        injectedZeros = embedsType == OnnxJavaType.FLOAT16 ? Tensors.directShorts(n) : Tensors.directFloats(n);
       }
-      return Tensors.halfs(buf, injectedLayers, b, s, h);
+      zeros = injectedZeros;
     }
-    java.nio.FloatBuffer buf = Tensors.directFloats(n);   // zeroed
-    if (given != null) {
-      for (int l = 0; l < injectedLayers; l++) {
-        buf.put(l * s * h, given.data(), (l * given.length() + from) * h, s * h);
-      }
-    }
-    return Tensors.floats(buf, injectedLayers, b, s, h);
+    return zeros instanceof java.nio.ShortBuffer h
+        ? Tensors.halfs(h.duplicate().position(0).limit(n), injectedLayers, b, 1, config.hiddenSize())
+        : Tensors.floats(((java.nio.FloatBuffer) zeros).duplicate().position(0).limit(n), injectedLayers, b, 1,
+            config.hiddenSize());
   }
 
   String pastName(int i) {

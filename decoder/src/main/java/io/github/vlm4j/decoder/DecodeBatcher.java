@@ -565,7 +565,7 @@ public final class DecodeBatcher implements AutoCloseable {
          OnnxTensor maskTensor = Tensors.longs(mask, b, total);
          OnnxTensor pinned = decoder.logitsType() == OnnxJavaType.FLOAT16
              ? Tensors.halfs(out.asShortBuffer(), b, 1, vocab) : Tensors.floats(out.asFloatBuffer(), b, 1, vocab);
-         OnnxTensor injected = decoder.injectedLayers() == 0 ? null : decoder.injectedTensor(null, 0, b, 1);
+         OnnxTensor injected = decoder.injectedLayers() == 0 ? null : decoder.injectedStepZeros(b);
          OrtSession.Result embeds = embedder.run(idsTensor, runOptions)) {
       Map<String, OnnxTensorLike> feeds = new HashMap<>();
       feeds.put("inputs_embeds", (OnnxTensor) embeds.get(0));

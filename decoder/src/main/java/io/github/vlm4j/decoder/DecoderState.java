@@ -304,6 +304,7 @@ public final class DecoderState implements AutoCloseable {
       throw new IllegalArgumentException(injected + " for " + s + " positions of " + decoder.graph().file()
           + ", which takes " + decoder.injectedLayers() + " injected layers");
     }
+    Buffer injectedScratch = decoder.injectedLayers() == 0 ? null : decoder.injectedScratch(chunk);
     int axes = decoder.positionAxes();
     LongBuffer positions = Tensors.directLongs(chunk * (given != null ? axes : 1));
     try {
@@ -328,7 +329,8 @@ public final class DecoderState implements AutoCloseable {
         }
         try (OnnxTensor e = embedsTensor(part, scratch, n);
              OnnxTensor p = pos;
-             OnnxTensor inj = decoder.injectedLayers() == 0 ? null : decoder.injectedTensor(injected, from, 1, n);
+             OnnxTensor inj = injectedScratch == null ? null
+                 : decoder.injectedTensor(injected, from, n, injectedScratch);
              OnnxTensor pinned = logitsTensor(logits, n)) {
           run(e, p, inj, pinned, n, logits);
         }
@@ -397,7 +399,7 @@ public final class DecoderState implements AutoCloseable {
           stepPosition.put(a, pastLength + positionDelta);
         }
         if (decoder.injectedLayers() > 0 && stepInjected == null) {
-          stepInjected = decoder.injectedTensor(null, 0, 1, 1);
+          stepInjected = decoder.injectedStepZeros(1);
         }
         run(converted != null ? converted : e, stepPositionTensor, stepInjected, stepLogitsTensor, 1, stepLogits);
       } finally {

@@ -107,7 +107,7 @@ public final class PrefixBranches {
     try (OnnxTensor embedsTensor = f != null ? Tensors.floats(f.flip(), b, s, hidden) : Tensors.halfs(h.flip(), b, s, hidden);
          OnnxTensor maskTensor = Tensors.longs(mask.flip(), b, total);
          OnnxTensor posTensor = decoder.positionsTensor(positions.flip(), b, s);
-         OnnxTensor injected = decoder.injectedLayers() == 0 ? null : decoder.injectedTensor(null, 0, b, s)) {
+         OnnxTensor injected = decoder.injectedLayers() == 0 ? null : decoder.injectedZeros(b, s)) {
       Map<String, OnnxTensorLike> feeds = new HashMap<>();
       feeds.put("inputs_embeds", embedsTensor);
       feeds.put("attention_mask", maskTensor);
