@@ -27,16 +27,27 @@ class VariantsTest {
   @ParameterizedTest(name = "{0} accuracy level {2}")
   @CsvSource({"fp16, 1e-2, default", "q8, 1e-3, 1"})
   void variantReproducesItsGoldens(String dtype, double tolerance, String accuracyLevel) throws Exception {
-    var builder = VisionLanguageModel.builder(Fixtures.model(MODEL)).dtype(dtype);
+    assertVariantGoldens(MODEL, dtype, tolerance, accuracyLevel);
+  }
+
+  /**
+   * Loads {@code name} in {@code dtype} and asserts every golden case's variant ids and first-step
+   * top-5 logits (within {@code tolerance}).
+   *
+   * @param accuracyLevel MatMulNBits accuracy level for q8 graphs, or "default"
+   */
+  static void assertVariantGoldens(String name, String dtype, double tolerance, String accuracyLevel)
+      throws Exception {
+    var builder = VisionLanguageModel.builder(Fixtures.model(name)).dtype(dtype);
     if (!accuracyLevel.equals("default")) {
       builder.sessionConfig(io.github.vlm4j.core.onnx.SessionSettings.QDQ_MATMULNBITS_ACCURACY_LEVEL, accuracyLevel);
     }
     try (VisionLanguageModel model = builder.build()) {
       assertTrue(model.dtypes().values().stream().allMatch(d -> d == Dtype.parse(dtype)));
-      for (JsonNode c : Fixtures.json(Fixtures.model(MODEL).resolve("goldens.json")).get("cases")) {
+      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
         JsonNode g = c.get("variants").get(dtype);
         GoldenParityTest.FirstLogits probe = new GoldenParityTest.FirstLogits();
-        GenerationResult r = model.generate(GoldenParityTest.messages(MODEL, c),
+        GenerationResult r = model.generate(GoldenParityTest.messages(name, c),
             GenerationConfig.builder().maxNewTokens(c.get("max_new_tokens").asInt()).addProcessor(probe).build(),
             GoldenParityTest.options(c), TokenStreamer.none());
         assertArrayEquals(Fixtures.ints(g.get("generated_ids")), r.tokenIds(), dtype + " " + c.get("name").asText());
@@ -49,6 +60,7 @@ class VariantsTest {
       }
     }
   }
+
 
   /** Logit tolerance of q8 on ONNX Runtime's default (int8-activation) MatMulNBits path. */
   static final double Q8_DEFAULT_TOLERANCE = 0.05;
