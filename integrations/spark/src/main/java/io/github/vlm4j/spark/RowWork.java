@@ -33,14 +33,19 @@ abstract class RowWork implements Serializable {
    * @param maxNewTokens the token limit of rows without their own
    * @param imageSplitting image splitting for every row, or null for the model's default
    * @param maxImageTokens the image-token cap of a prompt, or null for none
+   * @param pixelBudget {min, max} pixels each image is resized into (Qwen-VL), or null for the model's
    */
-  record Settings(int maxNewTokens, Boolean imageSplitting, Integer maxImageTokens) implements Serializable {
+  record Settings(int maxNewTokens, Boolean imageSplitting, Integer maxImageTokens, int[] pixelBudget)
+      implements Serializable {
     private static final long serialVersionUID = 1L;
 
     RequestOptions options() {
       RequestOptions o = RequestOptions.DEFAULT;
       if (imageSplitting != null) {
         o = o.withImageSplitting(imageSplitting);
+      }
+      if (pixelBudget != null) {
+        o = o.withPixelBudget(pixelBudget[0], pixelBudget[1]);
       }
       return maxImageTokens == null ? o : o.withMaxImageTokens(maxImageTokens);
     }

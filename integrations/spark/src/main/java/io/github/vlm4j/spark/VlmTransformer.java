@@ -59,7 +59,7 @@ public final class VlmTransformer {
     imagePaths = b.imagePaths;
     promptColumn = b.promptColumn;
     maxTokensColumn = b.maxTokensColumn;
-    settings = new RowWork.Settings(b.maxNewTokens, b.imageSplitting, b.maxImageTokens);
+    settings = new RowWork.Settings(b.maxNewTokens, b.imageSplitting, b.maxImageTokens, b.pixelBudget);
     groupSize = b.groupSize;
     demos = b.demos;
     metrics = b.metrics;
@@ -153,6 +153,7 @@ public final class VlmTransformer {
     private int maxNewTokens = 64;
     private Boolean imageSplitting;
     private Integer maxImageTokens;
+    private int[] pixelBudget;
     private int groupSize = 8;
     private FewShotDemos demos;
     private VlmMetrics metrics;
@@ -246,6 +247,23 @@ public final class VlmTransformer {
      */
     public Builder maxImageTokens(int cap) {
       this.maxImageTokens = cap;
+      return this;
+    }
+
+    /**
+     * Resizes every row's images into {@code [minPixels, maxPixels]} pixels
+     * ({@code RequestOptions.withPixelBudget}: dynamic-resolution models such as Qwen2-VL, whose image
+     * tokens follow the image size). Checked here; on a fixed-frame model every row gets an
+     * INVALID_OPTION error value.
+     *
+     * @param minPixels smallest resized area, >= 1
+     * @param maxPixels largest resized area, >= minPixels
+     * @return this
+     * @throws io.github.vlm4j.core.VlmInputException INVALID_OPTION for bounds out of range
+     */
+    public Builder pixelBudget(int minPixels, int maxPixels) {
+      io.github.vlm4j.RequestOptions.DEFAULT.withPixelBudget(minPixels, maxPixels);   // validates
+      this.pixelBudget = new int[] {minPixels, maxPixels};
       return this;
     }
 

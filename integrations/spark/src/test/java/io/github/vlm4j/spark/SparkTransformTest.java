@@ -275,4 +275,28 @@ class SparkTransformTest {
     List<String> order = FewShotDemos.fromFolder(TestSpark.inspection().resolve("pool"), 2, INSPECT).build().answers();
     assertEquals(List.of("defective", "ok", "defective", "ok"), order);
   }
+
+  @Test
+  void pixelBudgetReachesEveryRowOfAQwenModel() throws Exception {
+    java.nio.file.Path folder = TestSpark.root().resolve("src/test/resources/models/vlm4j-tiny-qwen2-vl");
+    byte[] png = TestSpark.read(folder.resolve("goldens/large_no_resize_0.png"));   // 224x196: 56 image tokens
+    String prompt = "What colour is the circle?";
+    SparkSession spark = TestSpark.spark();
+    VlmTransformer t = VlmTransformer.builder(ModelSource.localFolder(folder.toString()))
+        .imageColumn("image").promptColumn("prompt").maxNewTokens(6).pixelBudget(784, 12544).groupSize(2).build();
+    List<Row> rows = List.of(RowFactory.create(1L, png, prompt, null), RowFactory.create(2L, png, prompt, null));
+    List<Row> out = t.generate(spark.createDataFrame(rows, SCHEMA)).collectAsList();
+    try (VisionLanguageModel model = VisionLanguageModel.load(folder)) {
+      GenerationResult expected = model.generate(List.of(Message.user(ImageInput.of(png), prompt)),
+          GenerationConfig.greedy(6), io.github.vlm4j.RequestOptions.DEFAULT.withPixelBudget(784, 12544),
+          TokenStreamer.none());
+      assertEquals(12, expected.usage().imageTokens());
+      for (Row r : out) {
+        assertEquals(expected.text(), r.getString(r.fieldIndex("text")));
+        assertEquals(12, r.getInt(r.fieldIndex("image_tokens")));
+      }
+    }
+    assertThrows(VlmInputException.class, () -> VlmTransformer.builder(ModelSource.localFolder(folder.toString()))
+        .pixelBudget(10, 1));
+  }
 }
