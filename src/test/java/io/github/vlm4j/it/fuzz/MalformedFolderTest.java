@@ -21,6 +21,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.Test;
  * malformed-folders-findings.txt} next to it, and their folders are kept under {@code
  * target/malformed-folders} for reproduction.
  */
+@Tag("fuzz") // runs in the fuzz-regression JVM (src/test/pom.xml), also under -Dtest
 class MalformedFolderTest {
   private static final String[] MODELS = {"vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular"};
   private static final int CHILDREN = 2;

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * -Dsurefire.failIfNoSpecifiedTests=false verify}; move each input that passes into {@code
  * fuzz/corpus/io/github/vlm4j/it/fuzz/<Harness>Inputs/<method>/} and update FINDINGS.md.
  */
+@Tag("fuzz") // runs in the fuzz-regression JVM (src/test/pom.xml), also under -Dtest
 @EnabledIfSystemProperty(named = "fuzz.pending", matches = "true")
 class PendingFindingsTest {
   @Test
