@@ -197,4 +197,31 @@ class QwenFamilyTest {
     assertEquals(2, fixed.exit(), fixed.out() + fixed.err());
     assertTrue(fixed.err().contains("pixel budget is not an option"), fixed.err());
   }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen3-vl-deepstack"})
+  void streamingDeliversTheGoldenTextAndIds(String name) throws Exception {
+    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
+      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+        StringBuilder text = new StringBuilder();
+        List<Integer> ids = new ArrayList<>();
+        TokenStreamer streamer = new TokenStreamer() {
+          @Override
+          public void onText(String delta) {
+            text.append(delta);
+          }
+
+          @Override
+          public void onToken(int tokenId) {
+            ids.add(tokenId);
+          }
+        };
+        GenerationResult r = model.generate(GoldenParityTest.messages(name, c),
+            GenerationConfig.greedy(c.get("max_new_tokens").asInt()), GoldenParityTest.options(c), streamer);
+        assertArrayEquals(Fixtures.ints(c.get("generated_ids")), ids.stream().mapToInt(Integer::intValue).toArray(),
+            name + " " + c.get("name").asText());
+        assertEquals(r.text(), text.toString(), name + " " + c.get("name").asText());
+      }
+    }
+  }
 }
