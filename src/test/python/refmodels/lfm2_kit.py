@@ -24,6 +24,7 @@ import os
 import random
 import shutil
 
+import onnx
 import torch
 
 from . import bpe, export, synth
@@ -208,6 +209,19 @@ def export_graphs(m, onnx_dir):
     export._export(DecoderGraph(m), (torch.randn(b, s, t["hidden"]), torch.ones(b, p + s, dtype=torch.long), pos, *flat),
                    os.path.join(onnx_dir, "decoder_model_merged.onnx"),
                    ["inputs_embeds", "attention_mask", "position_ids"] + past_names, ["logits"] + present_names, dyn)
+    _static_conv_outputs(os.path.join(onnx_dir, "decoder_model_merged.onnx"), t["conv_L"])
+
+
+def _static_conv_outputs(path, conv_l):
+    """The exporter cannot infer that present_conv.i (a slice of a concat) has conv_L columns; write it."""
+    model = onnx.load(path)
+    for out in model.graph.output:
+        if out.name.startswith("present_conv."):
+            dim = out.type.tensor_type.shape.dim[2]
+            dim.Clear()
+            dim.dim_value = conv_l
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
 
 
 def decoder_io(cfg):
