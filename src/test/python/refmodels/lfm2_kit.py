@@ -283,7 +283,7 @@ def case_specs():
          [(120, 8)]),
         ("grayscale_no_resize", "24x24 grayscale PNG", one(q[1]), [(24, 24, "L")]),
         ("resize_round", "30x21 -> 32x24 (rounding to multiples of 8)", one(q[1]), [(30, 21)]),
-        ("resize_up", "10x12 -> 16x16 (below factor and min tokens: scaled up)", one(q[0]), [(10, 12)]),
+        ("resize_up", "10x12 -> 16x24 (below factor and min tokens: scaled up)", one(q[0]), [(10, 12)]),
         ("resize_down", "44x36 -> 32x24 (above max_image_tokens, not tiled)", one(q[2]), [(44, 36)]),
         ("tiled_2x2", "64x64: 2x2 tiles of 32x32 (no tile resize) + 32x32 thumbnail", one(q[1]), [(64, 64)]),
         ("tiled_2x1_resize", "96x40: resized to 64x32, 1x2 tiles + 48x16 thumbnail", one(q[0]), [(96, 40)]),
