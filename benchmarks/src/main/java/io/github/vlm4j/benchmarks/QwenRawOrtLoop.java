@@ -143,7 +143,7 @@ public final class QwenRawOrtLoop implements AutoCloseable {
     }
   }
 
-  private QwenRawOrtLoop(Path folder, Shapes shapes, HuggingFaceTokenizer tokenizer, int threads)
+  private QwenRawOrtLoop(Path folder, Shapes shapes, HuggingFaceTokenizer tokenizer, int threads, boolean spin)
       throws OrtException {
     this.shapes = shapes;
     this.tokenizer = tokenizer;
@@ -152,7 +152,7 @@ public final class QwenRawOrtLoop implements AutoCloseable {
       if (threads > 0) {
         o.setIntraOpNumThreads(threads);
       }
-      o.addConfigEntry("session.intra_op.allow_spinning", "0");
+      o.addConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
       vision = env.createSession(folder.resolve("onnx/vision_encoder.onnx").toString(), o);
       embed = env.createSession(folder.resolve("onnx/embed_tokens.onnx").toString(), o);
       decoder = env.createSession(folder.resolve("onnx/decoder_model_merged.onnx").toString(), o);
@@ -169,12 +169,13 @@ public final class QwenRawOrtLoop implements AutoCloseable {
    *
    * @param folder onnx-community Qwen2-VL / Qwen2.5-VL folder
    * @param threads intra-op threads (0 = ORT default)
+   * @param spin whether ORT's intra-op threads spin while waiting for work (ORT's default: yes)
    * @return the loop; the caller closes it
    * @throws IOException if a config or the tokenizer cannot be read
    * @throws OrtException if a graph cannot be opened
    */
-  public static QwenRawOrtLoop open(Path folder, int threads) throws IOException, OrtException {
-    return new QwenRawOrtLoop(folder, Shapes.read(folder), openTokenizer(folder), threads);
+  public static QwenRawOrtLoop open(Path folder, int threads, boolean spin) throws IOException, OrtException {
+    return new QwenRawOrtLoop(folder, Shapes.read(folder), openTokenizer(folder), threads, spin);
   }
 
   /**
@@ -545,7 +546,7 @@ public final class QwenRawOrtLoop implements AutoCloseable {
     JsonNode goldens = JSON.readTree(folder.resolve("goldens.json").toFile());
     int checked = 0;
     int failed = 0;
-    try (QwenRawOrtLoop loop = open(folder, 1)) {
+    try (QwenRawOrtLoop loop = open(folder, 1, false)) {
       for (JsonNode c : goldens.get("cases")) {
         JsonNode messages = c.get("messages");
         if (c.get("images").size() != 1 || messages.size() != 1 || c.get("needs_resize").get(0).asBoolean()) {
