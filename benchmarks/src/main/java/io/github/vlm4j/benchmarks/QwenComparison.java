@@ -36,18 +36,24 @@ import java.util.stream.Collectors;
  * <pre>{@code
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.QwenComparison \
  *     FOLDER IMAGE NEW_TOKENS REPS THREADS [--only vlm4j|raw] [--warmup 1] [--csv FILE] [--ids FILE] \
- *     [--question TEXT] [--allow-spinning]
+ *     [--question TEXT] [--allow-spinning] [--prefill-chunk N]
  * }</pre>
+ * {@code --prefill-chunk} sets vlm4j's {@code prefillChunkTokens} (default 256; the raw loop
+ * prefills in one run).
  * Both contenders' ONNX Runtime threads do not spin while waiting for work unless {@code
  * --allow-spinning} (ORT's default, which transformers.js keeps).
  * CSV: {@link RawLoopComparison#CSV_HEADER}'s columns (split = "nosplit", frames = images), then
- * {@code image} (WIDTHxHEIGHT) and {@code image_tokens}.
+ * {@code image} (WIDTHxHEIGHT), {@code image_tokens}, and two CPU figures, less sensitive than wall
+ * time to other load on the machine: {@code ttft_cpu_ms} (the process's CPU time, all threads, from
+ * the request's start to its first token, preprocessing included) and {@code decode_cpu_ms_per_token}
+ * (from the first to the last token, per step).
  */
 public final class QwenComparison {
   private QwenComparison() {}
 
   /** CSV columns: RawLoopComparison's, then the image size and its token count. */
-  static final String CSV_HEADER = RawLoopComparison.CSV_HEADER + ",image,image_tokens";
+  static final String CSV_HEADER = RawLoopComparison.CSV_HEADER
+      + ",image,image_tokens,ttft_cpu_ms,decode_cpu_ms_per_token";
 
   /**
    * @param args see the class comment
@@ -61,6 +67,7 @@ public final class QwenComparison {
     String only = null;
     String question = "Describe this image.";
     boolean spin = false;
+    int prefillChunk = 0;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--warmup" -> warm = Integer.parseInt(args[++i]);
@@ -69,12 +76,14 @@ public final class QwenComparison {
         case "--only" -> only = args[++i];
         case "--question" -> question = args[++i];
         case "--allow-spinning" -> spin = true;
+        case "--prefill-chunk" -> prefillChunk = Integer.parseInt(args[++i]);
         default -> pos.add(args[i]);
       }
     }
     if (pos.size() != 5 || (only != null && !only.equals("vlm4j") && !only.equals("raw"))) {
       throw new IllegalArgumentException("usage: QwenComparison FOLDER IMAGE NEW_TOKENS REPS THREADS"
-          + " [--only vlm4j|raw] [--warmup N] [--csv FILE] [--ids FILE] [--question TEXT] [--allow-spinning]");
+          + " [--only vlm4j|raw] [--warmup N] [--csv FILE] [--ids FILE] [--question TEXT] [--allow-spinning]"
+          + " [--prefill-chunk N]");
     }
     Path folder = Path.of(pos.get(0));
     Path image = Path.of(pos.get(1));
@@ -98,20 +107,26 @@ public final class QwenComparison {
     QwenRawOrtLoop raw = null;
     try {
       if (runVlm) {
-        vlm = VisionLanguageModel.builder(folder).threads(threads).allowSpinning(spin).dtype("fp32")
-            .imageCacheBytes(0).build();
+        var builder = VisionLanguageModel.builder(folder).threads(threads).allowSpinning(spin).dtype("fp32")
+            .imageCacheBytes(0);
+        if (prefillChunk > 0) {
+          builder.prefillChunkTokens(prefillChunk);
+        }
+        vlm = builder.build();
         checkInputs(vlm, chat, reference);
       }
       if (runRaw) {
         raw = QwenRawOrtLoop.open(folder, threads, spin);
       }
-      // rows: 0/1 preprocess, 2/3 vision, 4/5 prefill, 6/7 TTFT, 8/9 TTFT - pre, 10/11 decode tok/s, 12/13 heap
-      double[][] v = new double[14][reps];
+      // rows: 0/1 preprocess, 2/3 vision, 4/5 prefill, 6/7 TTFT, 8/9 TTFT - pre, 10/11 decode tok/s, 12/13 heap,
+      // 14/15 TTFT CPU ms, 16/17 decode CPU ms per step
+      double[][] v = new double[18][reps];
       int[] vlmIds = null;
       int[] rawIds = null;
       for (int i = -warm; i < reps; i++) {
         if (vlm != null) {
           StepHeap heap = new StepHeap();
+          long c0 = Heap.processCpuNanos();
           GenerationResult g = vlm.generate(chat, config, RequestOptions.DEFAULT, heap);
           vlmIds = g.tokenIds();
           if (i >= 0) {
@@ -123,6 +138,8 @@ public final class QwenComparison {
             v[8][i] = t.timeToFirstTokenMs() - t.preprocessMs();
             v[10][i] = 1000.0 / Arrays.stream(t.decodeStepMs()).average().orElse(Double.NaN);
             v[12][i] = heap.perStep();
+            v[14][i] = (heap.cpuFirst - c0) / 1e6;
+            v[16][i] = (heap.cpuLast - heap.cpuFirst) / 1e6 / (heap.tokens - 1);
           }
         }
         if (raw != null) {
@@ -136,6 +153,8 @@ public final class QwenComparison {
             v[9][i] = r.ttftMinusPreprocessMs();
             v[11][i] = 1000.0 / Arrays.stream(r.stepMs()).average().orElse(Double.NaN);
             v[13][i] = r.heapBytesPerStep();
+            v[15][i] = r.ttftCpuMs();
+            v[17][i] = r.decodeCpuMsPerStep();
           }
         }
         if (vlmIds != null && rawIds != null && !Arrays.equals(vlmIds, rawIds)) {
@@ -152,7 +171,7 @@ public final class QwenComparison {
               + String.format(Locale.ROOT, ", peak RSS %.0f MiB", rss));
       System.out.printf(Locale.ROOT, "| figure (median) | vlm4j | raw ORT loop | vlm4j / raw |%n|---|---|---|---|%n");
       String[] names = {"preprocess ms", "vision ms", "embed + prefill ms", "TTFT ms", "TTFT − preprocess ms",
-          "decode tokens/s", "Java heap bytes per decode step"};
+          "decode tokens/s", "Java heap bytes per decode step", "CPU ms to first token", "CPU ms per decode step"};
       for (int k = 0; k < names.length; k++) {
         double a = median(v[2 * k]);
         double b = median(v[2 * k + 1]);
@@ -170,10 +189,11 @@ public final class QwenComparison {
           }
           double vision = median(v[2 + c]);
           rows.add(String.format(Locale.ROOT,
-              "%s,%s,fp32,%d,nosplit,1,%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.3f,%.0f,%.0f,%s,%d",
-              c == 0 ? "vlm4j" : "raw-ort", model, threads, reference.ids().length, newTokens, reps,
+              "%s,%s,fp32,%d,nosplit,1,%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.3f,%.0f,%.0f,%s,%d,%.0f,%.2f",
+              c == 0 ? "vlm4j" + (prefillChunk > 0 ? "-prefill-chunk-" + prefillChunk : "")
+                  + (spin ? "-spinning" : "") : "raw-ort" + (spin ? "-spinning" : ""), model, threads, reference.ids().length, newTokens, reps,
               median(v[c]), vision, vision, median(v[4 + c]), median(v[6 + c]), median(v[8 + c]),
-              median(v[10 + c]), median(v[12 + c]), rss, size, imageTokens));
+              median(v[10 + c]), median(v[12 + c]), rss, size, imageTokens, median(v[14 + c]), median(v[16 + c])));
         }
         Files.write(csv, rows, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
       }
@@ -231,11 +251,16 @@ public final class QwenComparison {
         + Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
   }
 
-  /** Heap allocated by the generating thread between the second and the last new token, per step. */
+  /**
+   * Heap allocated by the generating thread between the second and the last new token, per step,
+   * and the process's CPU time at the first and the last token.
+   */
   private static final class StepHeap implements TokenStreamer {
     private int tokens;
     private long atSecond;
     private long atLast;
+    private long cpuFirst;
+    private long cpuLast;
 
     @Override
     public void onText(String delta) {}
@@ -243,7 +268,11 @@ public final class QwenComparison {
     @Override
     public void onToken(int tokenId) {
       long now = Heap.allocatedBytes();
+      cpuLast = Heap.processCpuNanos();
       tokens++;
+      if (tokens == 1) {
+        cpuFirst = cpuLast;
+      }
       if (tokens == 2) {
         atSecond = now;
       }

@@ -109,8 +109,9 @@ public final class QwenRawOrtLoop implements AutoCloseable {
    * @param pixels {@code pixel_values} [gridH × gridW, patchWidth] in the processor's patch order
    * @param grid {@code (t, h, w)} in patches
    * @param preprocessMs image decoding, patchify, prompt and tokenization
+   * @param preprocessCpuMs the process's CPU time during preprocessing
    */
-  public record Prepared(int[] ids, float[] pixels, long[] grid, double preprocessMs) {
+  public record Prepared(int[] ids, float[] pixels, long[] grid, double preprocessMs, double preprocessCpuMs) {
     /**
      * @param merge spatial merge size
      * @return image tokens (merged patches)
@@ -129,9 +130,11 @@ public final class QwenRawOrtLoop implements AutoCloseable {
    * @param prefillMs embedding, merge, decoder prompt pass, first argmax
    * @param stepMs every later decode step (embedding + decoder + argmax)
    * @param heapBytesPerStep Java heap allocated by the calling thread per decode step after the second
+   * @param ttftCpuMs the process's CPU time from the start of preprocessing to the first token
+   * @param decodeCpuMsPerStep the process's CPU time per decode step (first to last token)
    */
   public record Run(int[] ids, double preprocessMs, double visionMs, double prefillMs, double[] stepMs,
-      double heapBytesPerStep) {
+      double heapBytesPerStep, double ttftCpuMs, double decodeCpuMsPerStep) {
     /** @return time to first token without preprocessing */
     public double ttftMinusPreprocessMs() {
       return visionMs + prefillMs;
@@ -212,6 +215,7 @@ public final class QwenRawOrtLoop implements AutoCloseable {
   static Prepared prepare(Path image, String question, Shapes shapes, HuggingFaceTokenizer tokenizer)
       throws IOException {
     long t0 = System.nanoTime();
+    long c0 = Heap.processCpuNanos();
     BufferedImage img = ImageIO.read(image.toFile());
     if (img == null) {
       throw new IOException("not an image ImageIO reads: " + image);
@@ -226,7 +230,7 @@ public final class QwenRawOrtLoop implements AutoCloseable {
     for (int i = 0; i < ids.length; i++) {
       ids[i] = Math.toIntExact(ids64[i]);
     }
-    return new Prepared(ids, pixels, grid, (System.nanoTime() - t0) / 1e6);
+    return new Prepared(ids, pixels, grid, (System.nanoTime() - t0) / 1e6, (Heap.processCpuNanos() - c0) / 1e6);
   }
 
   /**
@@ -391,6 +395,7 @@ public final class QwenRawOrtLoop implements AutoCloseable {
     int hidden = sh.hidden();
     int vocab = sh.vocab();
     long t0 = System.nanoTime();
+    long c0 = Heap.processCpuNanos();
     float[] feats;
     int rows = p.pixels().length / sh.patchWidth();
     FloatBuffer px = floats(p.pixels().length);
@@ -470,6 +475,7 @@ public final class QwenRawOrtLoop implements AutoCloseable {
     owned.forEach(OnnxTensor::close);
     int next = argmax(logits, (s - 1) * vocab, vocab);
     long tFirst = System.nanoTime();
+    long cFirst = Heap.processCpuNanos();
 
     List<Integer> out = new ArrayList<>();
     out.add(next);
@@ -513,9 +519,11 @@ public final class QwenRawOrtLoop implements AutoCloseable {
       stepMs[steps++] = (System.nanoTime() - ts) / 1e6;
     }
     double heapPerStep = steps > 1 ? (double) (Heap.allocatedBytes() - heapAtSecondStep) / (steps - 1) : Double.NaN;
+    long cLast = Heap.processCpuNanos();
     kv.close();
     return new Run(out.stream().mapToInt(Integer::intValue).toArray(), p.preprocessMs(), (tVision - t0) / 1e6,
-        (tFirst - tVision) / 1e6, java.util.Arrays.copyOf(stepMs, steps), heapPerStep);
+        (tFirst - tVision) / 1e6, java.util.Arrays.copyOf(stepMs, steps), heapPerStep,
+        p.preprocessCpuMs() + (cFirst - c0) / 1e6, steps > 0 ? (cLast - cFirst) / 1e6 / steps : Double.NaN);
   }
 
   private static int argmax(FloatBuffer b, int from, int n) {

@@ -12,9 +12,11 @@ import java.util.TreeMap;
 
 /**
  * The markdown tables of BENCHMARKS.md's Qwen section from {@code benchmarks/qwen.sh}'s results: one
- * row per (threads, image), the three contenders side by side with their ratios, and the load
- * average the machine had while each contender ran. A contender without a row prints "not
- * measured". When a configuration was measured more than once, the last row counts.
+ * row per (threads, image), the three contenders side by side with their ratios (of medians), and
+ * the range of the 1-minute load average the machine had while each contender ran. Each figure is
+ * the median over the rows of that contender and configuration (one row per round). A contender
+ * without a row prints "not measured". A third table has the CPU figures (the process's CPU time to
+ * the first token and per decode step), which other load on the machine distorts less.
  *
  * <pre>{@code
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.QwenReport \
@@ -32,7 +34,7 @@ public final class QwenReport {
    * @throws Exception if a file cannot be read
    */
   public static void main(String[] args) throws Exception {
-    Map<String, Map<String, Map<String, String>>> rows = new TreeMap<>((a, b) -> {
+    Map<String, Map<String, List<Map<String, String>>>> rows = new TreeMap<>((a, b) -> {
       String[] x = a.split(" ");
       String[] y = b.split(" ");
       int c = Integer.compare(Integer.parseInt(y[0]), Integer.parseInt(x[0]));   // threads descending
@@ -40,23 +42,28 @@ public final class QwenReport {
     });
     for (Map<String, String> r : read(Path.of(args[0]))) {
       rows.computeIfAbsent(r.get("threads") + " " + r.get("image") + " " + r.get("image_tokens"),
-          k -> new LinkedHashMap<>()).put(r.get("contender"), r);
+          k -> new LinkedHashMap<>()).computeIfAbsent(r.get("contender"), k -> new ArrayList<>()).add(r);
     }
-    Map<String, String> loads = new LinkedHashMap<>();
+    Map<String, double[]> loads = new LinkedHashMap<>();   // min, max of the 1-min load at start and end
     if (args.length > 1 && Files.exists(Path.of(args[1]))) {
       for (Map<String, String> r : read(Path.of(args[1]))) {
-        loads.put(r.get("contender") + " " + r.get("threads") + " " + r.get("image"),
-            r.get("load_start").split(" ")[0] + "→" + r.get("load_end").split(" ")[0]);
+        double[] range = loads.computeIfAbsent(r.get("contender") + " " + r.get("threads") + " " + r.get("image"),
+            k -> new double[] {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY});
+        for (String col : new String[] {"load_start", "load_end"}) {
+          double v = Double.parseDouble(r.get(col).split(" ")[0]);
+          range[0] = Math.min(range[0], v);
+          range[1] = Math.max(range[1], v);
+        }
       }
     }
-    System.out.println("| threads | image | image tokens | prompt tokens | vision ms vlm4j | raw | tjs | prefill ms vlm4j"
+    System.out.println("| threads | image | image tokens | prompt tokens | rounds | vision ms vlm4j | raw | tjs | prefill ms vlm4j"
         + " | raw | tjs | TTFT−pre ms vlm4j | raw | tjs | vlm4j/raw | vlm4j/tjs | raw/tjs | decode tok/s vlm4j | raw | tjs"
         + " | vlm4j/raw | vlm4j/tjs | raw/tjs | 1-min load vlm4j / raw / tjs |");
-    System.out.println("|" + "---|".repeat(23));
+    System.out.println("|" + "---|".repeat(24));
     for (var e : rows.entrySet()) {
       String[] key = e.getKey().split(" ");
       var m = e.getValue();
-      List<String> c = new ArrayList<>(List.of(key[0], key[1], key[2], prompt(m)));
+      List<String> c = new ArrayList<>(List.of(key[0], key[1], key[2], prompt(m), rounds(m)));
       c.addAll(three(m, "vision_ms", 0));
       c.addAll(three(m, "prefill_ms", 0));
       c.addAll(three(m, "ttft_minus_preprocess_ms", 0));
@@ -80,13 +87,35 @@ public final class QwenReport {
       c.addAll(three(m, "peak_rss_mib", 0));
       System.out.println("| " + String.join(" | ", c) + " |");
     }
+    System.out.println();
+    System.out.println("| threads | image | CPU ms to first token vlm4j | raw | tjs | vlm4j/raw | vlm4j/tjs | raw/tjs"
+        + " | CPU ms per decode step vlm4j | raw | tjs | vlm4j/raw | vlm4j/tjs | raw/tjs |");
+    System.out.println("|" + "---|".repeat(14));
+    for (var e : rows.entrySet()) {
+      String[] key = e.getKey().split(" ");
+      var m = e.getValue();
+      List<String> c = new ArrayList<>(List.of(key[0], key[1]));
+      c.addAll(three(m, "ttft_cpu_ms", 0));
+      c.addAll(ratios(m, "ttft_cpu_ms"));
+      c.addAll(three(m, "decode_cpu_ms_per_token", 1));
+      c.addAll(ratios(m, "decode_cpu_ms_per_token"));
+      System.out.println("| " + String.join(" | ", c) + " |");
+    }
   }
 
-  private static String prompt(Map<String, Map<String, String>> m) {
-    return m.values().iterator().next().get("prompt_tokens");
+  private static String prompt(Map<String, List<Map<String, String>>> m) {
+    return m.values().iterator().next().get(0).get("prompt_tokens");
   }
 
-  private static List<String> three(Map<String, Map<String, String>> m, String col, int digits) {
+  private static String rounds(Map<String, List<Map<String, String>>> m) {
+    List<String> out = new ArrayList<>();
+    for (String w : WHO) {
+      out.add(Integer.toString(m.getOrDefault(w, List.of()).size()));
+    }
+    return String.join("/", out);
+  }
+
+  private static List<String> three(Map<String, List<Map<String, String>>> m, String col, int digits) {
     List<String> out = new ArrayList<>();
     for (String w : WHO) {
       double v = value(m, w, col);
@@ -96,7 +125,7 @@ public final class QwenReport {
     return out;
   }
 
-  private static List<String> ratios(Map<String, Map<String, String>> m, String col) {
+  private static List<String> ratios(Map<String, List<Map<String, String>>> m, String col) {
     double v = value(m, "vlm4j", col);
     double r = value(m, "raw-ort", col);
     double t = value(m, "transformers.js", col);
@@ -107,18 +136,22 @@ public final class QwenReport {
     return Double.isNaN(a) || Double.isNaN(b) ? "—" : String.format(Locale.ROOT, "**%.2f**", a / b);
   }
 
-  private static double value(Map<String, Map<String, String>> m, String who, String col) {
-    var r = m.get(who);
-    if (r == null || r.get(col) == null) {
+  /** Median over the contender's rows (NaN if it has none or the column is not a number). */
+  private static double value(Map<String, List<Map<String, String>>> m, String who, String col) {
+    var rs = m.get(who);
+    if (rs == null) {
       return Double.NaN;
     }
-    return Double.parseDouble(r.get(col));
+    double[] v = rs.stream().map(r -> r.get(col)).filter(x -> x != null).mapToDouble(Double::parseDouble)
+        .filter(x -> !Double.isNaN(x)).sorted().toArray();
+    return v.length == 0 ? Double.NaN : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
-  private static String load(Map<String, String> loads, String[] key) {
+  private static String load(Map<String, double[]> loads, String[] key) {
     List<String> out = new ArrayList<>();
     for (String w : WHO) {
-      out.add(loads.getOrDefault(w + " " + key[0] + " " + key[1], "—"));
+      double[] r = loads.get(w + " " + key[0] + " " + key[1]);
+      out.add(r == null ? "—" : String.format(Locale.ROOT, "%.1f–%.1f", r[0], r[1]));
     }
     return String.join(" / ", out);
   }
