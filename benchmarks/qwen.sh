@@ -92,3 +92,5 @@ for key, by in sorted(groups.items()):
 sys.exit(1 if bad else 0)
 EOF
 java -cp $JAR io.github.vlm4j.benchmarks.QwenReport $CSV $LOADS
+echo; echo "best round per contender (wall clock):"
+java -cp $JAR io.github.vlm4j.benchmarks.QwenReport $CSV $LOADS --best

@@ -550,10 +550,23 @@ public final class QwenRawOrtLoop implements AutoCloseable {
    * @throws Exception on failure to run
    */
   public static void main(String[] args) throws Exception {
-    Path folder = Path.of(args[0]);
+    List<String> lines = checkGoldens(Path.of(args[0]));
+    lines.forEach(System.out::println);
+    long failed = lines.stream().filter(l -> l.startsWith("FAIL")).count();
+    System.out.printf("%d of %d cases agree with the goldens%n", lines.size() - failed, lines.size());
+    System.exit(failed == 0 && !lines.isEmpty() ? 0 : 1);
+  }
+
+  /**
+   * Runs every golden case of {@code folder} with one user turn and one image that needs no resize.
+   *
+   * @param folder a kit folder with goldens.json
+   * @return one line per case, starting with "ok" or "FAIL"
+   * @throws Exception if the folder cannot be read or a graph cannot run
+   */
+  static List<String> checkGoldens(Path folder) throws Exception {
     JsonNode goldens = JSON.readTree(folder.resolve("goldens.json").toFile());
-    int checked = 0;
-    int failed = 0;
+    List<String> out = new ArrayList<>();
     try (QwenRawOrtLoop loop = open(folder, 1, false)) {
       for (JsonNode c : goldens.get("cases")) {
         JsonNode messages = c.get("messages");
@@ -577,17 +590,13 @@ public final class QwenRawOrtLoop implements AutoCloseable {
         int[] want = JSON.treeToValue(c.get("generated_ids"), int[].class);
         int[] got = loop.generate(p, want.length).ids();
         boolean genOk = java.util.Arrays.equals(got, want);
-        boolean ok = idsOk && ropeOk && genOk;
-        checked++;
-        failed += ok ? 0 : 1;
-        System.out.printf("%s %s: prompt ids %s (%d), position ids %s, greedy ids %s%n", ok ? "ok  " : "FAIL",
-            c.get("name").asText(), idsOk ? "equal" : "differ", p.ids().length, ropeOk ? "equal" : "differ",
-            genOk ? "equal (" + got.length + ")" : "differ: " + java.util.Arrays.toString(got) + " vs "
-                + java.util.Arrays.toString(want));
+        out.add(String.format("%s %s: prompt ids %s (%d), position ids %s, greedy ids %s",
+            idsOk && ropeOk && genOk ? "ok  " : "FAIL", c.get("name").asText(), idsOk ? "equal" : "differ",
+            p.ids().length, ropeOk ? "equal" : "differ", genOk ? "equal (" + got.length + ")"
+                : "differ: " + java.util.Arrays.toString(got) + " vs " + java.util.Arrays.toString(want)));
       }
     }
-    System.out.printf("%d of %d cases agree with the goldens%n", checked - failed, checked);
-    System.exit(failed == 0 && checked > 0 ? 0 : 1);
+    return out;
   }
 
   @Override

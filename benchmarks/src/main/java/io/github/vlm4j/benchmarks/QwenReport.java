@@ -16,17 +16,20 @@ import java.util.TreeMap;
  * the range of the 1-minute load average the machine had while each contender ran. Each figure is
  * the median over the rows of that contender and configuration (one row per round). A contender
  * without a row prints "not measured". A third table has the CPU figures (the process's CPU time to
- * the first token and per decode step), which other load on the machine distorts less.
+ * the first token and per decode step), which other load on the machine distorts less. With {@code
+ * --best} the first table takes each contender's best round instead of the median (shortest time,
+ * highest tokens/s: other load only ever adds time).
  *
  * <pre>{@code
  * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.QwenReport \
- *     benchmarks/results/qwen.csv benchmarks/results/qwen-load.csv
+ *     benchmarks/results/qwen.csv benchmarks/results/qwen-load.csv [--best]
  * }</pre>
  */
 public final class QwenReport {
   private QwenReport() {}
 
   private static final String[] WHO = {"vlm4j", "raw-ort", "transformers.js"};
+  private static boolean best;
 
   /**
    * @param args the results CSV (QwenComparison's columns) and the load CSV written by qwen.sh
@@ -34,6 +37,7 @@ public final class QwenReport {
    * @throws Exception if a file cannot be read
    */
   public static void main(String[] args) throws Exception {
+    best = Arrays.asList(args).contains("--best");
     Map<String, Map<String, List<Map<String, String>>>> rows = new TreeMap<>((a, b) -> {
       String[] x = a.split(" ");
       String[] y = b.split(" ");
@@ -72,6 +76,9 @@ public final class QwenReport {
       c.addAll(ratios(m, "decode_tok_s"));
       c.add(load(loads, key));
       System.out.println("| " + String.join(" | ", c) + " |");
+    }
+    if (best) {
+      return;
     }
     System.out.println();
     System.out.println("| threads | image | preprocess ms vlm4j | raw | tjs | TTFT ms vlm4j | raw | tjs | vlm4j/raw |"
@@ -144,7 +151,15 @@ public final class QwenReport {
     }
     double[] v = rs.stream().map(r -> r.get(col)).filter(x -> x != null).mapToDouble(Double::parseDouble)
         .filter(x -> !Double.isNaN(x)).sorted().toArray();
+    if (best && v.length > 0 && bestable(col)) {
+      return col.endsWith("_tok_s") ? v[v.length - 1] : v[0];
+    }
     return v.length == 0 ? Double.NaN : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+
+  /** Wall-clock columns of the first table, for which --best takes the best round. */
+  private static boolean bestable(String col) {
+    return List.of("vision_ms", "prefill_ms", "ttft_minus_preprocess_ms", "decode_tok_s").contains(col);
   }
 
   private static String load(Map<String, double[]> loads, String[] key) {
