@@ -96,10 +96,46 @@ def _export(module, args, path, inputs, outputs, dynamic_axes):
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
-    model = onnx.load(path)
+    model = onnx.load(path, load_external_data=False)
+    if any(_is_external(i) for i in model.graph.initializer):
+        _gather_external_data(model, path)
+        return
     onnx.checker.check_model(model)
     _strip_doc(model)
     onnx.save(model, path)
+
+
+def _is_external(init):
+    return init.data_location == TensorProto.EXTERNAL
+
+
+def _gather_external_data(model, path, align=4096):
+    """Graphs over 2 GB: torch writes one file per weight next to `path`; move them into one
+    `<graph>.onnx_data` file (the name transformers.js and onnx-community use), each weight at an
+    `align`-byte offset, one weight in memory at a time, and delete the per-weight files."""
+    folder = os.path.dirname(path)
+    data_name = os.path.basename(path) + "_data"
+    _strip_doc(model)
+    with open(os.path.join(folder, data_name), "wb") as out:
+        for init in model.graph.initializer:
+            if not _is_external(init):
+                continue
+            info = {e.key: e.value for e in init.external_data}
+            src = os.path.join(folder, info["location"])
+            with open(src, "rb") as f:
+                f.seek(int(info.get("offset", 0)))
+                blob = f.read(int(info["length"])) if "length" in info else f.read()
+            out.write(b"\0" * (-out.tell() % align))
+            offset = out.tell()
+            out.write(blob)
+            del init.external_data[:]
+            for k, v in (("location", data_name), ("offset", str(offset)), ("length", str(len(blob)))):
+                e = init.external_data.add()
+                e.key, e.value = k, v
+            if info["location"] != data_name:
+                os.remove(src)
+    onnx.save(model, path)
+    onnx.checker.check_model(path)      # by path: the checker reads large models from disk
 
 
 def _strip_doc(model):

@@ -84,9 +84,10 @@ QUESTIONS = ["What shapes are in the image?", "Describe this image.", "How many 
 
 
 # --------------------------------------------------------------------------- tokenizer
-def build_tokenizer(num_merges=NUM_MERGES):
+def build_tokenizer(num_merges=NUM_MERGES, vocab_size=None):
     """Byte-level BPE with Qwen2's pre-tokenizer and normalizer (bpe.pre_tokenize_qwen2), merges
-    learned from the template's fixed text and the golden questions; Qwen's special tokens."""
+    learned from the template's fixed text and the golden questions; Qwen's special tokens.
+    `vocab_size`: pad the vocabulary with unused entries to this size (None: no padding)."""
     texts = ["system\nYou are a helpful assistant.", "user\n", "assistant\n", "Picture 1: ", "Picture 2: "] * 20
     texts += QUESTIONS * 10
     rng = random.Random(SEED)
@@ -95,7 +96,7 @@ def build_tokenizer(num_merges=NUM_MERGES):
         q, a, _ = synth.scene_question(rng, pic)
         texts += [q, " " + a, a]
     merges = bpe.train_merges(texts, num_merges, "qwen2")
-    return bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL, style="qwen2")
+    return bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL, vocab_size=vocab_size, style="qwen2")
 
 
 def tokenizer_config(tok, max_len):
@@ -193,7 +194,13 @@ class Vision(torch.nn.Module):
 
 
 def export_graphs(m, onnx_dir, grid_input="grid_thw"):
-    v, t = m.cfg["vision"], m.cfg["text"]
+    export_vision(m, onnx_dir, grid_input)
+    export_embed(m, onnx_dir)
+    export_decoder(m, onnx_dir)
+
+
+def export_vision(m, onnx_dir, grid_input="grid_thw"):
+    v = m.cfg["vision"]
     os.makedirs(onnx_dir, exist_ok=True)
     width = v["in_chans"] * v["temporal_patch_size"] * v["patch_size"] ** 2
     grids = torch.tensor([[1, 4, 6], [1, 2, 2]], dtype=torch.long)
@@ -202,10 +209,17 @@ def export_graphs(m, onnx_dir, grid_input="grid_thw"):
                    ["pixel_values", grid_input], ["image_features"],
                    {"pixel_values": {0: "num_patches"}, grid_input: {0: "num_images"},
                     "image_features": {0: "num_image_tokens"}})
+
+
+def export_embed(m, onnx_dir):
     export._export(export.EmbedTokens(m), (torch.tensor([[1, 5, 9]]),), os.path.join(onnx_dir, "embed_tokens.onnx"),
                    ["input_ids"], ["inputs_embeds"],
                    {"input_ids": {0: "batch_size", 1: "sequence_length"},
                     "inputs_embeds": {0: "batch_size", 1: "sequence_length"}})
+
+
+def export_decoder(m, onnx_dir):
+    t = m.cfg["text"]
     b, s, p, hd = 1, 3, 2, t["hidden"] // t["heads"]
     past = [torch.randn(b, t["kv_heads"], p, hd) for _ in range(2 * t["layers"])]
     past_names, present_names = export.kv_names(t["layers"])

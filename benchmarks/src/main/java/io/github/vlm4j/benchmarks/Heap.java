@@ -31,6 +31,15 @@ final class Heap {
     }
   }
 
+  /**
+   * @return CPU time of the whole process (all threads, ONNX Runtime's native ones included) in
+   *     nanoseconds, or -1 where the JVM cannot tell
+   */
+  static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime() : -1;
+  }
+
   /** @return this process's peak resident set size in MiB (Linux {@code VmHWM}), or NaN elsewhere */
   static double peakRssMib() {
     return status("VmHWM:");

@@ -1,0 +1,191 @@
+package io.github.vlm4j.benchmarks;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The markdown tables of BENCHMARKS.md's Qwen section from {@code benchmarks/qwen.sh}'s results: one
+ * row per (threads, image), the three contenders side by side with their ratios (of medians), and
+ * the range of the 1-minute load average the machine had while each contender ran. Each figure is
+ * the median over the rows of that contender and configuration (one row per round). A contender
+ * without a row prints "not measured". A third table has the CPU figures (the process's CPU time to
+ * the first token and per decode step), which other load on the machine distorts less. With {@code
+ * --best} the first table takes each contender's best round instead of the median (shortest time,
+ * highest tokens/s: other load only ever adds time).
+ *
+ * <pre>{@code
+ * java -cp benchmarks/target/benchmarks.jar io.github.vlm4j.benchmarks.QwenReport \
+ *     benchmarks/results/qwen.csv benchmarks/results/qwen-load.csv [--best]
+ * }</pre>
+ */
+public final class QwenReport {
+  private QwenReport() {}
+
+  private static final String[] WHO = {"vlm4j", "raw-ort", "transformers.js"};
+  private static boolean best;
+
+  /**
+   * @param args the results CSV (QwenComparison's columns) and the load CSV written by qwen.sh
+   *     ({@code contender,image,threads,load_start,load_end})
+   * @throws Exception if a file cannot be read
+   */
+  public static void main(String[] args) throws Exception {
+    best = Arrays.asList(args).contains("--best");
+    Map<String, Map<String, List<Map<String, String>>>> rows = new TreeMap<>((a, b) -> {
+      String[] x = a.split(" ");
+      String[] y = b.split(" ");
+      int c = Integer.compare(Integer.parseInt(y[0]), Integer.parseInt(x[0]));   // threads descending
+      return c != 0 ? c : Integer.compare(Integer.parseInt(x[2]), Integer.parseInt(y[2]));   // tokens ascending
+    });
+    for (Map<String, String> r : read(Path.of(args[0]))) {
+      rows.computeIfAbsent(r.get("threads") + " " + r.get("image") + " " + r.get("image_tokens"),
+          k -> new LinkedHashMap<>()).computeIfAbsent(r.get("contender"), k -> new ArrayList<>()).add(r);
+    }
+    Map<String, double[]> loads = new LinkedHashMap<>();   // min, max of the 1-min load at start and end
+    if (args.length > 1 && Files.exists(Path.of(args[1]))) {
+      for (Map<String, String> r : read(Path.of(args[1]))) {
+        double[] range = loads.computeIfAbsent(r.get("contender") + " " + r.get("threads") + " " + r.get("image"),
+            k -> new double[] {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY});
+        for (String col : new String[] {"load_start", "load_end"}) {
+          double v = Double.parseDouble(r.get(col).split(" ")[0]);
+          range[0] = Math.min(range[0], v);
+          range[1] = Math.max(range[1], v);
+        }
+      }
+    }
+    System.out.println("| threads | image | image tokens | prompt tokens | rounds | vision ms vlm4j | raw | tjs | prefill ms vlm4j"
+        + " | raw | tjs | TTFT−pre ms vlm4j | raw | tjs | vlm4j/raw | vlm4j/tjs | raw/tjs | decode tok/s vlm4j | raw | tjs"
+        + " | vlm4j/raw | vlm4j/tjs | raw/tjs | 1-min load vlm4j / raw / tjs |");
+    System.out.println("|" + "---|".repeat(24));
+    for (var e : rows.entrySet()) {
+      String[] key = e.getKey().split(" ");
+      var m = e.getValue();
+      List<String> c = new ArrayList<>(List.of(key[0], key[1], key[2], prompt(m), rounds(m)));
+      c.addAll(three(m, "vision_ms", 0));
+      c.addAll(three(m, "prefill_ms", 0));
+      c.addAll(three(m, "ttft_minus_preprocess_ms", 0));
+      c.addAll(ratios(m, "ttft_minus_preprocess_ms"));
+      c.addAll(three(m, "decode_tok_s", 2));
+      c.addAll(ratios(m, "decode_tok_s"));
+      c.add(load(loads, key));
+      System.out.println("| " + String.join(" | ", c) + " |");
+    }
+    if (best) {
+      return;
+    }
+    System.out.println();
+    System.out.println("| threads | image | preprocess ms vlm4j | raw | tjs | TTFT ms vlm4j | raw | tjs | vlm4j/raw |"
+        + " vlm4j/tjs | raw/tjs | peak RSS MiB vlm4j | raw | tjs |");
+    System.out.println("|" + "---|".repeat(14));
+    for (var e : rows.entrySet()) {
+      String[] key = e.getKey().split(" ");
+      var m = e.getValue();
+      List<String> c = new ArrayList<>(List.of(key[0], key[1]));
+      c.addAll(three(m, "preprocess_ms", 0));
+      c.addAll(three(m, "ttft_ms", 0));
+      c.addAll(ratios(m, "ttft_ms"));
+      c.addAll(three(m, "peak_rss_mib", 0));
+      System.out.println("| " + String.join(" | ", c) + " |");
+    }
+    System.out.println();
+    System.out.println("| threads | image | CPU ms to first token vlm4j | raw | tjs | vlm4j/raw | vlm4j/tjs | raw/tjs"
+        + " | CPU ms per decode step vlm4j | raw | tjs | vlm4j/raw | vlm4j/tjs | raw/tjs |");
+    System.out.println("|" + "---|".repeat(14));
+    for (var e : rows.entrySet()) {
+      String[] key = e.getKey().split(" ");
+      var m = e.getValue();
+      List<String> c = new ArrayList<>(List.of(key[0], key[1]));
+      c.addAll(three(m, "ttft_cpu_ms", 0));
+      c.addAll(ratios(m, "ttft_cpu_ms"));
+      c.addAll(three(m, "decode_cpu_ms_per_token", 1));
+      c.addAll(ratios(m, "decode_cpu_ms_per_token"));
+      System.out.println("| " + String.join(" | ", c) + " |");
+    }
+  }
+
+  private static String prompt(Map<String, List<Map<String, String>>> m) {
+    return m.values().iterator().next().get(0).get("prompt_tokens");
+  }
+
+  private static String rounds(Map<String, List<Map<String, String>>> m) {
+    List<String> out = new ArrayList<>();
+    for (String w : WHO) {
+      out.add(Integer.toString(m.getOrDefault(w, List.of()).size()));
+    }
+    return String.join("/", out);
+  }
+
+  private static List<String> three(Map<String, List<Map<String, String>>> m, String col, int digits) {
+    List<String> out = new ArrayList<>();
+    for (String w : WHO) {
+      double v = value(m, w, col);
+      out.add(Double.isNaN(v) ? (m.containsKey(w) ? "—" : "not measured")
+          : String.format(Locale.ROOT, "%,." + digits + "f", v));
+    }
+    return out;
+  }
+
+  private static List<String> ratios(Map<String, List<Map<String, String>>> m, String col) {
+    double v = value(m, "vlm4j", col);
+    double r = value(m, "raw-ort", col);
+    double t = value(m, "transformers.js", col);
+    return Arrays.asList(ratio(v, r), ratio(v, t), ratio(r, t));
+  }
+
+  private static String ratio(double a, double b) {
+    return Double.isNaN(a) || Double.isNaN(b) ? "—" : String.format(Locale.ROOT, "**%.2f**", a / b);
+  }
+
+  /** Median over the contender's rows (NaN if it has none or the column is not a number). */
+  private static double value(Map<String, List<Map<String, String>>> m, String who, String col) {
+    var rs = m.get(who);
+    if (rs == null) {
+      return Double.NaN;
+    }
+    double[] v = rs.stream().map(r -> r.get(col)).filter(x -> x != null).mapToDouble(Double::parseDouble)
+        .filter(x -> !Double.isNaN(x)).sorted().toArray();
+    if (best && v.length > 0 && bestable(col)) {
+      return col.endsWith("_tok_s") ? v[v.length - 1] : v[0];
+    }
+    return v.length == 0 ? Double.NaN : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+
+  /** Wall-clock columns of the first table, for which --best takes the best round. */
+  private static boolean bestable(String col) {
+    return List.of("vision_ms", "prefill_ms", "ttft_minus_preprocess_ms", "decode_tok_s").contains(col);
+  }
+
+  private static String load(Map<String, double[]> loads, String[] key) {
+    List<String> out = new ArrayList<>();
+    for (String w : WHO) {
+      double[] r = loads.get(w + " " + key[0] + " " + key[1]);
+      out.add(r == null ? "—" : String.format(Locale.ROOT, "%.1f–%.1f", r[0], r[1]));
+    }
+    return String.join(" / ", out);
+  }
+
+  private static List<Map<String, String>> read(Path csv) throws java.io.IOException {
+    List<String> lines = Files.readAllLines(csv);
+    String[] header = lines.get(0).split(",");
+    List<Map<String, String>> out = new ArrayList<>();
+    for (String line : lines.subList(1, lines.size())) {
+      if (line.isBlank() || line.startsWith("contender,")) {
+        continue;
+      }
+      String[] f = line.split(",", -1);
+      Map<String, String> r = new LinkedHashMap<>();
+      for (int i = 0; i < header.length && i < f.length; i++) {
+        r.put(header[i], f[i]);
+      }
+      out.add(r);
+    }
+    return out;
+  }
+}
