@@ -8,6 +8,8 @@ kv_concat_<type>: a [Ba,H,Ta,D], b [Bb,H,Tb,D] -> [Ba+Bb, H, max(Ta,Tb), D]: the
 kv_select_<type>: x [B,H,T,D], rows int64 [K], from int64 [1] -> x[rows, :, from:, :] (rows that
     stay in the batch, leading positions no kept row uses dropped).
 kv_repeat_<type>: x [1,H,T,D], count int64 [1] -> [count,H,T,D] (one prefix shared by several rows).
+state_concat/state_select/state_repeat_<type>: the same for cache tensors without a sequence axis
+    (e.g. LFM2's convolution states [B, C, L]): concatenate along the batch axis, keep rows, repeat a row.
 """
 import os
 
@@ -67,10 +69,36 @@ def repeat(elem):
     return helper.make_graph(nodes, "kv_repeat", inputs, [kv("out", elem, "n", "t")])
 
 
+def state(name, elem, batch):
+    return helper.make_tensor_value_info(name, elem, [batch, "channels", "length"])
+
+
+def state_concat(elem):
+    nodes = [helper.make_node("Concat", ["a", "b"], ["out"], axis=0)]
+    return helper.make_graph(nodes, "state_concat", [state("a", elem, "ba"), state("b", elem, "bb")],
+                             [state("out", elem, "b")])
+
+
+def state_select(elem):
+    nodes = [helper.make_node("Gather", ["x", "rows"], ["out"], axis=0)]
+    inputs = [state("x", elem, "b"), helper.make_tensor_value_info("rows", TensorProto.INT64, ["k"])]
+    return helper.make_graph(nodes, "state_select", inputs, [state("out", elem, "k")])
+
+
+def state_repeat(elem):
+    nodes = [
+        const("one", [1]),
+        helper.make_node("Concat", ["count", "one", "one"], ["reps"], axis=0),
+        helper.make_node("Tile", ["x", "reps"], ["out"]),
+    ]
+    inputs = [state("x", elem, 1), helper.make_tensor_value_info("count", TensorProto.INT64, [1])]
+    return helper.make_graph(nodes, "state_repeat", inputs, [state("out", elem, "n")])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for type_name, elem in TYPES.items():
-        for build in (concat, select, repeat):
+        for build in (concat, select, repeat, state_concat, state_select, state_repeat):
             model = helper.make_model(build(elem), opset_imports=[helper.make_opsetid("", 17)],
                                       producer_name="vlm4j decoder/tools/kv_graphs.py")
             model.ir_version = 8

@@ -31,7 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GoldenParityTest {
   static final String[] MODELS = {"vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular",
-      "vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl", "vlm4j-tiny-qwen3-vl-deepstack"};
+      "vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl", "vlm4j-tiny-qwen3-vl-deepstack",
+      "vlm4j-tiny-lfm2-vl"};
   private final java.util.Map<String, VisionLanguageModel> loaded = new java.util.HashMap<>();
 
   @BeforeAll

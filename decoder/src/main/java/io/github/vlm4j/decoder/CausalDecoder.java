@@ -17,10 +17,14 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * The {@code decoder_model_merged} graph of the onnx-community layout: {@code inputs_embeds},
  * {@code attention_mask}, {@code position_ids} (optional; {@code [batch, sequence]}, or {@code [axes, batch,
- * sequence]} for multimodal rotary positions such as Qwen-VL's M-RoPE), {@code past_key_values.{i}.key/value}
- * to {@code logits} and {@code present.{i}.key/value}. Validated against the text config at load
- * (layer count, KV heads, head size, hidden size, vocabulary). The KV dtype is whatever the graph
- * declares (float32, or float16 in fp16 exports).
+ * sequence]} for multimodal rotary positions such as Qwen-VL's M-RoPE) and the cache of each layer
+ * to {@code logits} and the new cache. A layer's cache is what {@code text_config.layer_types} says
+ * it is: keys and values ({@code past_key_values.{i}.key/value [batch, kv_heads, past, head_dim]}
+ * to {@code present.{i}.key/value}) for attention layers, a fixed-size convolution state ({@code
+ * past_conv.{i} [batch, conv_dim, conv_L_cache]} to {@code present_conv.{i}}, zeros before the first
+ * position) for {@code conv} layers (LFM2's hybrid decoder). Validated against the text config at
+ * load (layer count and kinds, KV heads, head size, state shape, hidden size, vocabulary). The cache
+ * dtype is whatever the graph declares (float32, or float16 in fp16 exports).
  *
  * <p>Thread-safe; owns its graph. Per-request state lives in {@link DecoderState}.
  */
@@ -39,8 +43,7 @@ public final class CausalDecoder implements AutoCloseable {
   private final boolean positionIds;
   private final int positionAxes;
   private final int injectedLayers;
-  private final String[] pastNames;
-  private final String[] presentNames;
+  private final CacheEntry[] cache;
   /** Prefill logits buffers between requests (direct memory is only freed by the GC otherwise). */
   private final ConcurrentLinkedQueue<ByteBuffer> prefillLogits = new ConcurrentLinkedQueue<>();
   private static final int MAX_POOLED_PREFILL_BUFFERS = 2;
@@ -51,7 +54,8 @@ public final class CausalDecoder implements AutoCloseable {
   private boolean closed;
 
   private CausalDecoder(OnnxGraph graph, TextConfig config, OnnxJavaType kvType, OnnxJavaType embedsType,
-      OnnxJavaType logitsType, boolean positionIds, int positionAxes, int injectedLayers) {
+      OnnxJavaType logitsType, boolean positionIds, int positionAxes, int injectedLayers, CacheEntry[] cache) {
+    this.cache = cache;
     this.injectedLayers = injectedLayers;
     this.graph = graph;
     this.config = config;
@@ -60,15 +64,6 @@ public final class CausalDecoder implements AutoCloseable {
     this.logitsType = logitsType;
     this.positionIds = positionIds;
     this.positionAxes = positionAxes;
-    int n = config.numLayers();
-    pastNames = new String[2 * n];
-    presentNames = new String[2 * n];
-    for (int i = 0; i < n; i++) {
-      pastNames[2 * i] = "past_key_values." + i + ".key";
-      pastNames[2 * i + 1] = "past_key_values." + i + ".value";
-      presentNames[2 * i] = "present." + i + ".key";
-      presentNames[2 * i + 1] = "present." + i + ".value";
-    }
   }
 
   /**
@@ -127,39 +122,11 @@ public final class CausalDecoder implements AutoCloseable {
         }
         injected = (int) in.dim(0);
       }
-      long pastInputs = g.inputs().keySet().stream().filter(n -> n.startsWith("past_key_values.")).count();
-      if (pastInputs != 2L * config.numLayers()) {
-        throw g.mismatch("has " + pastInputs / 2 + " layers of past_key_values but text_config.num_hidden_layers = "
-            + config.numLayers());
-      }
-      OnnxJavaType kv = null;
-      for (int i = 0; i < config.numLayers(); i++) {
-        for (String kind : new String[] {"key", "value"}) {
-          TensorSpec p = g.requireInput("past_key_values." + i + "." + kind);
-          g.requireOutput("present." + i + "." + kind);
-          if (p.rank() != 4) {
-            throw g.mismatch("input " + p.describe() + " must have rank 4 [batch, kv_heads, past, head_dim]");
-          }
-          if (p.dim(1) >= 0 && p.dim(1) != config.numKvHeads()) {
-            throw g.mismatch("input " + p.describe() + " has " + p.dim(1) + " KV heads but text_config says "
-                + config.numKvHeads() + " (num_key_value_heads)");
-          }
-          if (p.dim(3) >= 0 && p.dim(3) != config.headDim()) {
-            throw g.mismatch("input " + p.describe() + " has head size " + p.dim(3) + " but text_config says "
-                + config.headDim() + " (head_dim)");
-          }
-          if (p.type() != OnnxJavaType.FLOAT && p.type() != OnnxJavaType.FLOAT16) {
-            throw g.mismatch("input " + p.describe() + " must be float or float16");
-          }
-          if (kv != null && kv != p.type()) {
-            throw g.mismatch("mixes KV-cache types " + kv + " and " + p.type());
-          }
-          kv = p.type();
-        }
-      }
+      java.util.List<CacheEntry> entries = new java.util.ArrayList<>();
+      OnnxJavaType kv = cacheEntries(g, config, entries);
       for (String in : g.inputs().keySet()) {
         if (!in.equals("inputs_embeds") && !in.equals("attention_mask") && !in.equals("position_ids")
-            && !in.equals(INJECTED) && !in.startsWith("past_key_values.")) {
+            && !in.equals(INJECTED) && entries.stream().noneMatch(e -> e.past().equals(in))) {
           throw g.mismatch("declares input '" + in + "' that vlm4j does not feed; inputs are " + g.inputs().values());
         }
       }
@@ -171,10 +138,98 @@ public final class CausalDecoder implements AutoCloseable {
       if (logits.type() != OnnxJavaType.FLOAT && logits.type() != OnnxJavaType.FLOAT16) {
         throw g.mismatch("output " + logits.describe() + " must be float or float16");
       }
-      return new CausalDecoder(g, config, kv, emb.type(), logits.type(), pos, axes, injected);
+      return new CausalDecoder(g, config, kv, emb.type(), logits.type(), pos, axes, injected,
+          entries.toArray(CacheEntry[]::new));
     } catch (ModelLoadException | RuntimeException e) {
       g.close();
       throw e;
+    }
+  }
+
+  /**
+   * The cache tensors of every layer, as {@code text_config.layer_types} says (keys and values unless
+   * a layer is {@code conv}), each checked against the graph; no other past input may exist.
+   *
+   * @return the cache element type (one for all entries)
+   */
+  private static OnnxJavaType cacheEntries(OnnxGraph g, TextConfig config, java.util.List<CacheEntry> out)
+      throws ModelLoadException {
+    long kvInputs = g.inputs().keySet().stream().filter(n -> n.startsWith("past_key_values.")).count();
+    long convInputs = g.inputs().keySet().stream().filter(n -> n.startsWith("past_conv.")).count();
+    int convLayers = config.numLayers() - config.attentionLayers();
+    if (kvInputs != 2L * config.attentionLayers() || convInputs != convLayers) {
+      throw g.mismatch("has " + kvInputs / 2 + " layers of past_key_values and " + convInputs + " of past_conv but"
+          + " the text config has " + config.attentionLayers() + " attention and " + convLayers + " convolution layers"
+          + " (num_hidden_layers = " + config.numLayers() + (config.layerTypes().isEmpty() ? ", no layer_types"
+              : ", layer_types = " + config.layerTypes()) + ")");
+    }
+    OnnxJavaType type = null;
+    for (int i = 0; i < config.numLayers(); i++) {
+      java.util.List<CacheEntry> layer = config.isConvLayer(i) ? java.util.List.of(convEntry(g, config, i))
+          : java.util.List.of(kvEntry(g, config, i, "key"), kvEntry(g, config, i, "value"));
+      for (CacheEntry e : layer) {
+        OnnxJavaType t = g.inputs().get(e.past()).type();
+        if (type != null && type != t) {
+          throw g.mismatch("mixes cache types " + type + " and " + t + " (" + e.past() + ")");
+        }
+        type = t;
+        out.add(e);
+      }
+    }
+    return type == null ? OnnxJavaType.FLOAT : type;
+  }
+
+  private static CacheEntry kvEntry(OnnxGraph g, TextConfig config, int layer, String kind) throws ModelLoadException {
+    String name = "past_key_values." + layer + "." + kind;
+    if (g.input(name).isEmpty()) {
+      throw g.mismatch("has no input " + name + " [batch, " + config.numKvHeads() + ", past, " + config.headDim()
+          + "]: layer " + layer + " is an attention layer" + layerType(config, layer));
+    }
+    TensorSpec p = g.requireInput(name);
+    g.requireOutput("present." + layer + "." + kind);
+    if (p.rank() != 4) {
+      throw g.mismatch("input " + p.describe() + " must have rank 4 [batch, kv_heads, past, head_dim]");
+    }
+    if (p.dim(1) >= 0 && p.dim(1) != config.numKvHeads()) {
+      throw g.mismatch("input " + p.describe() + " has " + p.dim(1) + " KV heads but text_config says "
+          + config.numKvHeads() + " (num_key_value_heads)");
+    }
+    if (p.dim(3) >= 0 && p.dim(3) != config.headDim()) {
+      throw g.mismatch("input " + p.describe() + " has head size " + p.dim(3) + " but text_config says "
+          + config.headDim() + " (head_dim)");
+    }
+    requireFloat(g, p);
+    return new CacheEntry(name, "present." + layer + "." + kind, true,
+        new long[] {1, config.numKvHeads(), 0, config.headDim()});
+  }
+
+  private static CacheEntry convEntry(OnnxGraph g, TextConfig config, int layer) throws ModelLoadException {
+    String name = "past_conv." + layer;
+    String expected = name + " [batch, " + config.convWidth() + ", " + config.convCacheLength() + "]";
+    if (g.input(name).isEmpty()) {
+      throw g.mismatch("has no input " + expected + ": layer " + layer + " is a convolution layer"
+          + layerType(config, layer));
+    }
+    TensorSpec p = g.requireInput(name);
+    g.requireOutput("present_conv." + layer);
+    if (p.rank() != 3 || (p.dim(1) >= 0 && p.dim(1) != config.convWidth())
+        || (p.dim(2) >= 0 && p.dim(2) != config.convCacheLength())) {
+      throw g.mismatch("input " + p.describe() + " must be " + expected + " (text_config conv_dim or hidden_size,"
+          + " conv_L_cache)");
+    }
+    requireFloat(g, p);
+    return new CacheEntry(name, "present_conv." + layer, false,
+        new long[] {1, config.convWidth(), config.convCacheLength()});
+  }
+
+  private static String layerType(TextConfig config, int layer) {
+    return config.layerTypes().isEmpty() ? " (text_config has no layer_types)"
+        : " (text_config.layer_types[" + layer + "] = \"" + config.layerTypes().get(layer) + "\")";
+  }
+
+  private static void requireFloat(OnnxGraph g, TensorSpec p) throws ModelLoadException {
+    if (p.type() != OnnxJavaType.FLOAT && p.type() != OnnxJavaType.FLOAT16) {
+      throw g.mismatch("input " + p.describe() + " must be float or float16");
     }
   }
 
@@ -347,16 +402,38 @@ public final class CausalDecoder implements AutoCloseable {
   }
 
   String pastName(int i) {
-    return pastNames[i];
+    return cache[i].past();
   }
 
   String presentName(int i) {
-    return presentNames[i];
+    return cache[i].present();
   }
 
-  int kvEntries() {
-    return pastNames.length;
+  /**
+   * The state of cache entry {@code i} before the first position, for one row: no elements for keys
+   * and values, zeros for a convolution state.
+   *
+   * @return a new tensor the caller closes
+   */
+  OnnxTensor startState(int i) {
+    long[] shape = cache[i].startShape();
+    if (cache[i].growsWithSequence()) {
+      return Tensors.empty(kvType, shape);
+    }
+    int n = Math.toIntExact(shape[0] * shape[1] * shape[2]);
+    return kvType == OnnxJavaType.FLOAT16 ? Tensors.halfs(Tensors.directShorts(n), shape)
+        : Tensors.floats(Tensors.directFloats(n), shape);
   }
+
+  CacheEntry cacheEntry(int i) {
+    return cache[i];
+  }
+
+  /** Number of cache tensors (two per attention layer, one per convolution layer). */
+  int kvEntries() {
+    return cache.length;
+  }
+
 
   /**
    * Starts the state of one request with the default prefill chunk.

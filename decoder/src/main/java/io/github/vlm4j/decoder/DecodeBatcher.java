@@ -479,7 +479,7 @@ public final class DecodeBatcher implements AutoCloseable {
     OnnxTensor[] next = new OnnxTensor[kv.length];
     try {
       for (int i = 0; i < kv.length; i++) {
-        OrtSession.Result r = kvRows.select(kv[i], index, padded - longest, runOptions);
+        OrtSession.Result r = kvRows.select(decoder.cacheEntry(i), kv[i], index, padded - longest, runOptions);
         owners.add(r);
         next[i] = KvRows.out(r);
       }
@@ -506,7 +506,7 @@ public final class DecodeBatcher implements AutoCloseable {
     OnnxTensor[] next = new OnnxTensor[kv.length];
     try {
       for (int i = 0; i < kv.length; i++) {
-        OrtSession.Result r = kvRows.concat(kv[i], c.past()[i], runOptions);
+        OrtSession.Result r = kvRows.concat(decoder.cacheEntry(i), kv[i], c.past()[i], runOptions);
         owners.add(r);
         next[i] = KvRows.out(r);
       }

@@ -469,10 +469,9 @@ public final class DecoderState implements AutoCloseable {
 
   private OnnxTensor[] emptyPast() {
     if (emptyPast == null) {
-      var c = decoder.config();
       emptyPast = new OnnxTensor[decoder.kvEntries()];
       for (int i = 0; i < emptyPast.length; i++) {
-        emptyPast[i] = Tensors.empty(decoder.kvType(), 1, c.numKvHeads(), 0, c.headDim());
+        emptyPast[i] = decoder.startState(i);
       }
     }
     return emptyPast;

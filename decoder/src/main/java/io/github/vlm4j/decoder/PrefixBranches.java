@@ -119,7 +119,7 @@ public final class PrefixBranches {
         if (b == 1) {
           feeds.put(decoder.pastName(i), prefix.past(i));
         } else {
-          OrtSession.Result repeated = decoder.kvRows().repeat(prefix.past(i), b, options);
+          OrtSession.Result repeated = decoder.kvRows().repeat(decoder.cacheEntry(i), prefix.past(i), b, options);
           owners.add(repeated);
           feeds.put(decoder.pastName(i), KvRows.out(repeated));
         }

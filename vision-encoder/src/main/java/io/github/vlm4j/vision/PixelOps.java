@@ -26,13 +26,7 @@ public final class PixelOps {
       double[] mean, double[] std) {
     int w = img.width();
     int h = img.height();
-    float[] table = new float[256 * 3];
-    for (int c = 0; c < 3; c++) {
-      for (int v = 0; v < 256; v++) {
-        float x = doRescale ? (float) (rescale * v) : v;
-        table[c * 256 + v] = doNormalize ? (float) ((x - mean[c]) / std[c]) : x;
-      }
-    }
+    float[] table = normalizationTable(doRescale, rescale, doNormalize, mean, std);
     byte[] src = img.data();
     float[] out = new float[3 * h * w];
     int plane = h * w;
@@ -40,6 +34,67 @@ public final class PixelOps {
       out[i] = table[src[i * 3] & 0xFF];
       out[plane + i] = table[256 + (src[i * 3 + 1] & 0xFF)];
       out[2 * plane + i] = table[512 + (src[i * 3 + 2] & 0xFF)];
+    }
+    return out;
+  }
+
+  /** The normalised value of each byte per channel: {@code table[c * 256 + v]}. */
+  private static float[] normalizationTable(boolean doRescale, double rescale, boolean doNormalize, double[] mean,
+      double[] std) {
+    float[] table = new float[256 * 3];
+    for (int c = 0; c < 3; c++) {
+      for (int v = 0; v < 256; v++) {
+        float x = doRescale ? (float) (rescale * v) : v;
+        table[c * 256 + v] = doNormalize ? (float) ((x - mean[c]) / std[c]) : x;
+      }
+    }
+    return table;
+  }
+
+  /**
+   * {@link #toNormalizedChw} followed by {@link #resizeBilinear}, with the same float32 results,
+   * without materialising the normalised image at its own size: only the output is allocated.
+   *
+   * @param img the image
+   * @param doRescale multiply by {@code rescale}
+   * @param rescale usually 1/255
+   * @param doNormalize subtract mean, divide by std
+   * @param mean per-channel mean (3 values)
+   * @param std per-channel std (3 values)
+   * @param outH output height
+   * @param outW output width
+   * @return planar pixels {@code [3][outH][outW]}
+   */
+  public static float[] normalizedResizeBilinear(RgbImage img, boolean doRescale, double rescale, boolean doNormalize,
+      double[] mean, double[] std, int outH, int outW) {
+    int h = img.height();
+    int w = img.width();
+    if (h == outH && w == outW) {
+      return toNormalizedChw(img, doRescale, rescale, doNormalize, mean, std);
+    }
+    float[] table = normalizationTable(doRescale, rescale, doNormalize, mean, std);
+    byte[] src = img.data();
+    Axis ay = Axis.of(h, outH);
+    Axis ax = Axis.of(w, outW);
+    float[] out = new float[3 * outH * outW];
+    for (int ch = 0; ch < 3; ch++) {
+      int t = ch * 256;
+      int o0 = ch * outH * outW;
+      for (int y = 0; y < outH; y++) {
+        int r1 = ay.i1[y] * w;
+        int r2 = ay.i2[y] * w;
+        float dy1 = ay.d1[y];
+        float dy2 = ay.d2[y];
+        for (int x = 0; x < outW; x++) {
+          float a = table[t + (src[(r1 + ax.i1[x]) * 3 + ch] & 0xFF)];
+          float b = table[t + (src[(r1 + ax.i2[x]) * 3 + ch] & 0xFF)];
+          float c = table[t + (src[(r2 + ax.i1[x]) * 3 + ch] & 0xFF)];
+          float d = table[t + (src[(r2 + ax.i2[x]) * 3 + ch] & 0xFF)];
+          float top = a * ax.d2[x] + b * ax.d1[x];
+          float bot = c * ax.d2[x] + d * ax.d1[x];
+          out[o0 + y * outW + x] = top * dy2 + bot * dy1;
+        }
+      }
     }
     return out;
   }

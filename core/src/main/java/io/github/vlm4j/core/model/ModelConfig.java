@@ -145,7 +145,33 @@ public final class ModelConfig {
     int headDim = r.intOr("head_dim", 1, ModelLimits.MAX_HEAD_DIM, hidden / heads);
     int vocab = r.requireInt("vocab_size", 1, ModelLimits.MAX_VOCAB);
     int maxPos = r.intOr("max_position_embeddings", 1, ModelLimits.MAX_POSITIONS, Integer.MAX_VALUE);
-    return new TextConfig(vocab, hidden, layers, heads, kvHeads, headDim, maxPos);
+    List<String> types = layerTypes(r, layers);
+    int convWidth = r.intOr("conv_dim", 1, ModelLimits.MAX_HIDDEN, hidden);
+    int convLength = 0;
+    if (types.contains(TextConfig.CONV)) {
+      convLength = r.requireInt("conv_L_cache", 1, 64);
+    }
+    return new TextConfig(vocab, hidden, layers, heads, kvHeads, headDim, maxPos, types, convWidth, convLength);
+  }
+
+  /** {@code layer_types}: absent, or one string per layer. */
+  private static List<String> layerTypes(ConfigReader r, int layers) throws ModelLoadException {
+    JsonNode n = r.get("layer_types");
+    if (n == null || n.isNull() || n.isMissingNode()) {
+      return List.of();
+    }
+    if (!n.isArray() || n.size() != layers) {
+      throw r.malformed("layer_types", "must list one type per layer (" + layers + ", num_hidden_layers); found "
+          + (n.isArray() ? n.size() + " entries" : n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));
+    }
+    List<String> out = new java.util.ArrayList<>();
+    for (JsonNode t : n) {
+      if (!t.isTextual() || t.asText().length() > 64) {
+        throw r.malformed("layer_types", "must hold strings of at most 64 characters; found " + t.getNodeType());
+      }
+      out.add(t.asText());
+    }
+    return out;
   }
 
   /** @return a strict reader of the text config (messages name {@code text_config.} keys) */
