@@ -27,75 +27,16 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The Qwen-VL families beyond the goldens (which {@link GoldenParityTest}, {@link PrefillChunkTest},
- * {@code QwenPositionsTest} and {@link VariantsTest} check): few-shot prompts and label scores are the same with and without the prefix and image
- * caches (the cached demo prefix carries its M-RoPE offset); concurrent requests batch and get what
- * they get alone; a per-request pixel budget changes the image tokens as smart_resize says and its
- * cap is honoured.
+ * What only the Qwen-VL families have, beyond the goldens ({@link GoldenParityTest}, {@link
+ * PrefillChunkTest}, {@code QwenPositionsTest}, {@link VariantsTest}) and the features every new
+ * family shares ({@link FamilyFeaturesTest}): a per-request pixel budget changes the image tokens as
+ * smart_resize says and its cap is honoured; DeepStack graphs must pair.
  */
 class QwenFamilyTest {
   static final String[] MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl",
       "vlm4j-tiny-qwen3-vl-deepstack"};
   /** The folders transformers.js 4.3.1 runs (the DeepStack one has inputs it does not feed). */
   static final String[] PEER_MODELS = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl"};
-
-  /** Four inspection demos (two OK, two defective parts) and a query part. */
-  static FewShotPrompt inspection(int query) {
-    List<Fixtures.EvalCase> parts = Fixtures.evalCases("inspection");
-    FewShotPrompt.Builder b = FewShotPrompt.builder().instruction("Inspect the part.");
-    for (int i = 0; i < 4; i++) {
-      b.demo(Demo.of(List.of(ImageInput.of(parts.get(i).images().get(0))), "Is this part ok or defective?",
-          parts.get(i).answer()));
-    }
-    return b.query(ImageInput.of(parts.get(query).images().get(0))).question("Is this part ok or defective?").build();
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl-deepstack"})
-  void fewShotCachedEqualsUncached(String name) throws Exception {
-    Path dir = Fixtures.model(name);
-    List<String> labels = List.of("ok", "defective");
-    GenerationConfig greedy = GenerationConfig.greedy(12);
-    try (VisionLanguageModel cached = VisionLanguageModel.builder(dir).build();
-        VisionLanguageModel uncached = VisionLanguageModel.builder(dir).imageCacheBytes(0).prefixCacheBytes(0).build()) {
-      for (int q = 4; q < 8; q++) {
-        FewShotPrompt p = inspection(q);
-        LabelScores ref = uncached.classify(p, labels, RequestOptions.DEFAULT);
-        GenerationResult refGen = uncached.generate(p, greedy, RequestOptions.DEFAULT);
-        assertEquals(0, ref.cachedPrefixTokens());
-        for (int round = 0; round < 2; round++) {
-          LabelScores got = cached.classify(p, labels, RequestOptions.DEFAULT);
-          GenerationResult gen = cached.generate(p, greedy, RequestOptions.DEFAULT);
-          assertArrayEquals(refGen.tokenIds(), gen.tokenIds(), name + " query " + q + " round " + round);
-          for (int i = 0; i < labels.size(); i++) {
-            assertEquals(ref.scores().get(i).logProb(), got.scores().get(i).logProb(), 1e-4, name + " query " + q);
-          }
-        }
-        // the demo prefix is reused by the later queries (its images' tokens share M-RoPE positions,
-        // so the query's positions continue from the prefix's offset, not from its length)
-        if (q > 4) {
-          assertTrue(cached.classify(p, labels, RequestOptions.DEFAULT).cachedPrefixTokens() > 0, "prefix reused");
-        }
-      }
-      assertTrue(cached.cacheStats().prefixHits() > 0, cached.cacheStats().toString());
-    }
-  }
-
-  @ParameterizedTest
-  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl-deepstack"})
-  void concurrentRequestsBatchAndGetWhatTheyGetAlone(String name) throws Exception {
-    List<BatchedDecodingTest.Request> requests = BatchedDecodingTest.requests(name);
-    List<GenerationResult> alone = BatchedDecodingTest.alone(name, Dtype.FP32, requests);
-    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
-      assertTrue(model.batchingEnabled(), name + " takes M-RoPE position_ids: it batches");
-      List<GenerationResult> batched = BatchedDecodingTest.concurrently(model, requests,
-          r -> BatchedDecodingTest.run(model, r));
-      for (int i = 0; i < requests.size(); i++) {
-        BatchedDecodingTest.assertSame(requests.get(i), alone.get(i), batched.get(i));
-      }
-      assertTrue(model.batchStats().largestBatch() >= 2, model.batchStats().toString());
-    }
-  }
 
   @Test
   void pixelBudgetBoundsImageTokensAndIsHonoured() throws Exception {
@@ -196,32 +137,5 @@ class QwenFamilyTest {
         "hi", "--min-pixels", "784", "--max-pixels", "12544");
     assertEquals(2, fixed.exit(), fixed.out() + fixed.err());
     assertTrue(fixed.err().contains("pixel budget is not an option"), fixed.err());
-  }
-
-  @org.junit.jupiter.params.ParameterizedTest
-  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen3-vl-deepstack"})
-  void streamingDeliversTheGoldenTextAndIds(String name) throws Exception {
-    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
-      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
-        StringBuilder text = new StringBuilder();
-        List<Integer> ids = new ArrayList<>();
-        TokenStreamer streamer = new TokenStreamer() {
-          @Override
-          public void onText(String delta) {
-            text.append(delta);
-          }
-
-          @Override
-          public void onToken(int tokenId) {
-            ids.add(tokenId);
-          }
-        };
-        GenerationResult r = model.generate(GoldenParityTest.messages(name, c),
-            GenerationConfig.greedy(c.get("max_new_tokens").asInt()), GoldenParityTest.options(c), streamer);
-        assertArrayEquals(Fixtures.ints(c.get("generated_ids")), ids.stream().mapToInt(Integer::intValue).toArray(),
-            name + " " + c.get("name").asText());
-        assertEquals(r.text(), text.toString(), name + " " + c.get("name").asText());
-      }
-    }
   }
 }
