@@ -64,7 +64,7 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
   }
 
   /**
-   * Overrides the model's image splitting. Only models that split images (Idefics3/SmolVLM, see
+   * Overrides the model's image splitting. Only models that split images (Idefics3/SmolVLM, LFM2-VL, see
    * {@link VisionLanguageModel#supportsImageSplitting()}) accept it; on others a request with it
    * fails with INVALID_OPTION instead of silently ignoring it.
    *

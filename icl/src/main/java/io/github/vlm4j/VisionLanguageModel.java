@@ -485,7 +485,7 @@ public final class VisionLanguageModel implements AutoCloseable {
   /**
    * Tells whether this model splits images into tiles.
    *
-   * @return whether this model splits large images into tiles (Idefics3/SmolVLM), so that {@link
+   * @return whether this model splits large images into tiles (Idefics3/SmolVLM, LFM2-VL), so that {@link
    *     RequestOptions#withImageSplitting(boolean)} applies to it; models that always encode an
    *     image as one frame refuse that option
    */

@@ -120,6 +120,33 @@ class PeerParityTest {
   }
 
   /**
+   * The LFM2-VL folder (hybrid convolution / attention cache): prompt ids and greedy ids equal
+   * transformers.js's on every case, resized and tiled ones included: its Lfm2VlImageProcessor
+   * resizes the normalised float tensor with ONNX Resize (linear, half-pixel), the same arithmetic
+   * as vlm4j's {@code PixelOps.normalizedResizeBilinear}, so both see the same pixels.
+   */
+  @Test
+  void transformersJsAndJavaAgreeOnLfm2Vl() throws Exception {
+    String name = "vlm4j-tiny-lfm2-vl";
+    JsonNode peer = peer("lfm2", "--lfm2", "--dtypes", "fp32").get(name + "/fp32");
+    int compared = 0;
+    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
+      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+        String id = name + " " + c.get("name").asText();
+        JsonNode t = peer.get(c.get("name").asText());
+        var msgs = GoldenParityTest.messages(name, c);
+        var opts = GoldenParityTest.options(c);
+        assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.tokenize(msgs, opts).ids(), id + " prompt ids");
+        int[] ids = model.generate(msgs, GenerationConfig.greedy(c.get("max_new_tokens").asInt()), opts,
+            TokenStreamer.none()).tokenIds();
+        assertArrayEquals(Fixtures.ints(t.get("generated_ids")), ids, id + " greedy ids");
+        compared++;
+      }
+    }
+    assertEquals(15, compared, "cases compared");
+  }
+
+  /**
    * Odd image sizes (1×N strips, 7×5, 200:1 and just over, huge sides, several pixel budgets):
    * transformers.js's own {@code smart_resize} gives every row of the kit's table, which vision-encoder's
    * {@code SmartResizePreprocessorTest} holds the Java preprocessor to, so both resize every row alike

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * A kind of model folder, selected by {@code config.json}'s {@code model_type}. A family knows its
  * files, its preprocessing and how it writes images into prompts; it loads them into {@link
- * ModelParts}. The built-ins (Idefics3/SmolVLM, LLaVA, vlm4j modular) are always present; further
+ * ModelParts}. The built-ins (Idefics3/SmolVLM, LLaVA, Qwen-VL, LFM2-VL, vlm4j modular) are always present; further
  * families are found with {@link java.util.ServiceLoader} (see {@link ModelFamilies}).
  * Implementations must be stateless and thread-safe.
  */

@@ -16,7 +16,7 @@ final class FewShotOptions {
   FewShotPrompt.Style style;
 
   @Option(names = "--no-image-splitting",
-      description = "Do not tile images (one frame per image). Only for models that split images (Idefics3/SmolVLM);"
+      description = "Do not tile images (one frame per image). Only for models that split images (Idefics3/SmolVLM, LFM2-VL);"
           + " on others it is a usage error.")
   boolean noImageSplitting;
 

@@ -50,7 +50,7 @@ public final class GenerateCommand implements Callable<Integer> {
   int maxNewTokens;
 
   @Option(names = "--no-image-splitting",
-      description = "Do not tile images (one frame per image). Only for models that split images (Idefics3/SmolVLM);"
+      description = "Do not tile images (one frame per image). Only for models that split images (Idefics3/SmolVLM, LFM2-VL);"
           + " on others it is a usage error.")
   boolean noImageSplitting;
 
