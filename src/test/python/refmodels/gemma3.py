@@ -23,8 +23,11 @@ Image attention: HF PyTorch makes attention bidirectional inside each image duri
 inputs_embeds, attention_mask, position_ids and the cache), so the graph and this reference are
 causal everywhere unless `bidirectional_images` is passed (the vlm4j-layout extension folder).
 
-Positions: 1-indexed (transformers.js decoder_forward start_index 1 for gemma3; HF Gemma3 uses
-cache_position + 1): prompt positions 1..S, decode step k (token index S+k) position S+k+1.
+Positions: 1-indexed, as transformers.js feeds them (decoder_forward: start_index 1 for model types
+paligemma / gemma3_text / gemma3): prompt positions 1..S, decode step k (token index S+k) S+k+1.
+(HF PyTorch's current Gemma3Model leaves position_ids to the text model, i.e. cache_position, 0-based.)
+RoPE is shift-invariant, so the offset changes logits only by float rounding (gemma3_kit.self_check
+reports ~1e-5): the goldens cannot tell 0- from 1-indexed positions; follow the contract.
 """
 import math
 

@@ -297,7 +297,8 @@ def graph_io(cfg, with_token_types=False):
         "cache": "every layer, sliding or global, returns the FULL concat(past, new) along axis 2: the graph applies "
                  "the sliding window in its mask, the caller never trims the cache",
         "position_ids": "1-indexed: prompt 1..S, decode step k (token index S+k) S+k+1 (transformers.js "
-                        "cumsum(attention_mask) starting at 1 for model_type gemma3; HF cache_position + 1)",
+                        "cumsum(attention_mask) starting at 1 for model_type gemma3). RoPE is shift-invariant: "
+                        "0-indexed positions change logits only by rounding (~1e-5), the goldens cannot detect it",
         "attention": "causal (+ sliding window on sliding layers) from attention_mask; image tokens are NOT "
                      "bidirectional (the graph has no token_type_ids input)" if not with_token_types else
                      "token_type_ids [batch, past+S] (1 at <image_soft_token>): during prefill each contiguous run "
