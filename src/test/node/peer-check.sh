@@ -11,6 +11,11 @@
 #        excluded: transformers.js 4.3.1 runs qwen3_vl without DeepStack and cannot feed deepstack_embeds.
 #   bash src/test/node/peer-check.sh --lfm2 [--models DIR] [--dtypes fp32,fp16,q8] [--json OUT]   # peer-check-lfm2.mjs:
 #        vlm4j-tiny-lfm2-vl (hybrid conv/KV cache; prompt ids, spatial shapes, pixels, first-step logits, greedy ids)
+#   bash src/test/node/peer-check.sh --gemma3 [--models DIR] [--dtypes fp32,fp16,q8] [--json OUT]   # peer-check-gemma3.mjs:
+#        vlm4j-tiny-gemma3 (template text, prompt ids, pixels, first-step logits, greedy ids; pan-and-scan goldens
+#        are skipped: transformers.js has no pan-and-scan)
+#   bash src/test/node/peer-check.sh --gemma3-bidi [--models DIR] [--dtypes ...]   # contract-check-gemma3-bidi.mjs:
+#        vlm4j-tiny-gemma3-bidi's graphs (decoder with token_type_ids) run directly with onnxruntime-node
 #   bash src/test/node/peer-check.sh --qwen3-deepstack [--models DIR] [--dtypes ...]   # contract-check-qwen3-deepstack.mjs:
 #        vlm4j-tiny-qwen3-vl-deepstack's graphs run directly with onnxruntime-node against its goldens
 #
@@ -31,5 +36,7 @@ script=peer-check.mjs
 if [ "${1:-}" = "--qwen" ]; then script=peer-check-qwen.mjs; shift; fi
 if [ "${1:-}" = "--smart-resize" ]; then script=smart-resize-check.mjs; shift; fi
 if [ "${1:-}" = "--lfm2" ]; then script=peer-check-lfm2.mjs; shift; fi
+if [ "${1:-}" = "--gemma3" ]; then script=peer-check-gemma3.mjs; shift; fi
+if [ "${1:-}" = "--gemma3-bidi" ]; then script=contract-check-gemma3-bidi.mjs; shift; fi
 if [ "${1:-}" = "--qwen3-deepstack" ]; then script=contract-check-qwen3-deepstack.mjs; shift; fi
 exec node "$script" "$@"
