@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class GoldenParityTest {
   static final String[] MODELS = {"vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular",
       "vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl", "vlm4j-tiny-qwen3-vl-deepstack",
-      "vlm4j-tiny-lfm2-vl"};
+      "vlm4j-tiny-lfm2-vl", "vlm4j-tiny-gemma3"};
   private final java.util.Map<String, VisionLanguageModel> loaded = new java.util.HashMap<>();
 
   @BeforeAll
@@ -71,6 +71,9 @@ class GoldenParityTest {
 
   static RequestOptions options(JsonNode c) {
     RequestOptions o = RequestOptions.DEFAULT;
+    if (c.has("pan_and_scan")) {   // Gemma 3: pan-and-scan is the model's image splitting
+      o = o.withImageSplitting(c.get("pan_and_scan").asBoolean());
+    }
     if (c.path("options").has("do_image_splitting")) {
       o = o.withImageSplitting(c.path("options").path("do_image_splitting").asBoolean());
     }

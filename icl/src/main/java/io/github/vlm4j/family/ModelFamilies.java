@@ -19,7 +19,7 @@ public final class ModelFamilies {
   private static Map<String, ModelFamily> discover() {
     Map<String, ModelFamily> m = new LinkedHashMap<>();
     List<ModelFamily> all = new ArrayList<>(List.of(new Idefics3Family(), new LlavaFamily(), new QwenVlFamily(),
-        new Lfm2VlFamily(), new ModularFamily()));
+        new Lfm2VlFamily(), new Gemma3Family(), new ModularFamily()));
     ServiceLoader.load(ModelFamily.class).forEach(all::add);
     for (ModelFamily f : all) {
       for (String t : f.modelTypes()) {

@@ -30,6 +30,43 @@ public interface PositionScheme {
   };
 
   /**
+   * Positions {@code first, first + 1, ...}: 1-D positions that do not start at 0, as
+   * transformers.js numbers Gemma 3's (and PaliGemma's) from 1. The offset carries into decoding.
+   *
+   * @param first the position of the prompt's first token, 0 to 1,024
+   * @return the scheme ({@link #SEQUENTIAL} for 0)
+   * @throws IllegalArgumentException if {@code first} is out of range
+   */
+  static PositionScheme startingAt(long first) {
+    if (first < 0 || first > 1024) {
+      throw new IllegalArgumentException("the first position must be in [0, 1024], got " + first);
+    }
+    if (first == 0) {
+      return SEQUENTIAL;
+    }
+    return new PositionScheme() {
+      @Override
+      public int axes() {
+        return 1;
+      }
+
+      @Override
+      public PromptPositions positions(int[] ids, int imageTokenId, List<ImageLayout> images) {
+        long[] p = new long[ids.length];
+        for (int i = 0; i < p.length; i++) {
+          p[i] = first + i;
+        }
+        return new PromptPositions(1, ids.length, p, first + ids.length);
+      }
+
+      @Override
+      public String toString() {
+        return "sequential positions from " + first;
+      }
+    };
+  }
+
+  /**
    * Returns the number of position axes.
    *
    * @return the position axes the decoder graph must take (1, or 3 for M-RoPE)

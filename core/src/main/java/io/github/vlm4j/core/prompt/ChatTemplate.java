@@ -48,6 +48,8 @@ import java.util.function.BooleanSupplier;
 public final class ChatTemplate {
   /** The file that holds the template in HuggingFace layouts. */
   public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
+  /** The file newer HuggingFace folders keep the chat template in, beside {@link #TOKENIZER_CONFIG}. */
+  public static final String TEMPLATE_FILE = "chat_template.jinja";
   /** Longest accepted template source (real chat templates are under 50,000 characters). */
   public static final int MAX_TEMPLATE_CHARS = 1 << 20;
   /** Most template nodes one render may visit (loops count every iteration). */
@@ -140,9 +142,49 @@ public final class ChatTemplate {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
           folder.describe(TOKENIZER_CONFIG) + " has no \"chat_template\" string (or no template named \"default\")");
     }
+    return withSpecialTokens(source, cfg, folder.describe(TOKENIZER_CONFIG));
+  }
+
+  /**
+   * Reads the template of a HuggingFace folder from {@value #TEMPLATE_FILE} when the folder has one
+   * (as newer exports and transformers.js processors with {@code uses_chat_template_file} store
+   * it), else from {@code tokenizer_config.json} ({@link #fromTokenizerConfig}). Special tokens come
+   * from {@code tokenizer_config.json} either way.
+   *
+   * @param folder the model folder
+   * @return the template
+   * @throws ModelLoadException MISSING_FILE or MALFORMED_CONFIG (a template file that is not UTF-8,
+   *     is blank or longer than {@value #MAX_TEMPLATE_CHARS} characters)
+   */
+  public static ChatTemplate fromFolder(ModelFolder folder) throws ModelLoadException {
+    if (!folder.exists(TEMPLATE_FILE)) {
+      return fromTokenizerConfig(folder);
+    }
+    if (!folder.exists(TOKENIZER_CONFIG)) {
+      throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE,
+          "missing " + folder.describe(TOKENIZER_CONFIG) + "; it holds the special tokens the chat template uses");
+    }
+    byte[] bytes = folder.readBytes(TEMPLATE_FILE, 4L * MAX_TEMPLATE_CHARS);
+    String source;
+    try {
+      source = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(TEMPLATE_FILE) + " is not UTF-8 text", e);
+    }
+    if (source.isBlank()) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, folder.describe(TEMPLATE_FILE) + " is empty");
+    }
+    return withSpecialTokens(source, folder.readJson(TOKENIZER_CONFIG), folder.describe(TEMPLATE_FILE));
+  }
+
+  private static ChatTemplate withSpecialTokens(String source, JsonNode cfg, String where) throws ModelLoadException {
     if (source.length() > MAX_TEMPLATE_CHARS) {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-          folder.describe(TOKENIZER_CONFIG) + " has a chat template of " + source.length()
+          where + " has a chat template of " + source.length()
               + " characters; at most " + MAX_TEMPLATE_CHARS + " are accepted");
     }
     Map<String, String> special = new HashMap<>();

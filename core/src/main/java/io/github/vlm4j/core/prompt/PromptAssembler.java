@@ -127,11 +127,15 @@ public final class PromptAssembler {
    *
    * @param pieces expanded pieces (no slots)
    * @param images number of images in the prompt
-   * @return ids with the tokenizer's post-processor prefix/suffix, and image tokens per image
+   * @return ids with the tokenizer's post-processor prefix/suffix, and image tokens per image; the
+   *     prefix is not added again when the pieces already start with it (a chat template that writes
+   *     {@code <bos>} itself, as Gemma's does: HuggingFace tokenizes rendered chats without the
+   *     post-processor's special tokens)
    */
   public TokenizedPrompt tokenize(List<PromptPiece> pieces, int images) {
     IntList ids = new IntList();
-    ids.addAll(tokenizer.postProcessorPrefix());
+    int[] prefix = tokenizer.postProcessorPrefix();
+    ids.addAll(prefix);
     int[] perImage = new int[images];
     StringBuilder text = new StringBuilder();
     for (PromptPiece p : pieces) {
@@ -153,7 +157,10 @@ public final class PromptAssembler {
     }
     flush(text, ids);
     ids.addAll(tokenizer.postProcessorSuffix());
-    return new TokenizedPrompt(ids.toArray(), perImage);
+    int[] all = ids.toArray();
+    boolean doubled = prefix.length > 0 && all.length >= 2 * prefix.length
+        && java.util.Arrays.equals(all, prefix.length, 2 * prefix.length, prefix, 0, prefix.length);
+    return new TokenizedPrompt(doubled ? java.util.Arrays.copyOfRange(all, prefix.length, all.length) : all, perImage);
   }
 
   private void flush(StringBuilder text, IntList ids) {
