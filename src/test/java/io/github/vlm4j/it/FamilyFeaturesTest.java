@@ -23,10 +23,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What every family added after SmolVLM and LLaVA must do beyond its goldens (which {@link
- * GoldenParityTest}, {@link PrefillChunkTest} and {@link VariantsTest} check), on the Qwen-VL and
- * LFM2-VL folders: few-shot prompts and label scores are the same with and without the prefix and
- * image caches (the cached demo prefix carries the family's position offset and, for LFM2's hybrid
- * decoder, its convolution states); concurrent requests batch (caches without a sequence axis move
+ * GoldenParityTest}, {@link PrefillChunkTest} and {@link VariantsTest} check), on the Qwen-VL,
+ * LFM2-VL and Gemma 3 folders: few-shot prompts and label scores are the same with and without the prefix and
+ * image caches (the cached demo prefix carries the family's position offset, Gemma 3's 1-based
+ * positions included, and, for LFM2's hybrid decoder, its convolution states); concurrent requests batch (caches without a sequence axis move
  * between batches too) and get what they get alone; streaming delivers the golden ids and text.
  */
 class FamilyFeaturesTest {
@@ -44,7 +44,7 @@ class FamilyFeaturesTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl-deepstack",
-      "vlm4j-tiny-lfm2-vl"})
+      "vlm4j-tiny-lfm2-vl", "vlm4j-tiny-gemma3"})
   void fewShotCachedEqualsUncached(String name) throws Exception {
     Path dir = Fixtures.model(name);
     List<String> labels = List.of("ok", "defective");
@@ -77,7 +77,7 @@ class FamilyFeaturesTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen2_5-vl", "vlm4j-tiny-qwen3-vl-deepstack",
-      "vlm4j-tiny-lfm2-vl"})
+      "vlm4j-tiny-lfm2-vl", "vlm4j-tiny-gemma3"})
   void concurrentRequestsBatchAndGetWhatTheyGetAlone(String name) throws Exception {
     List<BatchedDecodingTest.Request> requests = BatchedDecodingTest.requests(name);
     List<GenerationResult> alone = BatchedDecodingTest.alone(name, Dtype.FP32, requests);
@@ -94,7 +94,8 @@ class FamilyFeaturesTest {
 
 
   @org.junit.jupiter.params.ParameterizedTest
-  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen3-vl-deepstack", "vlm4j-tiny-lfm2-vl"})
+  @ValueSource(strings = {"vlm4j-tiny-qwen2-vl", "vlm4j-tiny-qwen3-vl-deepstack", "vlm4j-tiny-lfm2-vl",
+      "vlm4j-tiny-gemma3"})
   void streamingDeliversTheGoldenTextAndIds(String name) throws Exception {
     try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
       for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {

@@ -147,6 +147,45 @@ class PeerParityTest {
   }
 
   /**
+   * The Gemma 3 folder: prompt ids equal transformers.js's on every case it can run (pan-and-scan
+   * cases are PyTorch-only: transformers.js 4.3.1 has no pan-and-scan); greedy ids equal wherever both
+   * runtimes see the same pixels (images needing no resize: sharp and Pillow resize differently, and
+   * those cases are held to the PyTorch goldens by GoldenParityTest).
+   */
+  @Test
+  void transformersJsAndJavaAgreeOnGemma3() throws Exception {
+    String name = "vlm4j-tiny-gemma3";
+    JsonNode peer = peer("gemma3", "--gemma3", "--dtypes", "fp32").get(name + "/fp32");
+    int prompts = 0;
+    int greedy = 0;
+    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
+      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+        if (c.path("pan_and_scan").asBoolean()) {
+          continue;
+        }
+        String id = name + " " + c.get("name").asText();
+        JsonNode t = peer.get(c.get("name").asText());
+        var msgs = GoldenParityTest.messages(name, c);
+        var opts = GoldenParityTest.options(c);
+        assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.tokenize(msgs, opts).ids(), id + " prompt ids");
+        prompts++;
+        boolean samePixels = true;
+        for (JsonNode r : c.get("needs_resize")) {
+          samePixels &= !r.asBoolean();
+        }
+        if (samePixels) {
+          int[] ids = model.generate(msgs, GenerationConfig.greedy(c.get("max_new_tokens").asInt()), opts,
+              TokenStreamer.none()).tokenIds();
+          assertArrayEquals(Fixtures.ints(t.get("generated_ids")), ids, id + " greedy ids");
+          greedy++;
+        }
+      }
+    }
+    assertEquals(14, prompts, "prompt comparisons");
+    assertEquals(11, greedy, "greedy comparisons");
+  }
+
+  /**
    * Odd image sizes (1×N strips, 7×5, 200:1 and just over, huge sides, several pixel budgets):
    * transformers.js's own {@code smart_resize} gives every row of the kit's table, which vision-encoder's
    * {@code SmartResizePreprocessorTest} holds the Java preprocessor to, so both resize every row alike

@@ -35,7 +35,8 @@ class VariantsTest {
       "vlm4j-tiny-qwen2_5-vl, fp16, 2e-2", "vlm4j-tiny-qwen2_5-vl, q8, 1e-3",
       "vlm4j-tiny-qwen3-vl, fp16, 2e-2", "vlm4j-tiny-qwen3-vl, q8, 1e-3",
       "vlm4j-tiny-qwen3-vl-deepstack, fp16, 2e-2", "vlm4j-tiny-qwen3-vl-deepstack, q8, 1e-3",
-      "vlm4j-tiny-lfm2-vl, fp16, 2e-2", "vlm4j-tiny-lfm2-vl, q8, 1e-3"})
+      "vlm4j-tiny-lfm2-vl, fp16, 2e-2", "vlm4j-tiny-lfm2-vl, q8, 1e-3",
+      "vlm4j-tiny-gemma3, fp16, 2e-2", "vlm4j-tiny-gemma3, q8, 1e-3"})
   void newFamilyVariantsReproduceTheirGoldens(String name, String dtype, double tolerance) throws Exception {
     // q8: the float (accuracy level 1) MatMulNBits path the goldens' PyTorch dequantization matches; ONNX
     // Runtime's default int8-activation path drifts by ~2e-2 (measured: 13.4978 vs 13.5187), as
