@@ -19,6 +19,12 @@ import java.util.Optional;
  * task token such as {@code <OD>} inside the input then reaches the model as the ordinary text
  * pieces {@code <}, {@code loc}, {@code _12}, ... and never as a location or control token. Task
  * tokens are not vocabulary entries at all; they only select the prompt.
+ *
+ * <p>Consequence for the three {@code REGION_TO_*} tasks: Florence-2 expects their region as four
+ * location tokens (HuggingFace Python and transformers.js get them by letting the tokenizer split
+ * {@code <loc_N>} out of the prompt text). Under the plain-text rule a region typed into
+ * {@link #prompt(String)} stays text; the model family is to take the region as a typed box and
+ * insert the location token ids itself.
  */
 public enum FlorenceTask {
   /** {@code <OCR>}: the text in the image, as plain text. */
