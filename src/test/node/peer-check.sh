@@ -18,6 +18,9 @@
 #        vlm4j-tiny-gemma3-bidi's graphs (decoder with token_type_ids) run directly with onnxruntime-node
 #   bash src/test/node/peer-check.sh --qwen3-deepstack [--models DIR] [--dtypes ...]   # contract-check-qwen3-deepstack.mjs:
 #        vlm4j-tiny-qwen3-vl-deepstack's graphs run directly with onnxruntime-node against its goldens
+#   bash src/test/node/peer-check.sh --florence-post [--corpus FILE] [--json OUT]   # florence-post-check.mjs:
+#        transformers.js's Florence2Processor (construct_prompts, post_process_generation) on the corpus
+#        src/test/resources/fixtures/florence_post_corpus.json; no model involved
 #
 # Installs @huggingface/transformers (pinned in package-lock.json) into src/test/node/node_modules
 # on first use. ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's postinstall would try to download
@@ -39,4 +42,5 @@ if [ "${1:-}" = "--lfm2" ]; then script=peer-check-lfm2.mjs; shift; fi
 if [ "${1:-}" = "--gemma3" ]; then script=peer-check-gemma3.mjs; shift; fi
 if [ "${1:-}" = "--gemma3-bidi" ]; then script=contract-check-gemma3-bidi.mjs; shift; fi
 if [ "${1:-}" = "--qwen3-deepstack" ]; then script=contract-check-qwen3-deepstack.mjs; shift; fi
+if [ "${1:-}" = "--florence-post" ]; then script=florence-post-check.mjs; shift; fi
 exec node "$script" "$@"

@@ -207,4 +207,31 @@ class PeerParityTest {
     assertEquals(0, p.exitValue(), output);
     assertTrue(output.contains("equals the table on 350 of 350 rows"), output);
   }
+
+  /**
+   * transformers.js's own {@code Florence2Processor} (prompts and post-processing, no model) rerun on
+   * the corpus gives exactly the committed answers that icl's {@code FlorencePostProcessorTest} holds
+   * the Java parser to, so the fixture cannot drift from transformers.js unnoticed.
+   */
+  @Test
+  void transformersJsFlorencePostProcessingEqualsTheCommittedFixture() throws Exception {
+    boolean node = available("node", "--version");
+    boolean npm = available("npm", "--version");
+    if (!node || !npm) {
+      Assumptions.abort("PeerParityTest skipped: node or npm not installed");
+    }
+    Path root = Path.of(System.getProperty("vlm4j.root", "../.."));
+    Path out = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-florence-post.json");
+    Path log = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-check-florence-post.log");
+    Files.deleteIfExists(out);
+    Process p = new ProcessBuilder("bash", root.resolve("src/test/node/peer-check.sh").toString(), "--florence-post",
+        "--json", out.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "Florence-2 post-processing check timed out");
+    String output = Files.readString(log);
+    assertEquals(0, p.exitValue(), output);
+    JsonNode committed = Fixtures.json(root.resolve("src/test/resources/fixtures/florence_post_tjs.json"));
+    JsonNode rerun = Fixtures.json(out);
+    assertTrue(committed.get("cases").size() >= 220, "corpus cases: " + committed.get("cases").size());
+    assertEquals(committed, rerun, "transformers.js's answers differ from florence_post_tjs.json; " + output);
+  }
 }

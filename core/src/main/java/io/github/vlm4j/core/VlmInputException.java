@@ -42,7 +42,13 @@ public class VlmInputException extends IllegalArgumentException {
      * An image path that names no readable regular file: missing, a directory, a FIFO, a device or
      * another special file, or unreadable.
      */
-    IMAGE_NOT_FOUND
+    IMAGE_NOT_FOUND,
+    /**
+     * A model's generated text that a post-processor will not turn into a typed result: longer than
+     * its character cap, more regions than its region cap, or a location that gives no finite pixel
+     * coordinate (see {@code io.github.vlm4j.florence.FlorencePostProcessor}).
+     */
+    INVALID_GENERATION
   }
 
   /** The machine-readable cause (never null); part of the serialized form. */

@@ -12,6 +12,10 @@ import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
+import io.github.vlm4j.florence.FlorenceBox;
+import io.github.vlm4j.florence.FlorencePostProcessor;
+import io.github.vlm4j.florence.FlorenceResult;
+import io.github.vlm4j.florence.FlorenceTask;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,6 +105,21 @@ public final class ReadmeSnippets {
     // end of README java block
   }
 
+  static void block6() throws Exception {
+    // README java block 6
+    FlorenceTask task = FlorenceTask.CAPTION_TO_PHRASE_GROUNDING;
+    System.out.println(task.prompt("a green car"));
+    // the generation decoded with its special tokens, here one as Florence-2 writes it for a 640x480 image
+    String generated = "</s><s>a green car<loc_52><loc_334><loc_932><loc_774></s>";
+    FlorenceResult result = FlorencePostProcessor.parse(generated, task, 640, 480);
+    if (result instanceof FlorenceResult.Boxes boxes) {
+        for (FlorenceBox b : boxes.boxes()) {
+            System.out.println(b.label() + ": " + b.x1() + "," + b.y1() + " " + b.x2() + "," + b.y2());
+        }
+    }
+    // end of README java block
+  }
+
   /**
    * @param args the block number (1-based)
    * @throws Exception what the block throws
@@ -112,6 +131,7 @@ public final class ReadmeSnippets {
       case 3 -> block3();
       case 4 -> block4();
       case 5 -> block5();
+      case 6 -> block6();
       default -> throw new IllegalArgumentException("the README has no java block " + args[0]);
     }
   }
