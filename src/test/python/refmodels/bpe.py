@@ -70,7 +70,12 @@ def pre_tokenize_qwen2(text):
             for m in QWEN2_PATTERN.findall(unicodedata.normalize("NFC", text))]
 
 
-PRE_TOKENIZERS = {"kit": pre_tokenize, "qwen2": pre_tokenize_qwen2}
+def pre_tokenize_bart(text):
+    """BART / RoBERTa / GPT-2: ByteLevel(add_prefix_space=false, use_regex=true) alone (no Digits split)."""
+    return ["".join(B2U[b] for b in m.encode("utf-8")) for m in GPT2_PATTERN.findall(text)]
+
+
+PRE_TOKENIZERS = {"kit": pre_tokenize, "qwen2": pre_tokenize_qwen2, "bart": pre_tokenize_bart}
 
 
 def train_merges(texts, num_merges, style="kit"):
@@ -114,12 +119,14 @@ def train_merges(texts, num_merges, style="kit"):
 
 
 class Tokenizer:
-    def __init__(self, merges, head=None, tail=None, vocab_size=None, style="kit"):
+    def __init__(self, merges, head=None, tail=None, vocab_size=None, style="kit", post_processor=None):
         """Vocabulary layout: `head` specials, the 256 byte tokens, one token per merge, unused
         padding up to `vocab_size - len(tail)`, then the `tail` specials. Defaults: the shared
         kit layout of config.py; `vocab_size=None` with a custom layout means no padding.
-        `style`: the pre-tokenizer, "kit" (Digits + ByteLevel regex) or "qwen2" (PRE_TOKENIZERS)."""
+        `style`: the pre-tokenizer, "kit" (Digits + ByteLevel regex), "qwen2" or "bart" (PRE_TOKENIZERS).
+        `post_processor`: the tokenizer.json "post_processor" object (None: no special tokens added)."""
         self.style = style
+        self.post_processor = post_processor
         head = C.SPECIAL_HEAD if head is None else list(head)
         tail = C.SPECIAL_TAIL if tail is None else list(tail)
         if vocab_size is None:
@@ -224,7 +231,7 @@ class Tokenizer:
             "added_tokens": added,
             "normalizer": {"type": "NFC"} if self.style == "qwen2" else None,
             "pre_tokenizer": self._pre_tokenizer_json(),
-            "post_processor": None,
+            "post_processor": self.post_processor,
             "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
             "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
                       "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
@@ -232,6 +239,8 @@ class Tokenizer:
         }
 
     def _pre_tokenizer_json(self):
+        if self.style == "bart":
+            return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
         if self.style == "qwen2":
             return {"type": "Sequence", "pretokenizers": [
                 {"type": "Split", "pattern": {"Regex": QWEN2_PATTERN_TEXT}, "behavior": "Isolated", "invert": False},

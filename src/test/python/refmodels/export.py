@@ -221,8 +221,19 @@ def _float_inits(model):
     return [i for i in model.graph.initializer if i.data_type == TensorProto.FLOAT]
 
 
-def _consumers_rename(graph, old, new):
+def _all_nodes(graph):
+    """Nodes of `graph` and, recursively, of its subgraphs (If / Loop bodies), which may read outer values."""
     for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _all_nodes(attr.g)
+            for sub in attr.graphs:
+                yield from _all_nodes(sub)
+
+
+def _consumers_rename(graph, old, new):
+    for node in _all_nodes(graph):
         for k, name in enumerate(node.input):
             if name == old:
                 node.input[k] = new
@@ -277,7 +288,7 @@ def quantize_weights_int8(src, dst):
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     axis_of = {}
-    for node in g.node:
+    for node in _all_nodes(g):
         if node.op_type == "MatMul" and node.input[1] in inits:
             axis_of[node.input[1]] = 1          # [K, N]: one scale per output column
         elif node.op_type == "Gemm" and node.input[1] in inits:
