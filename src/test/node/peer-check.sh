@@ -16,6 +16,9 @@
 #        are skipped: transformers.js has no pan-and-scan)
 #   bash src/test/node/peer-check.sh --gemma3-bidi [--models DIR] [--dtypes ...]   # contract-check-gemma3-bidi.mjs:
 #        vlm4j-tiny-gemma3-bidi's graphs (decoder with token_type_ids) run directly with onnxruntime-node
+#   bash src/test/node/peer-check.sh --florence2 [--models DIR] [--dtypes ...] [--json OUT] [--write-post-processed]   # peer-check-florence2.mjs:
+#        vlm4j-tiny-florence2 (encoder-decoder, merged decoder with use_cache_branch; task prompts, prompt ids, pixels,
+#        step-1/2 logits, greedy ids, decoded text, post_process_generation; --write-post-processed stores tjs's results)
 #   bash src/test/node/peer-check.sh --qwen3-deepstack [--models DIR] [--dtypes ...]   # contract-check-qwen3-deepstack.mjs:
 #        vlm4j-tiny-qwen3-vl-deepstack's graphs run directly with onnxruntime-node against its goldens
 #   bash src/test/node/peer-check.sh --florence-post [--corpus FILE] [--json OUT]   # florence-post-check.mjs:
@@ -41,6 +44,7 @@ if [ "${1:-}" = "--smart-resize" ]; then script=smart-resize-check.mjs; shift; f
 if [ "${1:-}" = "--lfm2" ]; then script=peer-check-lfm2.mjs; shift; fi
 if [ "${1:-}" = "--gemma3" ]; then script=peer-check-gemma3.mjs; shift; fi
 if [ "${1:-}" = "--gemma3-bidi" ]; then script=contract-check-gemma3-bidi.mjs; shift; fi
+if [ "${1:-}" = "--florence2" ]; then script=peer-check-florence2.mjs; shift; fi
 if [ "${1:-}" = "--qwen3-deepstack" ]; then script=contract-check-qwen3-deepstack.mjs; shift; fi
 if [ "${1:-}" = "--florence-post" ]; then script=florence-post-check.mjs; shift; fi
 exec node "$script" "$@"
