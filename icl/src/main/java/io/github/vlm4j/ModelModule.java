@@ -7,7 +7,9 @@ public enum ModelModule {
   /** {@code onnx/embed_tokens*.onnx}: token ids to embeddings. */
   EMBED_TOKENS("embed_tokens"),
   /** {@code onnx/decoder_model_merged*.onnx}: embeddings plus KV cache to logits. */
-  DECODER("decoder_model_merged");
+  DECODER("decoder_model_merged"),
+  /** {@code onnx/encoder_model*.onnx}: the encoder of encoder–decoder models (Florence-2). */
+  ENCODER("encoder_model");
 
   private final String baseName;
 

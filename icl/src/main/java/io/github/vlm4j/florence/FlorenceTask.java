@@ -23,8 +23,8 @@ import java.util.Optional;
  * <p>Consequence for the three {@code REGION_TO_*} tasks: Florence-2 expects their region as four
  * location tokens (HuggingFace Python and transformers.js get them by letting the tokenizer split
  * {@code <loc_N>} out of the prompt text). Under the plain-text rule a region typed into
- * {@link #prompt(String)} stays text; the model family is to take the region as a typed box and
- * insert the location token ids itself.
+ * {@link #prompt(String)} stays text; {@link FlorenceModel#run(FlorenceTask, io.github.vlm4j.core.prompt.ImageInput,
+ * FlorenceRegion)} takes the region as a typed box and inserts the location token ids itself.
  */
 public enum FlorenceTask {
   /** {@code <OCR>}: the text in the image, as plain text. */
@@ -148,6 +148,16 @@ public enum FlorenceTask {
    */
   public boolean takesInput() {
     return template.contains(INPUT_PLACEHOLDER);
+  }
+
+  /**
+   * Returns whether the task's input is a region ({@code REGION_TO_*}): four location tokens that
+   * {@link FlorenceModel} inserts by id from a {@link FlorenceRegion}.
+   *
+   * @return true for the region tasks
+   */
+  public boolean takesRegion() {
+    return name().startsWith("REGION_TO_");
   }
 
   /**

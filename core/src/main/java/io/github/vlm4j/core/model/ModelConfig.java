@@ -130,9 +130,11 @@ public final class ModelConfig {
    */
   public TextConfig textConfig() throws ModelLoadException {
     ConfigReader r = text();
-    int hidden = r.requireInt("hidden_size", 1, ModelLimits.MAX_HIDDEN);
-    int layers = r.requireInt("num_hidden_layers", 1, ModelLimits.MAX_LAYERS);
-    int heads = r.requireInt("num_attention_heads", 1, ModelLimits.MAX_HEADS);
+    // encoder-decoder (BART-style) configs name the decoder's dimensions d_model, decoder_layers and
+    // decoder_attention_heads, as HuggingFace's attribute maps alias them
+    int hidden = r.requireInt(key(r, "hidden_size", "d_model"), 1, ModelLimits.MAX_HIDDEN);
+    int layers = r.requireInt(key(r, "num_hidden_layers", "decoder_layers"), 1, ModelLimits.MAX_LAYERS);
+    int heads = r.requireInt(key(r, "num_attention_heads", "decoder_attention_heads"), 1, ModelLimits.MAX_HEADS);
     int kvHeads = r.intOr("num_key_value_heads", 1, heads, heads);
     if (heads % kvHeads != 0) {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, source + ": num_attention_heads "
@@ -152,6 +154,11 @@ public final class ModelConfig {
       convLength = r.requireInt("conv_L_cache", 1, 64);
     }
     return new TextConfig(vocab, hidden, layers, heads, kvHeads, headDim, maxPos, types, convWidth, convLength);
+  }
+
+  /** {@code name}, unless only the encoder-decoder alias {@code alias} is present. */
+  private static String key(ConfigReader r, String name, String alias) {
+    return !r.has(name) && r.has(alias) ? alias : name;
   }
 
   /** {@code layer_types}: absent, or one string per layer. */

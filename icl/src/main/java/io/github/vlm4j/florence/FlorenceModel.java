@@ -1,0 +1,439 @@
+package io.github.vlm4j.florence;
+
+import io.github.vlm4j.ModelModule;
+import io.github.vlm4j.ProgressListener;
+import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.StageTimings;
+import io.github.vlm4j.core.Usage;
+import io.github.vlm4j.core.VlmInputException;
+import io.github.vlm4j.core.model.ConfigReader;
+import io.github.vlm4j.core.model.GenerationDefaults;
+import io.github.vlm4j.core.model.ModelConfig;
+import io.github.vlm4j.core.model.ModelFolder;
+import io.github.vlm4j.core.model.TextConfig;
+import io.github.vlm4j.core.onnx.Dtype;
+import io.github.vlm4j.core.onnx.SessionSettings;
+import io.github.vlm4j.core.onnx.Tensors;
+import io.github.vlm4j.core.prompt.ImageInput;
+import io.github.vlm4j.core.text.TextTokenizer;
+import io.github.vlm4j.decoder.Seq2SeqDecoder;
+import io.github.vlm4j.decoder.Seq2SeqState;
+import io.github.vlm4j.decoder.TokenEmbedder;
+import io.github.vlm4j.decoder.generation.FinishReason;
+import io.github.vlm4j.decoder.generation.GenerationConfig;
+import io.github.vlm4j.decoder.generation.GenerationResult;
+import io.github.vlm4j.decoder.generation.Generator;
+import io.github.vlm4j.decoder.generation.TokenStreamer;
+import io.github.vlm4j.family.LoadContext;
+import io.github.vlm4j.family.LoadProgress;
+import io.github.vlm4j.vision.FixedSizePreprocessor;
+import io.github.vlm4j.vision.ImageDecoder;
+import io.github.vlm4j.vision.ImageFeatures;
+import io.github.vlm4j.vision.PreprocessorConfig;
+import io.github.vlm4j.vision.RgbImage;
+import io.github.vlm4j.vision.VisionEncoder;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A Florence-2 model (onnx-community layout, {@code model_type} {@code florence2}, as transformers.js
+ * 4.3.1 runs it): {@code vision_encoder.onnx} turns the image into features, which are put before
+ * the prompt's token embeddings and encoded once by {@code encoder_model.onnx}; the merged decoder
+ * then generates with its self-attention cache and the cross-attention cache of its first step
+ * ({@link Seq2SeqDecoder}). Generation follows the folder's {@code generation_config.json}: the
+ * decoder starts from {@code decoder_start_token_id}, the first token is forced to {@code
+ * forced_bos_token_id} and the last one allowed by {@code maxNewTokens} to {@code
+ * forced_eos_token_id}, as HuggingFace's forced-token processors do.
+ *
+ * <p>{@link #run(FlorenceTask, ImageInput)} and its overloads build the task's prompt ({@link
+ * FlorenceTask}), generate, and post-process the text with {@link FlorencePostProcessor} into boxes,
+ * quadrilaterals or text in the image's pixel coordinates. {@link #generate} runs a free-text
+ * prompt. User text is data: it is tokenized as text; the location tokens of a region task come from
+ * a typed {@link FlorenceRegion}.
+ *
+ * <p>Thread-safe: any number of requests may run concurrently (each has its own decoder state).
+ * Owns its graphs and tokenizer; {@link #close()} them when no request is running.
+ */
+public final class FlorenceModel implements AutoCloseable {
+  private final TextTokenizer tokenizer;
+  private final FixedSizePreprocessor preprocessor;
+  private final ImageDecoder images;
+  private final VisionEncoder vision;
+  private final TokenEmbedder embedder;
+  private final Seq2SeqDecoder model;
+  private final TextConfig text;
+  private final int startToken;
+  private final int forcedBos;
+  private final int forcedEos;
+  private final Set<Integer> eos;
+  private final int[] locTokens = new int[FlorenceRegion.BINS];
+
+  private FlorenceModel(TextTokenizer tokenizer, FixedSizePreprocessor preprocessor, ImageDecoder images,
+      VisionEncoder vision, TokenEmbedder embedder, Seq2SeqDecoder model, TextConfig text, int startToken,
+      int forcedBos, int forcedEos, Set<Integer> eos) {
+    this.tokenizer = tokenizer;
+    this.preprocessor = preprocessor;
+    this.images = images;
+    this.vision = vision;
+    this.embedder = embedder;
+    this.model = model;
+    this.text = text;
+    this.startToken = startToken;
+    this.forcedBos = forcedBos;
+    this.forcedEos = forcedEos;
+    this.eos = eos;
+  }
+
+  /**
+   * Loads a Florence-2 folder in full precision.
+   *
+   * @param dir the model folder
+   * @return the model; the caller owns it
+   * @throws ModelLoadException if the folder is not a loadable Florence-2 model (the reason and
+   *     message name the file and what was expected)
+   */
+  public static FlorenceModel load(Path dir) throws ModelLoadException {
+    return load(dir, Dtype.FP32);
+  }
+
+  /**
+   * Loads a Florence-2 folder with every graph in one precision.
+   *
+   * @param dir the model folder
+   * @param dtype the precision of every graph ({@code _fp16}, {@code _quantized}, ... files)
+   * @return the model; the caller owns it
+   * @throws ModelLoadException if the folder is not a loadable Florence-2 model
+   */
+  public static FlorenceModel load(Path dir, Dtype dtype) throws ModelLoadException {
+    return load(dir, dtype, SessionSettings.builder().build());
+  }
+
+  /**
+   * Loads a Florence-2 folder with every graph in one precision and the given ONNX Runtime settings.
+   *
+   * @param dir the model folder
+   * @param dtype the precision of every graph
+   * @param settings session settings (threads, session config entries)
+   * @return the model; the caller owns it
+   * @throws ModelLoadException if the folder is not a loadable Florence-2 model
+   */
+  public static FlorenceModel load(Path dir, Dtype dtype, SessionSettings settings) throws ModelLoadException {
+    ModelFolder folder = ModelFolder.of(dir);
+    ModelConfig config = ModelConfig.read(folder);
+    if (!"florence2".equals(config.modelType())) {
+      throw new ModelLoadException(ModelLoadException.Reason.UNSUPPORTED_MODEL_TYPE, folder.describe(ModelConfig.FILE)
+          + " has model_type \"" + config.modelType() + "\"; FlorenceModel loads florence2 folders (other types:"
+          + " VisionLanguageModel.load)");
+    }
+    TextConfig text = config.textConfig();
+    GenerationDefaults defaults = GenerationDefaults.read(folder, config);
+    ConfigReader gen = generationReader(folder, config);
+    int start = gen.requireInt("decoder_start_token_id", 0, text.vocabSize() - 1);
+    int bos = gen.intOr("forced_bos_token_id", 0, text.vocabSize() - 1, -1);
+    int forcedEos = gen.intOr("forced_eos_token_id", 0, text.vocabSize() - 1, -1);
+    if (defaults.eosTokenIds().isEmpty()) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(GenerationDefaults.FILE) + " and config.json state no eos_token_id");
+    }
+    PreprocessorConfig pre = PreprocessorConfig.read(folder);
+    FixedSizePreprocessor preprocessor;
+    try {
+      preprocessor = new FixedSizePreprocessor(pre);
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(PreprocessorConfig.FILE) + ": " + e.getMessage(), e);
+    }
+    TextTokenizer tokenizer = TextTokenizer.load(folder, text.vocabSize());
+    List<AutoCloseable> opened = new ArrayList<>(List.of(tokenizer));
+    try {
+      Map<ModelModule, Dtype> dtypes = new EnumMap<>(ModelModule.class);
+      for (ModelModule m : ModelModule.values()) {
+        dtypes.put(m, dtype);
+      }
+      LoadContext ctx = new LoadContext(folder, config, text, tokenizer, dtypes, settings,
+          new LoadProgress(ProgressListener.NONE));
+      VisionEncoder vision = VisionEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER), settings,
+          preprocessor.frameHeight(), preprocessor.frameWidth());
+      opened.add(vision);
+      var out = vision.outputSpec();
+      if (out.rank() != 3 || (out.dim(2) >= 0 && out.dim(2) != text.hiddenSize())) {
+        throw vision.graph().mismatch("outputs " + out.describe() + "; Florence-2's image features must be [batch,"
+            + " tokens, " + text.hiddenSize() + "] (text_config.d_model), the encoder's input width");
+      }
+      TokenEmbedder embedder = TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS), settings,
+          text.hiddenSize());
+      opened.add(embedder);
+      if (!folder.exists(ctx.file(ModelModule.ENCODER))) {
+        throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE, "missing "
+            + folder.describe(ctx.file(ModelModule.ENCODER)) + ": Florence-2 is an encoder-decoder model");
+      }
+      Seq2SeqDecoder model = Seq2SeqDecoder.open(folder, ctx.file(ModelModule.ENCODER), ctx.file(ModelModule.DECODER),
+          settings, text);
+      opened.add(model);
+      FlorenceModel m = new FlorenceModel(tokenizer, preprocessor, new ImageDecoder(), vision, embedder, model, text,
+          start, bos, forcedEos, new LinkedHashSet<>(defaults.eosTokenIds()));
+      for (int i = 0; i < FlorenceRegion.BINS; i++) {
+        m.locTokens[i] = tokenizer.idOf("<loc_" + i + ">").orElseThrow(() -> new ModelLoadException(
+            ModelLoadException.Reason.MALFORMED_CONFIG, folder.describe(TextTokenizer.FILE)
+                + " lacks Florence-2's location tokens <loc_0> ... <loc_999>"));
+      }
+      return m;
+    } catch (ModelLoadException | RuntimeException e) {
+      for (AutoCloseable c : opened) {
+        try {
+          c.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** {@code generation_config.json} if present, else the text config (where the kit also writes them). */
+  private static ConfigReader generationReader(ModelFolder folder, ModelConfig config) throws ModelLoadException {
+    var gen = folder.readJsonIfPresent(GenerationDefaults.FILE);
+    if (gen.isPresent() && gen.get().has("decoder_start_token_id")) {
+      return ConfigReader.of(gen.get(), folder.describe(GenerationDefaults.FILE));
+    }
+    return ConfigReader.of(config.textNode(), config.source());
+  }
+
+  /**
+   * Runs a task that takes no input, greedily, with the default length (1024 new tokens at most).
+   *
+   * @param task the task
+   * @param image the image
+   * @return the answer
+   * @throws VlmInputException INVALID_PROMPT if the task takes an input; image errors as for any model
+   */
+  public FlorenceAnswer run(FlorenceTask task, ImageInput image) {
+    return answer(task, image, task.prompt(), null, defaultConfig(), TokenStreamer.none());
+  }
+
+  /**
+   * Runs a task that takes a text input (a caption, an expression), greedily.
+   *
+   * @param task the task
+   * @param image the image
+   * @param input the input, inserted as plain text
+   * @return the answer
+   * @throws VlmInputException INVALID_PROMPT if the task takes no text input or takes a region
+   */
+  public FlorenceAnswer run(FlorenceTask task, ImageInput image, String input) {
+    if (task.takesRegion()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token() + " takes a region (four"
+          + " location tokens); pass a FlorenceRegion, found text of " + input.length() + " chars");
+    }
+    return answer(task, image, task.prompt(input), null, defaultConfig(), TokenStreamer.none());
+  }
+
+  /**
+   * Runs a region task ({@link FlorenceTask#takesRegion()}), greedily.
+   *
+   * @param task the task
+   * @param image the image
+   * @param region the region, inserted as its four location tokens
+   * @return the answer
+   * @throws VlmInputException INVALID_PROMPT if the task takes no region
+   */
+  public FlorenceAnswer run(FlorenceTask task, ImageInput image, FlorenceRegion region) {
+    return run(task, image, region, defaultConfig(), TokenStreamer.none());
+  }
+
+  /**
+   * Runs a task with explicit generation settings and streaming.
+   *
+   * @param task the task
+   * @param image the image
+   * @param input the text input, the {@link FlorenceRegion} of a region task, or null for tasks
+   *     without input
+   * @param config generation settings (the forced start and end tokens are added)
+   * @param streamer receives the text as it is generated
+   * @return the answer
+   * @throws VlmInputException INVALID_PROMPT if the input does not fit the task
+   */
+  public FlorenceAnswer run(FlorenceTask task, ImageInput image, Object input, GenerationConfig config,
+      TokenStreamer streamer) {
+    if (input instanceof FlorenceRegion region) {
+      if (!task.takesRegion()) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token()
+            + " takes no region; found " + region);
+      }
+      String[] around = task.template().split(java.util.regex.Pattern.quote(FlorenceTask.INPUT_PLACEHOLDER), -1);
+      return answer(task, image, around[0], new Object[] {region, around[1]}, config, streamer);
+    }
+    if (input != null && !(input instanceof String)) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token()
+          + " takes a String, a FlorenceRegion or null as input; found " + input.getClass().getSimpleName());
+    }
+    String s = (String) input;
+    if (task.takesRegion()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token() + " takes a region (four"
+          + " location tokens); pass a FlorenceRegion");
+    }
+    return answer(task, image, s == null ? task.prompt() : task.prompt(s), null, config, streamer);
+  }
+
+  /**
+   * Generates from a free-text prompt (transformers.js sends text that names no task as it is).
+   *
+   * @param prompt the prompt, tokenized as text
+   * @param image the image
+   * @param config generation settings (the forced start and end tokens are added)
+   * @param streamer receives the text as it is generated
+   * @return the generation: ids and text after the decoder's start token, usage and timings
+   */
+  public GenerationResult generate(String prompt, ImageInput image, GenerationConfig config, TokenStreamer streamer) {
+    return execute(prompt, null, image, config, streamer).result();
+  }
+
+  private GenerationConfig defaultConfig() {
+    return GenerationConfig.greedy(Math.min(1024, text.maxPositions() - 1));
+  }
+
+  private FlorenceAnswer answer(FlorenceTask task, ImageInput image, String prompt, Object[] regionAndRest,
+      GenerationConfig config, TokenStreamer streamer) {
+    Run r = execute(prompt, regionAndRest, image, config, streamer);
+    int[] withStart = new int[r.result().tokenIds().length + 1];
+    withStart[0] = startToken;
+    System.arraycopy(r.result().tokenIds(), 0, withStart, 1, withStart.length - 1);
+    String raw = tokenizer.decode(withStart, false);
+    FlorenceResult parsed = task.answerKind().supported()
+        ? FlorencePostProcessor.parse(raw, task, r.width(), r.height()) : null;
+    return new FlorenceAnswer(task, prompt, raw, java.util.Optional.ofNullable(parsed), r.result());
+  }
+
+  private record Run(GenerationResult result, int width, int height) {}
+
+  private Run execute(String prompt, Object[] regionAndRest, ImageInput image, GenerationConfig config,
+      TokenStreamer streamer) {
+    long t0 = System.nanoTime();
+    int[] ids = promptIds(prompt, regionAndRest);
+    RgbImage rgb = images.decode(image);
+    var pixels = preprocessor.preprocess(rgb, null);
+    int maxNew = Math.min(config.maxNewTokens(), text.maxPositions() - 1);
+    long tPre = System.nanoTime();
+    try (Seq2SeqState st = model.newState()) {
+      ImageFeatures f = vision.encode(pixels, st.runOptions());
+      int imageTokens = (int) (f.data().length / text.hiddenSize());
+      if (imageTokens + ids.length > text.maxPositions()) {
+        throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG, "the encoder input is " + imageTokens
+            + " image tokens and " + ids.length + " prompt tokens, more than the " + text.maxPositions()
+            + " positions of text_config.max_position_embeddings");
+      }
+      long tVision = System.nanoTime();
+      float[] tokens = embedder.embed(ids, st.runOptions());
+      FloatBuffer in = Tensors.directFloats(f.data().length + tokens.length);
+      in.put(f.data()).put(tokens).flip();
+      float[] first = st.start(in, imageTokens + ids.length, startToken, embedder);
+      long tPrefill = System.nanoTime();
+      GenerationConfig.Builder b = config.toBuilder();
+      if (forcedBos >= 0) {
+        b.addProcessor(forceAt(0, forcedBos));
+      }
+      if (forcedEos >= 0) {
+        b.addProcessor(forceAt(maxNew - 1, forcedEos));
+      }
+      Set<Integer> stop = config.eosTokenIds().isEmpty() ? eos : new LinkedHashSet<>(config.eosTokenIds());
+      Generator.Outcome o = Generator.run(t -> st.appendToken(t, embedder), tokenizer, first, new int[] {startToken},
+          b.build(), stop, maxNew, FinishReason.LENGTH, streamer, () -> false);
+      long tEnd = System.nanoTime();
+      StageTimings timings = new StageTimings(ms(tPre - t0), ms(tVision - tPre), ms(tPrefill - tVision),
+          o.firstTokenNanos() == 0 ? ms(tEnd - t0) : ms(o.firstTokenNanos() - t0), o.stepMs(), ms(tEnd - t0));
+      GenerationResult g = new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
+          new Usage(imageTokens + ids.length, imageTokens, o.tokenIds().length, timings), o.constraint());
+      return new Run(g, rgb.width(), rgb.height());
+    }
+  }
+
+  /** Forces {@code token} as the {@code step}-th generated token (0-based), as HF's forced BOS/EOS. */
+  private static io.github.vlm4j.decoder.generation.LogitsProcessor forceAt(int step, int token) {
+    return (sequence, length, logits) -> {
+      if (length - 1 == step) {
+        java.util.Arrays.fill(logits, Float.NEGATIVE_INFINITY);
+        logits[token] = 0f;
+      }
+    };
+  }
+
+  /** {@code <s>} + the prompt as text (+ a region's location tokens by id and the rest) + {@code </s>}. */
+  private int[] promptIds(String prompt, Object[] regionAndRest) {
+    int chars = prompt.length() + (regionAndRest == null ? 0 : ((String) regionAndRest[1]).length());
+    long limit = (long) text.maxPositions() * Math.max(16, tokenizer.longestTokenChars());
+    if (chars > limit) {
+      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG, "the prompt has " + chars
+          + " characters; the encoder takes " + text.maxPositions() + " positions");
+    }
+    List<int[]> parts = new ArrayList<>();
+    parts.add(tokenizer.postProcessorPrefix());
+    parts.add(tokenizer.encode(prompt));
+    if (regionAndRest != null) {
+      FlorenceRegion r = (FlorenceRegion) regionAndRest[0];
+      parts.add(new int[] {locTokens[r.x1()], locTokens[r.y1()], locTokens[r.x2()], locTokens[r.y2()]});
+      parts.add(tokenizer.encode((String) regionAndRest[1]));
+    }
+    parts.add(tokenizer.postProcessorSuffix());
+    int n = parts.stream().mapToInt(a -> a.length).sum();
+    int[] ids = new int[n];
+    int at = 0;
+    for (int[] a : parts) {
+      System.arraycopy(a, 0, ids, at, a.length);
+      at += a.length;
+    }
+    return ids;
+  }
+
+  /**
+   * Tokenizes a task's prompt as the model sees it.
+   *
+   * @param task a task without input
+   * @return {@code <s>} + the prompt's ids + {@code </s>} (no image tokens: the image's features go
+   *     before them in the encoder's input)
+   */
+  public int[] promptIds(FlorenceTask task) {
+    return promptIds(task.prompt(), null);
+  }
+
+  /**
+   * Tokenizes a prompt as the model sees it.
+   *
+   * @param task the task
+   * @param input its text input, or its {@link FlorenceRegion}
+   * @return the prompt's ids with {@code <s>} and {@code </s>}
+   */
+  public int[] promptIds(FlorenceTask task, Object input) {
+    if (input instanceof FlorenceRegion region) {
+      String[] around = task.template().split(java.util.regex.Pattern.quote(FlorenceTask.INPUT_PLACEHOLDER), -1);
+      return promptIds(around[0], new Object[] {region, around[1]});
+    }
+    return promptIds(input == null ? task.prompt() : task.prompt((String) input), null);
+  }
+
+  /**
+   * Returns the tokenizer.
+   *
+   * @return the tokenizer (owned by this model)
+   */
+  public TextTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  private static double ms(long nanos) {
+    return nanos / 1e6;
+  }
+
+  @Override
+  public void close() {
+    model.close();
+    embedder.close();
+    vision.close();
+    tokenizer.close();
+  }
+}
