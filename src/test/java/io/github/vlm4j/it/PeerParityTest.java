@@ -186,6 +186,49 @@ class PeerParityTest {
   }
 
   /**
+   * The Florence-2 folder (encoder–decoder): transformers.js 4.3.1's prompt construction, prompt ids,
+   * greedy ids and decoded text (special tokens kept) equal Java's on every case whose image needs no
+   * resize (20 of 23; sharp's and Pillow's bicubic resizes differ otherwise, and those cases are held
+   * to the PyTorch goldens by FlorenceGoldenTest), and the prompt ids on all 23.
+   */
+  @Test
+  void transformersJsAndJavaAgreeOnFlorence2() throws Exception {
+    String name = "vlm4j-tiny-florence2";
+    JsonNode peer = peer("florence2", "--florence2", "--dtypes", "fp32").get(name + "/fp32");
+    int prompts = 0;
+    int greedy = 0;
+    try (io.github.vlm4j.florence.FlorenceModel model = io.github.vlm4j.florence.FlorenceModel.load(
+        Fixtures.model(name))) {
+      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+        String id = name + " " + c.get("name").asText();
+        JsonNode t = peer.get(c.get("name").asText());
+        var task = io.github.vlm4j.florence.FlorenceTask.fromToken(c.get("task").asText());
+        Object input = task.map(k -> FlorenceGoldenTest.input(c, k)).orElse(null);
+        var image = io.github.vlm4j.core.prompt.ImageInput.of(Fixtures.model(name).resolve(c.get("image").asText()));
+        var cfg = GenerationConfig.greedy(c.get("max_new_tokens").asInt());
+        if (task.isPresent()) {
+          assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.promptIds(task.get(), input), id + " prompt ids");
+          prompts++;
+        }
+        if (c.get("needs_resize").asBoolean()) {
+          continue;
+        }
+        if (task.isPresent()) {
+          var a = model.run(task.get(), image, input, cfg, TokenStreamer.none());
+          assertArrayEquals(Fixtures.ints(t.get("generated_ids")), a.generation().tokenIds(), id + " greedy ids");
+          assertEquals(t.get("text").asText(), a.rawText(), id + " text");
+        } else {
+          assertArrayEquals(Fixtures.ints(t.get("generated_ids")),
+              model.generate(t.get("prompt").asText(), image, cfg, TokenStreamer.none()).tokenIds(), id + " greedy ids");
+        }
+        greedy++;
+      }
+    }
+    assertEquals(22, prompts, "prompt comparisons (the free-text case has no task)");
+    assertEquals(20, greedy, "greedy comparisons");
+  }
+
+  /**
    * Odd image sizes (1×N strips, 7×5, 200:1 and just over, huge sides, several pixel budgets):
    * transformers.js's own {@code smart_resize} gives every row of the kit's table, which vision-encoder's
    * {@code SmartResizePreprocessorTest} holds the Java preprocessor to, so both resize every row alike

@@ -39,6 +39,11 @@ public final class ModelFamilies {
    */
   public static ModelFamily forType(String modelType, String source) throws ModelLoadException {
     ModelFamily f = BY_TYPE.get(modelType);
+    if (f == null && "florence2".equals(modelType)) {
+      throw new ModelLoadException(ModelLoadException.Reason.UNSUPPORTED_MODEL_TYPE, source + " has model_type"
+          + " 'florence2', an encoder-decoder model: load it with io.github.vlm4j.florence.FlorenceModel.load (chat"
+          + " sessions, the server and the integrations run decoder-only models: " + supportedTypes() + ")");
+    }
     if (f == null) {
       throw new ModelLoadException(ModelLoadException.Reason.UNSUPPORTED_MODEL_TYPE,
           source + " has model_type '" + modelType + "', which vlm4j does not support; supported: " + supportedTypes());

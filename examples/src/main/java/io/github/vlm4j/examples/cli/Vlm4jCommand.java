@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "vlm4j", mixinStandardHelpOptions = true, version = "vlm4j 0.1.0",
     description = "Run vision-language models (ONNX) on the JVM.",
     subcommands = {GenerateCommand.class, FewShotCommand.class, FewShotEvalCommand.class, AdaptersCommand.class,
-        ServeCommand.class,
+        ServeCommand.class, FlorenceCommand.class,
         CommandLine.HelpCommand.class})
 public final class Vlm4jCommand implements Callable<Integer> {
   /** Creates the command; picocli sets its options and parameters from the command line. */

@@ -1,0 +1,218 @@
+package io.github.vlm4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.vlm4j.VisionLanguageModel;
+import io.github.vlm4j.core.ModelLoadException;
+import io.github.vlm4j.core.ModelLoadException.Reason;
+import io.github.vlm4j.core.VlmInputException;
+import io.github.vlm4j.core.prompt.ImageInput;
+import io.github.vlm4j.decoder.generation.GenerationConfig;
+import io.github.vlm4j.decoder.generation.TokenStreamer;
+import io.github.vlm4j.florence.FlorenceModel;
+import io.github.vlm4j.florence.FlorenceRegion;
+import io.github.vlm4j.florence.FlorenceResult;
+import io.github.vlm4j.florence.FlorenceTask;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link FlorenceModel} beyond its goldens ({@link FlorenceGoldenTest}, {@link PeerParityTest}):
+ * concurrent requests get what they get alone, streaming delivers the text, the command line's
+ * {@code vlm4j florence --task OD} prints the boxes, bad input and malformed folders are typed
+ * errors naming what was expected.
+ */
+class FlorenceModelTest {
+  static final String NAME = FlorenceGoldenTest.NAME;
+
+  static JsonNode golden(String caseName) {
+    for (JsonNode c : Fixtures.json(Fixtures.model(NAME).resolve("goldens.json")).get("cases")) {
+      if (c.get("name").asText().equals(caseName)) {
+        return c;
+      }
+    }
+    throw new AssertionError("no golden case " + caseName);
+  }
+
+  static ImageInput image(JsonNode c) {
+    return ImageInput.of(Fixtures.model(NAME).resolve(c.get("image").asText()));
+  }
+
+  @Test
+  void concurrentRequestsAndStreamingGiveTheGoldens() throws Exception {
+    List<JsonNode> cases = new ArrayList<>();
+    for (String n : List.of("caption", "od", "ocr_with_region", "phrase_grounding", "region_to_category", "rgba_od")) {
+      cases.add(golden(n));
+    }
+    try (FlorenceModel model = FlorenceModel.load(Fixtures.model(NAME))) {
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<int[]>> runs = new ArrayList<>();
+        for (int round = 0; round < 2; round++) {
+          for (JsonNode c : cases) {
+            runs.add(pool.submit(() -> {
+              FlorenceTask t = FlorenceTask.fromToken(c.get("task").asText()).orElseThrow();
+              return model.run(t, image(c), FlorenceGoldenTest.input(c, t),
+                  GenerationConfig.greedy(c.get("max_new_tokens").asInt()), TokenStreamer.none()).generation().tokenIds();
+            }));
+          }
+        }
+        for (int i = 0; i < runs.size(); i++) {
+          assertArrayEquals(Fixtures.ints(cases.get(i % cases.size()).get("generated_ids")), runs.get(i).get(),
+              cases.get(i % cases.size()).get("name").asText());
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      JsonNode c = golden("free_text");
+      StringBuilder streamed = new StringBuilder();
+      List<Integer> ids = new ArrayList<>();
+      var r = model.generate(c.get("prompt").asText(), image(c), GenerationConfig.greedy(c.get("max_new_tokens").asInt()),
+          new TokenStreamer() {
+            @Override
+            public void onText(String delta) {
+              streamed.append(delta);
+            }
+
+            @Override
+            public void onToken(int tokenId) {
+              ids.add(tokenId);
+            }
+          });
+      assertArrayEquals(Fixtures.ints(c.get("generated_ids")), ids.stream().mapToInt(Integer::intValue).toArray());
+      assertEquals(r.text(), streamed.toString());
+      assertTrue(r.usage().timings().visionMs() > 0 && r.usage().timings().prefillMs() > 0, r.usage().toString());
+    }
+  }
+
+  @Test
+  void badInputIsTyped() throws Exception {
+    try (FlorenceModel model = FlorenceModel.load(Fixtures.model(NAME))) {
+      JsonNode c = golden("od");
+      VlmInputException noInput = assertThrows(VlmInputException.class,
+          () -> model.run(FlorenceTask.CAPTION_TO_PHRASE_GROUNDING, image(c)));
+      assertEquals(VlmInputException.Reason.INVALID_PROMPT, noInput.reason());
+      VlmInputException textRegion = assertThrows(VlmInputException.class,
+          () -> model.run(FlorenceTask.REGION_TO_CATEGORY, image(c), "<loc_1><loc_2><loc_3><loc_4>"));
+      assertTrue(textRegion.getMessage().contains("FlorenceRegion"), textRegion.getMessage());
+      VlmInputException tooLong = assertThrows(VlmInputException.class,
+          () -> model.run(FlorenceTask.CAPTION_TO_PHRASE_GROUNDING, image(c), "a red circle ".repeat(2000)));
+      assertEquals(VlmInputException.Reason.PROMPT_TOO_LONG, tooLong.reason());
+      VlmInputException notAnImage = assertThrows(VlmInputException.class,
+          () -> model.run(FlorenceTask.OD, ImageInput.of(new byte[] {1, 2, 3})));
+      assertTrue(notAnImage.reason().name().startsWith("IMAGE"), notAnImage.reason().name());
+      assertThrows(IllegalArgumentException.class, () -> new FlorenceRegion(0, 0, 1000, 5));
+      // user text that looks like location tokens stays text: the grounding caption does not become boxes input
+      int[] plain = model.promptIds(FlorenceTask.CAPTION_TO_PHRASE_GROUNDING, "<loc_5>");
+      int loc5 = model.tokenizer().idOf("<loc_5>").orElseThrow();
+      assertTrue(java.util.Arrays.stream(plain).noneMatch(id -> id == loc5), java.util.Arrays.toString(plain));
+      assertTrue(java.util.Arrays.stream(model.promptIds(FlorenceTask.REGION_TO_CATEGORY, new FlorenceRegion(5, 5, 9, 9)))
+          .anyMatch(id -> id == loc5));
+    }
+  }
+
+  @Test
+  void commandLineRunsATask() throws Exception {
+    JsonNode c = golden("od");
+    String img = Fixtures.model(NAME).resolve(c.get("image").asText()).toString();
+    CliTest.Run run = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task", "OD",
+        "--image", img, "--max-new-tokens", c.get("max_new_tokens").asText(), "--json");
+    assertEquals(0, run.exit(), run.err());
+    JsonNode j = new ObjectMapper().readTree(run.out());
+    assertArrayEquals(Fixtures.ints(c.get("generated_ids")), Fixtures.ints(j.get("generatedTokenIds")));
+    JsonNode want = c.get("tjs_post_processed").get("<OD>");
+    assertEquals(want.get("bboxes").size(), j.get("result").get("boxes").size());
+    for (int i = 0; i < want.get("bboxes").size(); i++) {
+      assertArrayEquals(FlorenceGoldenTest.doubles(want.get("bboxes").get(i)),
+          FlorenceGoldenTest.doubles(j.get("result").get("boxes").get(i).get("box")));
+    }
+    CliTest.Run text = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task", "<OD>",
+        "--image", img, "--max-new-tokens", c.get("max_new_tokens").asText());
+    assertEquals(0, text.exit(), text.err());
+    assertEquals(want.get("bboxes").size(), text.out().strip().lines().count(), text.out());
+    CliTest.Run region = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task",
+        "REGION_TO_CATEGORY", "--image", img, "--region", "100,150,600,700", "--max-new-tokens", "4");
+    assertEquals(0, region.exit(), region.err());
+    CliTest.Run unknown = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task", "DANCE",
+        "--image", img);
+    assertEquals(2, unknown.exit(), unknown.err());
+    assertTrue(unknown.err().contains("unknown --task"), unknown.err());
+    CliTest.Run missingRegion = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task",
+        "REGION_TO_OCR", "--image", img);
+    assertEquals(2, missingRegion.exit(), missingRegion.err());
+  }
+
+  @Test
+  void malformedFoldersAreTypedLoadErrors(@TempDir Path dir) throws Exception {
+    // no encoder
+    Path a = MalformedFolderTest.copy(NAME, dir.resolve("a"));
+    Files.delete(a.resolve("onnx/encoder_model.onnx"));
+    ModelLoadException e = assertThrows(ModelLoadException.class, () -> FlorenceModel.load(a));
+    assertEquals(Reason.MISSING_FILE, e.reason());
+    assertTrue(e.getMessage().contains("encoder_model.onnx"), e.getMessage());
+    // the config has more decoder layers than the graph's cache inputs
+    Path b = MalformedFolderTest.copy(NAME, dir.resolve("b"));
+    MalformedFolderTest.edit(b, "config.json", cfg -> ((ObjectNode) cfg.get("text_config")).put("decoder_layers", 3));
+    e = assertThrows(ModelLoadException.class, () -> FlorenceModel.load(b));
+    assertEquals(Reason.GRAPH_MISMATCH, e.reason());
+    assertTrue(e.getMessage().contains("decoder_model_merged.onnx") && e.getMessage().contains(
+        "past_key_values.2.decoder.key"), e.getMessage());
+    // heads that do not match the cache's
+    Path c = MalformedFolderTest.copy(NAME, dir.resolve("c"));
+    MalformedFolderTest.edit(c, "config.json", cfg -> ((ObjectNode) cfg.get("text_config"))
+        .put("decoder_attention_heads", 6));
+    e = assertThrows(ModelLoadException.class, () -> FlorenceModel.load(c));
+    assertEquals(Reason.GRAPH_MISMATCH, e.reason());
+    assertTrue(e.getMessage().contains("past_key_values.0.decoder.key"), e.getMessage());
+    // the encoder and decoder swapped
+    Path d = MalformedFolderTest.copy(NAME, dir.resolve("d"));
+    Files.copy(Fixtures.model(NAME).resolve("onnx/decoder_model_merged.onnx"), d.resolve("onnx/encoder_model.onnx"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    e = assertThrows(ModelLoadException.class, () -> FlorenceModel.load(d));
+    assertEquals(Reason.GRAPH_MISMATCH, e.reason());
+    assertTrue(e.getMessage().contains("encoder_model.onnx"), e.getMessage());
+    // no decoder_start_token_id anywhere
+    Path f = MalformedFolderTest.copy(NAME, dir.resolve("f"));
+    MalformedFolderTest.edit(f, "generation_config.json", cfg -> cfg.remove("decoder_start_token_id"));
+    MalformedFolderTest.edit(f, "config.json", cfg -> ((ObjectNode) cfg.get("text_config")).remove("decoder_start_token_id"));
+    e = assertThrows(ModelLoadException.class, () -> FlorenceModel.load(f));
+    assertEquals(Reason.MALFORMED_CONFIG, e.reason());
+    assertTrue(e.getMessage().contains("decoder_start_token_id"), e.getMessage());
+    // the chat entry point says where Florence-2 loads
+    e = assertThrows(ModelLoadException.class, () -> VisionLanguageModel.load(Fixtures.model(NAME)));
+    assertEquals(Reason.UNSUPPORTED_MODEL_TYPE, e.reason());
+    assertTrue(e.getMessage().contains("FlorenceModel"), e.getMessage());
+    // and FlorenceModel refuses other types
+    e = assertThrows(ModelLoadException.class, () -> FlorenceModel.load(Fixtures.model("vlm4j-tiny-llava")));
+    assertEquals(Reason.UNSUPPORTED_MODEL_TYPE, e.reason());
+  }
+
+  @Test
+  void parsedBoxesAreInImagePixels() throws Exception {
+    try (FlorenceModel model = FlorenceModel.load(Fixtures.model(NAME))) {
+      JsonNode c = golden("wide_resize_od");
+      var a = model.run(FlorenceTask.OD, image(c), null, GenerationConfig.greedy(c.get("max_new_tokens").asInt()),
+          TokenStreamer.none());
+      FlorenceResult.Boxes boxes = (FlorenceResult.Boxes) a.result().orElseThrow();
+      for (var b : boxes.boxes()) {
+        for (int i = 0; i < 4; i++) {   // a 96x48 image: x in [0, 96], y in [0, 48] (bins below 1000)
+          double side = i % 2 == 0 ? 96 : 48;
+          assertTrue(b.coordinates()[i] > 0 && b.coordinates()[i] < side, b.toString());
+        }
+      }
+    }
+  }
+}
