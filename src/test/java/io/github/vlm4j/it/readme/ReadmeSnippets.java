@@ -12,7 +12,9 @@ import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
+import io.github.vlm4j.florence.FlorenceAnswer;
 import io.github.vlm4j.florence.FlorenceBox;
+import io.github.vlm4j.florence.FlorenceModel;
 import io.github.vlm4j.florence.FlorencePostProcessor;
 import io.github.vlm4j.florence.FlorenceResult;
 import io.github.vlm4j.florence.FlorenceTask;
@@ -105,8 +107,8 @@ public final class ReadmeSnippets {
     // end of README java block
   }
 
-  static void block6() throws Exception {
-    // README java block 6
+  static void block7() throws Exception {
+    // README java block 7
     FlorenceTask task = FlorenceTask.CAPTION_TO_PHRASE_GROUNDING;
     System.out.println(task.prompt("a green car"));
     // the generation decoded with its special tokens, here one as Florence-2 writes it for a 640x480 image
@@ -116,6 +118,19 @@ public final class ReadmeSnippets {
         for (FlorenceBox b : boxes.boxes()) {
             System.out.println(b.label() + ": " + b.x1() + "," + b.y1() + " " + b.x2() + "," + b.y2());
         }
+    }
+    // end of README java block
+  }
+
+  static void block6() throws Exception {
+    // README java block 6
+    try (FlorenceModel florence = FlorenceModel.load(Path.of("Florence-2-base-ft"))) {
+        FlorenceAnswer answer = florence.run(FlorenceTask.OD, ImageInput.of(Path.of("street.png")));
+        if (answer.result().orElseThrow() instanceof FlorenceResult.Boxes boxes) {
+            System.out.println(boxes.boxes().size() + " objects");
+            boxes.boxes().forEach(b -> System.out.println(b.label() + " " + b.x1() + "," + b.y1() + " " + b.x2() + "," + b.y2()));
+        }
+        System.out.println(answer.generation().usage().timings().totalMs() + " ms");
     }
     // end of README java block
   }
@@ -132,6 +147,7 @@ public final class ReadmeSnippets {
       case 4 -> block4();
       case 5 -> block5();
       case 6 -> block6();
+      case 7 -> block7();
       default -> throw new IllegalArgumentException("the README has no java block " + args[0]);
     }
   }
