@@ -446,8 +446,10 @@ public final class GenerationSession implements AutoCloseable {
       // decoder adds after its first layers at the image tokens (null: nothing)
       PromptPositions positions = parts.positions().positions(ids, imageTokenId, p.layouts());
       int layers = parts.decoder().injectedLayers();
-      InjectedFeatures injected = layers == 0 ? null : new InjectedFeatures(layers, todo.length, hidden,
-          EmbeddingMerger.scatterInjected(todo, imageTokenId, encoded, layers, hidden));
+      // without images to encode (a text-only prompt, or images only in the cached prefix) the decoder
+      // feeds zeros itself
+      InjectedFeatures injected = layers == 0 || encoded.isEmpty() ? null : new InjectedFeatures(layers, todo.length,
+          hidden, EmbeddingMerger.scatterInjected(todo, imageTokenId, encoded, layers, hidden));
       float[] last;
       if (key != null && cached == 0) {
         float[] prefixLogits = st.append(merged.duplicate().limit(prefix * hidden), prefix,

@@ -41,6 +41,23 @@ public final class Fixtures {
     return models().getParent().resolve("eval");
   }
 
+  /**
+   * Finds one golden case of a committed tiny model.
+   *
+   * @param model the model folder's name
+   * @param caseName the case's {@code name}
+   * @return the case of its {@code goldens.json}
+   * @throws AssertionError if there is none
+   */
+  public static JsonNode golden(String model, String caseName) {
+    for (JsonNode c : json(model(model).resolve("goldens.json")).get("cases")) {
+      if (c.get("name").asText().equals(caseName)) {
+        return c;
+      }
+    }
+    throw new AssertionError(model + " has no golden case " + caseName);
+  }
+
   /** @param file a JSON file @return its tree */
   public static JsonNode json(Path file) {
     try {

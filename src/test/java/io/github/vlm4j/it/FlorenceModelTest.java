@@ -39,12 +39,7 @@ class FlorenceModelTest {
   static final String NAME = FlorenceGoldenTest.NAME;
 
   static JsonNode golden(String caseName) {
-    for (JsonNode c : Fixtures.json(Fixtures.model(NAME).resolve("goldens.json")).get("cases")) {
-      if (c.get("name").asText().equals(caseName)) {
-        return c;
-      }
-    }
-    throw new AssertionError("no golden case " + caseName);
+    return Fixtures.golden(NAME, caseName);
   }
 
   static ImageInput image(JsonNode c) {

@@ -27,12 +27,7 @@ class Gemma3FamilyTest {
   static final String NAME = "vlm4j-tiny-gemma3";
 
   static JsonNode golden(String caseName) {
-    for (JsonNode c : Fixtures.json(Fixtures.model(NAME).resolve("goldens.json")).get("cases")) {
-      if (c.get("name").asText().equals(caseName)) {
-        return c;
-      }
-    }
-    throw new AssertionError("no golden case " + caseName);
+    return Fixtures.golden(NAME, caseName);
   }
 
   @Test

@@ -36,12 +36,7 @@ class Lfm2VlFamilyTest {
   static final String NAME = "vlm4j-tiny-lfm2-vl";
 
   static JsonNode golden(String caseName) {
-    for (JsonNode c : Fixtures.json(Fixtures.model(NAME).resolve("goldens.json")).get("cases")) {
-      if (c.get("name").asText().equals(caseName)) {
-        return c;
-      }
-    }
-    throw new AssertionError("no golden case " + caseName);
+    return Fixtures.golden(NAME, caseName);
   }
 
   static byte[] png(int w, int h) throws Exception {

@@ -31,8 +31,8 @@ class PeerParityTest {
     }
   }
 
-  /** Runs the peer check with {@code args} and returns its JSON output; aborts the test without node/npm. */
-  static JsonNode peer(String label, String... args) throws Exception {
+  /** Aborts the test (with the reason printed) unless node and npm are installed. */
+  static void requireNode() {
     boolean node = available("node", "--version");
     boolean npm = available("npm", "--version");
     if (!node || !npm) {
@@ -40,6 +40,11 @@ class PeerParityTest {
       System.out.println(reason);
       Assumptions.abort(reason);
     }
+  }
+
+  /** Runs the peer check with {@code args} and returns its JSON output; aborts the test without node/npm. */
+  static JsonNode peer(String label, String... args) throws Exception {
+    requireNode();
     Path root = Path.of(System.getProperty("vlm4j.root", "../.."));
     Path out = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-ids-" + label + ".json");
     Path log = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-check-" + label + ".log");
@@ -53,6 +58,46 @@ class PeerParityTest {
     System.out.println(output.lines().reduce((a, b) -> b).orElse(""));
     assertEquals(0, p.exitValue(), "transformers.js disagrees with the PyTorch goldens:\n" + output);
     return Fixtures.json(out);
+  }
+
+  /**
+   * Holds {@code model} to the peer's ids on the golden cases {@code include} accepts: prompt ids on
+   * every one, greedy ids where {@code greedy} says both runtimes see the same pixels.
+   *
+   * @return {prompt comparisons, greedy comparisons}
+   */
+  static int[] assertSameIds(String name, JsonNode peer, VisionLanguageModel model,
+      java.util.function.Predicate<JsonNode> include, java.util.function.Predicate<JsonNode> greedy) {
+    int prompts = 0;
+    int greedyRuns = 0;
+    for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
+      if (!include.test(c)) {
+        continue;
+      }
+      String id = name + " " + c.get("name").asText();
+      JsonNode t = peer.get(c.get("name").asText());
+      var msgs = GoldenParityTest.messages(name, c);
+      var opts = GoldenParityTest.options(c);
+      assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.tokenize(msgs, opts).ids(), id + " prompt ids");
+      prompts++;
+      if (greedy.test(c)) {
+        int[] ids = model.generate(msgs, GenerationConfig.greedy(c.get("max_new_tokens").asInt()), opts,
+            TokenStreamer.none()).tokenIds();
+        assertArrayEquals(Fixtures.ints(t.get("generated_ids")), ids, id + " greedy ids");
+        greedyRuns++;
+      }
+    }
+    return new int[] {prompts, greedyRuns};
+  }
+
+  /** Whether none of a golden case's images needs a resize (then sharp and Pillow give the same pixels). */
+  static boolean noResize(JsonNode c) {
+    for (JsonNode r : c.get("needs_resize")) {
+      if (r.asBoolean()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Test
@@ -93,31 +138,16 @@ class PeerParityTest {
     int prompts = 0;
     int greedy = 0;
     for (String name : QwenFamilyTest.PEER_MODELS) {
-      JsonNode peer = tjs.get(name + "/fp32");
-      JsonNode goldens = Fixtures.json(Fixtures.model(name).resolve("goldens.json"));
       try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
-        for (JsonNode c : goldens.get("cases")) {
-          String id = name + " " + c.get("name").asText();
-          JsonNode t = peer.get(c.get("name").asText());
-          var msgs = GoldenParityTest.messages(name, c);
-          var opts = GoldenParityTest.options(c);
-          assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.tokenize(msgs, opts).ids(), id + " prompt ids");
-          prompts++;
-          boolean samePixels = c.get("images").size() > 0;
-          for (JsonNode r : c.get("needs_resize")) {
-            samePixels &= !r.asBoolean();
-          }
-          if (samePixels) {
-            int[] ids = model.generate(msgs, GenerationConfig.greedy(c.get("max_new_tokens").asInt()), opts,
-                TokenStreamer.none()).tokenIds();
-            assertArrayEquals(Fixtures.ints(t.get("generated_ids")), ids, id + " greedy ids");
-            greedy++;
-          }
-        }
+        int[] n = assertSameIds(name, tjs.get(name + "/fp32"), model, c -> true,
+            c -> c.get("images").size() > 0 && noResize(c));
+        prompts += n[0];
+        greedy += n[1];
       }
     }
     assertTrue(prompts >= 51 && greedy >= 33, prompts + " prompt and " + greedy + " greedy comparisons");
   }
+
 
   /**
    * The LFM2-VL folder (hybrid convolution / attention cache): prompt ids and greedy ids equal
@@ -129,22 +159,12 @@ class PeerParityTest {
   void transformersJsAndJavaAgreeOnLfm2Vl() throws Exception {
     String name = "vlm4j-tiny-lfm2-vl";
     JsonNode peer = peer("lfm2", "--lfm2", "--dtypes", "fp32").get(name + "/fp32");
-    int compared = 0;
     try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
-      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
-        String id = name + " " + c.get("name").asText();
-        JsonNode t = peer.get(c.get("name").asText());
-        var msgs = GoldenParityTest.messages(name, c);
-        var opts = GoldenParityTest.options(c);
-        assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.tokenize(msgs, opts).ids(), id + " prompt ids");
-        int[] ids = model.generate(msgs, GenerationConfig.greedy(c.get("max_new_tokens").asInt()), opts,
-            TokenStreamer.none()).tokenIds();
-        assertArrayEquals(Fixtures.ints(t.get("generated_ids")), ids, id + " greedy ids");
-        compared++;
-      }
+      assertArrayEquals(new int[] {15, 15}, assertSameIds(name, peer, model, c -> true, c -> true),
+          "prompt and greedy comparisons");
     }
-    assertEquals(15, compared, "cases compared");
   }
+
 
   /**
    * The Gemma 3 folder: prompt ids equal transformers.js's on every case it can run (pan-and-scan
@@ -156,34 +176,12 @@ class PeerParityTest {
   void transformersJsAndJavaAgreeOnGemma3() throws Exception {
     String name = "vlm4j-tiny-gemma3";
     JsonNode peer = peer("gemma3", "--gemma3", "--dtypes", "fp32").get(name + "/fp32");
-    int prompts = 0;
-    int greedy = 0;
     try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
-      for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
-        if (c.path("pan_and_scan").asBoolean()) {
-          continue;
-        }
-        String id = name + " " + c.get("name").asText();
-        JsonNode t = peer.get(c.get("name").asText());
-        var msgs = GoldenParityTest.messages(name, c);
-        var opts = GoldenParityTest.options(c);
-        assertArrayEquals(Fixtures.ints(t.get("prompt_ids")), model.tokenize(msgs, opts).ids(), id + " prompt ids");
-        prompts++;
-        boolean samePixels = true;
-        for (JsonNode r : c.get("needs_resize")) {
-          samePixels &= !r.asBoolean();
-        }
-        if (samePixels) {
-          int[] ids = model.generate(msgs, GenerationConfig.greedy(c.get("max_new_tokens").asInt()), opts,
-              TokenStreamer.none()).tokenIds();
-          assertArrayEquals(Fixtures.ints(t.get("generated_ids")), ids, id + " greedy ids");
-          greedy++;
-        }
-      }
+      assertArrayEquals(new int[] {14, 11}, assertSameIds(name, peer, model, c -> !c.path("pan_and_scan").asBoolean(),
+          PeerParityTest::noResize), "prompt and greedy comparisons");
     }
-    assertEquals(14, prompts, "prompt comparisons");
-    assertEquals(11, greedy, "greedy comparisons");
   }
+
 
   /**
    * The Florence-2 folder (encoder–decoder): transformers.js 4.3.1's prompt construction, prompt ids,
@@ -236,11 +234,7 @@ class PeerParityTest {
    */
   @Test
   void transformersJsSmartResizeEqualsTheTableJavaIsHeldTo() throws Exception {
-    boolean node = available("node", "--version");
-    boolean npm = available("npm", "--version");
-    if (!node || !npm) {
-      Assumptions.abort("PeerParityTest skipped: node or npm not installed");
-    }
+    requireNode();
     Path root = Path.of(System.getProperty("vlm4j.root", "../.."));
     Path log = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-check-smart-resize.log");
     Process p = new ProcessBuilder("bash", root.resolve("src/test/node/peer-check.sh").toString(), "--smart-resize")
@@ -258,11 +252,7 @@ class PeerParityTest {
    */
   @Test
   void transformersJsFlorencePostProcessingEqualsTheCommittedFixture() throws Exception {
-    boolean node = available("node", "--version");
-    boolean npm = available("npm", "--version");
-    if (!node || !npm) {
-      Assumptions.abort("PeerParityTest skipped: node or npm not installed");
-    }
+    requireNode();
     Path root = Path.of(System.getProperty("vlm4j.root", "../.."));
     Path out = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-florence-post.json");
     Path log = Path.of(System.getProperty("java.io.tmpdir")).resolve("peer-check-florence-post.log");

@@ -13,7 +13,6 @@ import io.github.vlm4j.decoder.TokenEmbedder;
 import io.github.vlm4j.projector.AdapterRegistry;
 import io.github.vlm4j.projector.FusedProjector;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
-import io.github.vlm4j.vision.PreprocessorConfig;
 import io.github.vlm4j.vision.VisionEncoder;
 import java.util.List;
 
@@ -36,14 +35,7 @@ public final class LlavaFamily implements ModelFamily {
   @Override
   public ModelParts load(LoadContext ctx) throws ModelLoadException {
     var folder = ctx.folder();
-    PreprocessorConfig pre = PreprocessorConfig.read(folder);
-    FixedSizePreprocessor preprocessor;
-    try {
-      preprocessor = new FixedSizePreprocessor(pre);
-    } catch (IllegalArgumentException e) {
-      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-          folder.describe(PreprocessorConfig.FILE) + ": " + e.getMessage(), e);
-    }
+    FixedSizePreprocessor preprocessor = FixedSizePreprocessor.read(folder);
     ConfigReader proc = ConfigReader.of(folder.readJson("processor_config.json"), folder.describe("processor_config.json"));
     String imageTokenText = proc.optText("image_token").orElse("<image>");
     if (imageTokenText.isEmpty()) {

@@ -2,7 +2,6 @@ package io.github.vlm4j.family;
 
 import io.github.vlm4j.ModelModule;
 import io.github.vlm4j.core.ModelLoadException;
-import io.github.vlm4j.core.model.ConfigReader;
 import io.github.vlm4j.core.prompt.ChatTemplate;
 import io.github.vlm4j.core.prompt.PromptAssembler;
 import io.github.vlm4j.core.prompt.PromptPiece;
@@ -128,17 +127,18 @@ public final class QwenVlFamily implements ModelFamily {
 
   /** {@code vision_config}'s patch geometry, where present, must be the preprocessor's. */
   private static void checkVisionConfig(LoadContext ctx, int patch, int merge, int temporal) throws ModelLoadException {
-    ConfigReader root = ctx.config().reader();
-    String[][] keys = {
-        {"vision_config.patch_size", String.valueOf(patch), "patch_size"},
-        {"vision_config.spatial_merge_size", String.valueOf(merge), "merge_size"},
-        {"vision_config.temporal_patch_size", String.valueOf(temporal), "temporal_patch_size"}};
-    for (String[] k : keys) {
-      int v = root.intOr(k[0], 1, 1 << 12, -1);
-      if (v >= 0 && v != Integer.parseInt(k[1])) {
-        throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, ctx.config().source() + ": " + k[0]
-            + " is " + v + " but " + ctx.folder().describe(PreprocessorConfig.FILE) + " has " + k[2] + " " + k[1]);
-      }
+    checkVisionValue(ctx, "vision_config.patch_size", patch, "patch_size");
+    checkVisionValue(ctx, "vision_config.spatial_merge_size", merge, "merge_size");
+    checkVisionValue(ctx, "vision_config.temporal_patch_size", temporal, "temporal_patch_size");
+  }
+
+  private static void checkVisionValue(LoadContext ctx, String key, int expected, String preprocessorKey)
+      throws ModelLoadException {
+    int v = ctx.config().reader().intOr(key, 1, 1 << 12, -1);
+    if (v >= 0 && v != expected) {
+      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, ctx.config().source() + ": " + key
+          + " is " + v + " but " + ctx.folder().describe(PreprocessorConfig.FILE) + " has " + preprocessorKey + " "
+          + expected);
     }
   }
 }

@@ -29,7 +29,6 @@ import io.github.vlm4j.family.LoadProgress;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
 import io.github.vlm4j.vision.ImageDecoder;
 import io.github.vlm4j.vision.ImageFeatures;
-import io.github.vlm4j.vision.PreprocessorConfig;
 import io.github.vlm4j.vision.RgbImage;
 import io.github.vlm4j.vision.VisionEncoder;
 import java.nio.FloatBuffer;
@@ -141,14 +140,7 @@ public final class FlorenceModel implements AutoCloseable {
       throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
           folder.describe(GenerationDefaults.FILE) + " and config.json state no eos_token_id");
     }
-    PreprocessorConfig pre = PreprocessorConfig.read(folder);
-    FixedSizePreprocessor preprocessor;
-    try {
-      preprocessor = new FixedSizePreprocessor(pre);
-    } catch (IllegalArgumentException e) {
-      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG,
-          folder.describe(PreprocessorConfig.FILE) + ": " + e.getMessage(), e);
-    }
+    FixedSizePreprocessor preprocessor = FixedSizePreprocessor.read(folder);
     TextTokenizer tokenizer = TextTokenizer.load(folder, text.vocabSize());
     List<AutoCloseable> opened = new ArrayList<>(List.of(tokenizer));
     try {

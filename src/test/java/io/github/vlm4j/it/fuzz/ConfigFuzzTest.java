@@ -33,13 +33,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * 16x16 image with the family's preprocessor). Property: loading fails only with {@code
  * ModelLoadException}, and what loads serves requests failing only with {@code VlmInputException}.
  *
- * <p>Input format: byte 0 selects the model (modulo 3: idefics3, llava, modular), byte 1 the file
- * (modulo {@link #FILES}'s length), the rest is the file's new content.
+ * <p>Input format: byte 0 selects the model (modulo 5: idefics3, llava, modular, lfm2-vl, gemma3),
+ * byte 1 the file (modulo {@link #FILES}'s length), the rest is the file's new content. (The
+ * committed corpus was re-encoded with its model and file bytes written as indices when the two
+ * new models and {@code chat_template.jinja} came.)
  */
 class ConfigFuzzTest {
   static final List<String> FILES = List.of("config.json", "generation_config.json", "preprocessor_config.json",
-      "processor_config.json", "tokenizer_config.json", "tokenizer.json");
-  static final String[] MODELS = {"vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular"};
+      "processor_config.json", "tokenizer_config.json", "tokenizer.json", "chat_template.jinja");
+  static final String[] MODELS = {"vlm4j-tiny-idefics3", "vlm4j-tiny-llava", "vlm4j-tiny-modular", "vlm4j-tiny-lfm2-vl",
+      "vlm4j-tiny-gemma3"};
   private static final FuzzRun RUN = new FuzzRun("configs", 20);
 
   /** The committed folders' JSON files, read lazily inside the first input. */
@@ -85,7 +88,8 @@ class ConfigFuzzTest {
       "\"eos_token_id\"", "\"bos_token_id\"", "\"temperature\"", "\"top_k\"", "\"top_p\"", "\"max_new_tokens\"",
       "\"repetition_penalty\"", "\"size\"", "\"longest_edge\"", "\"shortest_edge\"", "\"max_image_size\"",
       "\"image_mean\"", "\"image_std\"", "\"rescale_factor\"", "\"resample\"", "\"crop_size\"", "\"do_center_crop\"",
-      "\"image_seq_len\"", "\"chat_template\"", "\"added_tokens\"", "\"id\"", "\"content\"", "\"vocab\"", "\"merges\"",
+      "\"image_seq_len\"", "\"chat_template\"", "\"layer_types\"", "\"conv\"", "\"conv_L_cache\"",
+      "\"tile_size\"", "\"max_tiles\"", "\"min_image_tokens\"", "\"do_pan_and_scan\"", "\"pan_and_scan_min_crop_size\"", "\"added_tokens\"", "\"id\"", "\"content\"", "\"vocab\"", "\"merges\"",
       "\"model\"", "\"type\"", "\"BPE\"", "\"Unigram\"", "\"WordPiece\"", "{{", "{%", "%}", "}}"})
   @FuzzTest(maxDuration = "60s")
   void parseFolder(byte[] bytes) {
@@ -116,7 +120,8 @@ class ConfigFuzzTest {
     TextConfig text = config.textConfig();
     GenerationDefaults.read(folder, config);
     PreprocessorConfig pre = PreprocessorConfig.read(folder);
-    ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
+    ChatTemplate template = type.equals("gemma3") ? ChatTemplate.fromFolder(folder)
+        : ChatTemplate.fromTokenizerConfig(folder);
     TextTokenizer loaded = unchangedTokenizer == null ? TextTokenizer.load(folder) : null;
     TextTokenizer tokenizer = loaded != null ? loaded : unchangedTokenizer;
     try {
@@ -125,7 +130,12 @@ class ConfigFuzzTest {
       }
       ImagePreprocessor p;
       try {
-        p = type.equals("idefics3") ? new Idefics3Preprocessor(pre) : new FixedSizePreprocessor(pre);
+        p = switch (type) {
+          case "idefics3" -> new Idefics3Preprocessor(pre);
+          case "lfm2_vl" -> io.github.vlm4j.vision.Lfm2VlPreprocessor.read(folder);
+          case "gemma3" -> io.github.vlm4j.vision.PanAndScanPreprocessor.read(folder);
+          default -> new FixedSizePreprocessor(pre);
+        };
       } catch (IllegalArgumentException e) {
         // The families refuse these configs before constructing the preprocessor (Idefics3Family:
         // max_image_size check) or wrap the constructor's refusal (LlavaFamily, ModularFamily).
@@ -133,7 +143,7 @@ class ConfigFuzzTest {
       }
       String prompt = template.renderText(List.of(Message.user("Describe <image> {{ 1 }}")), true);
       tokenizer.encode(prompt);
-      p.preprocess(Base.IMAGE, null);
+      p.preprocess(Base.IMAGE, p.splitsImages() ? Boolean.TRUE : null);
     } finally {
       if (loaded != null) {
         loaded.close();

@@ -7,10 +7,14 @@ import io.github.vlm4j.it.Fixtures;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
 import io.github.vlm4j.vision.Idefics3Preprocessor;
 import io.github.vlm4j.vision.ImageDecoder;
+import io.github.vlm4j.vision.ImageLayout;
 import io.github.vlm4j.vision.ImagePreprocessor;
+import io.github.vlm4j.vision.Lfm2VlPreprocessor;
+import io.github.vlm4j.vision.PanAndScanPreprocessor;
 import io.github.vlm4j.vision.PreprocessedImage;
 import io.github.vlm4j.vision.PreprocessorConfig;
 import io.github.vlm4j.vision.RgbImage;
+import io.github.vlm4j.vision.SmartResizePreprocessor;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -19,9 +23,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Image bytes → {@link ImageDecoder#decode(byte[], String)} (default pixel budget, as a model
- * builds it) → the Idefics3 preprocessor (split or not) or the fixed-size preprocessor with the
- * committed tiny models' configs (one of the three, chosen by the input's hash). Property: only {@code VlmInputException} escapes, and a
- * decoded image always preprocesses to frames of the configured size.
+ * builds it) → one preprocessor with a committed tiny model's config, chosen by the input's hash:
+ * Idefics3 (split or not), fixed size (LLaVA), Qwen2-VL's smart resize, LFM2-VL's tiles and
+ * thumbnail (split or not), Gemma 3's pan-and-scan. Property: only {@code VlmInputException}
+ * escapes, and a decoded image always preprocesses to at least one frame whose sizes account for
+ * every float.
  *
  * <p>Seeds: one tiny image per supported format made in code ({@link SeedImages}) plus the
  * committed corpus {@code ImageFuzzTestInputs/decodeAndPreprocess}. Plain {@code mvn verify}
@@ -39,7 +45,10 @@ class ImageFuzzTest {
       try {
         return List.of(
             new Idefics3Preprocessor(PreprocessorConfig.read(ModelFolder.of(Fixtures.model("vlm4j-tiny-idefics3")))),
-            new FixedSizePreprocessor(PreprocessorConfig.read(ModelFolder.of(Fixtures.model("vlm4j-tiny-llava")))));
+            new FixedSizePreprocessor(PreprocessorConfig.read(ModelFolder.of(Fixtures.model("vlm4j-tiny-llava")))),
+            new SmartResizePreprocessor(PreprocessorConfig.read(ModelFolder.of(Fixtures.model("vlm4j-tiny-qwen2-vl")))),
+            Lfm2VlPreprocessor.read(ModelFolder.of(Fixtures.model("vlm4j-tiny-lfm2-vl"))),
+            PanAndScanPreprocessor.read(ModelFolder.of(Fixtures.model("vlm4j-tiny-gemma3"))));
       } catch (ModelLoadException e) {
         throw new IllegalStateException("committed tiny models must load", e);
       }
@@ -56,17 +65,26 @@ class ImageFuzzTest {
     Stages.PREPROCESSORS.size(); // one-time setup outside the per-input watchdog
     RUN.run(() -> {
       RgbImage rgb = Stages.DECODER.decode(bytes, "fuzz");
-      // One preprocessing variant per input, chosen by the input's hash (all three cost ~6x more per
-      // decoded image and add little coverage): Idefics3 split, Idefics3 not split, fixed size.
-      int variant = Math.floorMod(Arrays.hashCode(bytes), 3);
-      ImagePreprocessor p = Stages.PREPROCESSORS.get(variant == 2 ? 1 : 0);
-      Boolean split = variant == 0 ? Boolean.TRUE : variant == 1 ? Boolean.FALSE : null;
-      PreprocessedImage out = p.preprocess(rgb, split);
-      if (out.frames() < 1 || out.height() < 1 || out.width() < 1
-          || (long) out.frames() * 3 * out.height() * out.width() != out.pixels().length) {
-        throw new AssertionError(p.getClass().getSimpleName() + " produced " + out.frames() + " frames of "
-            + out.width() + "x" + out.height() + " with " + out.pixels().length + " floats for a "
-            + rgb.width() + "x" + rgb.height() + " image");
+      // One preprocessing variant per input, chosen by the input's hash (all of them cost several
+      // times more per decoded image and add little coverage): Idefics3 split / not split, fixed
+      // size, smart resize, LFM2-VL tiled / not, Gemma 3 with pan-and-scan.
+      int variant = Math.floorMod(Arrays.hashCode(bytes), 7);
+      int[] preprocessor = {0, 0, 1, 2, 3, 3, 4};
+      Boolean[] split = {Boolean.TRUE, Boolean.FALSE, null, null, Boolean.TRUE, Boolean.FALSE, Boolean.TRUE};
+      ImagePreprocessor p = Stages.PREPROCESSORS.get(preprocessor[variant]);
+      PreprocessedImage out = p.preprocess(rgb, split[variant]);
+      ImageLayout layout = out.layout();
+      long floats = 0;
+      for (int f = 0; f < out.frames(); f++) {
+        if (layout.frameHeight(f) < 1 || layout.frameWidth(f) < 1) {
+          throw new AssertionError(p + " produced an empty frame " + f + " for a " + rgb.width() + "x" + rgb.height()
+              + " image: " + layout);
+        }
+        floats += 3L * layout.frameHeight(f) * layout.frameWidth(f);
+      }
+      if (out.frames() < 1 || floats != out.pixels().length) {
+        throw new AssertionError(p.getClass().getSimpleName() + " produced " + layout + " with " + out.pixels().length
+            + " floats for a " + rgb.width() + "x" + rgb.height() + " image");
       }
     });
   }

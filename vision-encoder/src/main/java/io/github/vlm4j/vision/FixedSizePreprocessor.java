@@ -29,6 +29,25 @@ public final class FixedSizePreprocessor implements ImagePreprocessor {
     }
   }
 
+  /**
+   * Reads the preprocessor from a model folder's {@code preprocessor_config.json}.
+   *
+   * @param folder the model folder
+   * @return the preprocessor
+   * @throws io.github.vlm4j.core.ModelLoadException MISSING_FILE, or MALFORMED_CONFIG if the config
+   *     is malformed or determines no fixed frame size
+   */
+  public static FixedSizePreprocessor read(io.github.vlm4j.core.model.ModelFolder folder)
+      throws io.github.vlm4j.core.ModelLoadException {
+    PreprocessorConfig cfg = PreprocessorConfig.read(folder);
+    try {
+      return new FixedSizePreprocessor(cfg);
+    } catch (IllegalArgumentException e) {
+      throw new io.github.vlm4j.core.ModelLoadException(io.github.vlm4j.core.ModelLoadException.Reason.MALFORMED_CONFIG,
+          folder.describe(PreprocessorConfig.FILE) + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public PreprocessedImage preprocess(RgbImage image, Boolean splitOverride) {
     RgbImage img = image;

@@ -49,14 +49,8 @@ public final class PanAndScanPreprocessor implements ImagePreprocessor {
    *     value found
    */
   public static PanAndScanPreprocessor read(ModelFolder folder) throws ModelLoadException {
-    PreprocessorConfig cfg = PreprocessorConfig.read(folder);
+    FixedSizePreprocessor frame = FixedSizePreprocessor.read(folder);
     String source = folder.describe(PreprocessorConfig.FILE);
-    FixedSizePreprocessor frame;
-    try {
-      frame = new FixedSizePreprocessor(cfg);
-    } catch (IllegalArgumentException e) {
-      throw new ModelLoadException(ModelLoadException.Reason.MALFORMED_CONFIG, source + ": " + e.getMessage(), e);
-    }
     ConfigReader r = ConfigReader.of(folder.readJson(PreprocessorConfig.FILE), source);
     return new PanAndScanPreprocessor(frame, r.boolOr("do_pan_and_scan", false),
         r.intOr("pan_and_scan_min_crop_size", 1, ModelLimits.MAX_IMAGE_EDGE, 256),
