@@ -18,6 +18,10 @@ public record FlorenceRegion(int x1, int y1, int x2, int y2) {
   /**
    * Checks the bins.
    *
+   * @param x1 left bin
+   * @param y1 top bin
+   * @param x2 right bin
+   * @param y2 bottom bin
    * @throws IllegalArgumentException if a bin is outside {@code [0, 999]}
    */
   public FlorenceRegion {

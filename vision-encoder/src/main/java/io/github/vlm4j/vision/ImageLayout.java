@@ -16,6 +16,12 @@ public record ImageLayout(int frames, int height, int width, int rows, int cols,
   /**
    * Checks the frame sizes agree with the frame count.
    *
+   * @param frames number of frames
+   * @param height frame height (the last frame's)
+   * @param width frame width (the last frame's)
+   * @param rows tile rows (0 if not split)
+   * @param cols tile columns (0 if not split)
+   * @param frameSizes empty, or {@code 2 * frames} sizes (copied)
    * @throws IllegalArgumentException if {@code frameSizes} is neither empty nor {@code 2 * frames}
    *     values, or its last frame is not {@code height x width}
    */
@@ -41,6 +47,11 @@ public record ImageLayout(int frames, int height, int width, int rows, int cols,
     this(frames, height, width, rows, cols, new int[0]);
   }
 
+  /**
+   * Returns the frame sizes.
+   *
+   * @return a copy: empty when every frame is {@code height x width}, else {@code h0, w0, h1, w1, ...}
+   */
   @Override
   public int[] frameSizes() {
     return frameSizes.clone();

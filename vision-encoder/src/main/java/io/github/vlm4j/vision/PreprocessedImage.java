@@ -59,6 +59,11 @@ public record PreprocessedImage(float[] pixels, int frames, int height, int widt
     this(pixels, frames, height, width, rows, cols, new int[0]);
   }
 
+  /**
+   * Returns the frame sizes.
+   *
+   * @return a copy: empty when every frame is {@code height x width}, else {@code h0, w0, h1, w1, ...}
+   */
   @Override
   public int[] frameSizes() {
     return frameSizes.clone();

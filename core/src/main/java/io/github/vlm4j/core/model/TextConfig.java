@@ -29,6 +29,16 @@ public record TextConfig(
   /**
    * Copies the layer types.
    *
+   * @param vocabSize logits width
+   * @param hiddenSize embedding width
+   * @param numLayers decoder layers
+   * @param numHeads attention heads
+   * @param numKvHeads key/value heads
+   * @param headDim per-head width
+   * @param maxPositions context window
+   * @param layerTypes one type per layer, or empty (copied)
+   * @param convWidth channels of a convolution layer's state
+   * @param convCacheLength positions a convolution layer's state holds (0 without convolution layers)
    * @throws IllegalArgumentException if {@code layerTypes} is neither empty nor one entry per layer
    */
   public TextConfig {
