@@ -111,7 +111,8 @@ SYSTEM = "You are a careful assistant. Answer briefly."
 
 
 # --------------------------------------------------------------------------- tokenizer
-def build_tokenizer(num_merges=NUM_MERGES):
+def build_tokenizer(num_merges=NUM_MERGES, vocab_size=None):
+    """`vocab_size`: pad the vocabulary with unused entries to this size (None: no padding)."""
     texts = ["user\n", "model\n", "\n\n"] * 20 + QUESTIONS * 10 + [SYSTEM] * 5
     texts += ["Here is the original image ", " and here are some crops to help you see better "] * 10
     rng = random.Random(SEED)
@@ -120,7 +121,7 @@ def build_tokenizer(num_merges=NUM_MERGES):
         q, a, _ = synth.scene_question(rng, pic)
         texts += [q, " " + a, a]
     merges = bpe.train_merges(texts, num_merges, "qwen2")
-    return bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL, style="qwen2")
+    return bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL, vocab_size=vocab_size, style="qwen2")
 
 
 def tokenizer_json(tok):
@@ -222,18 +223,34 @@ class DecoderGraph(torch.nn.Module):
 
 
 def export_graphs(m, onnx_dir, with_token_types=False):
+    export_vision(m, onnx_dir)
+    export_embed(m, onnx_dir)
+    export_decoder(m, onnx_dir, with_token_types)
+
+
+def export_vision(m, onnx_dir):
     cfg = m.cfg
-    t, v = cfg["text"], cfg["vision"]
+    v = cfg["vision"]
     os.makedirs(onnx_dir, exist_ok=True)
     s_img = v["image_size"]
     export._export(m.vision, (torch.randn(2, v["channels"], s_img, s_img),), os.path.join(onnx_dir, "vision_encoder.onnx"),
                    ["pixel_values"], ["image_features"],
                    {"pixel_values": {0: "batch_size"}, "image_features": {0: "batch_size"}})
     _static_dim(os.path.join(onnx_dir, "vision_encoder.onnx"), "image_features", 1, cfg["mm_tokens_per_image"])
+
+
+def export_embed(m, onnx_dir):
+    os.makedirs(onnx_dir, exist_ok=True)
     export._export(EmbedGraph(m), (torch.tensor([[1, 5, 9]]),), os.path.join(onnx_dir, "embed_tokens.onnx"),
                    ["input_ids"], ["inputs_embeds"],
                    {"input_ids": {0: "batch_size", 1: "sequence_length"},
                     "inputs_embeds": {0: "batch_size", 1: "sequence_length"}})
+
+
+def export_decoder(m, onnx_dir, with_token_types=False):
+    """decoder_model_merged.onnx (takes inputs_embeds: m.decoder.embed_tokens is not part of it)."""
+    t = m.cfg["text"]
+    os.makedirs(onnx_dir, exist_ok=True)
     b, s, p, hd = 1, 3, 2, t["head_dim"]
     flat = []
     for _ in t["layer_types"]:

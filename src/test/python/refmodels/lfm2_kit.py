@@ -75,7 +75,8 @@ QUESTIONS = ["What shapes are in the image?", "Describe this image.", "How many 
 
 
 # --------------------------------------------------------------------------- tokenizer
-def build_tokenizer(max_tiles, num_merges=NUM_MERGES):
+def build_tokenizer(max_tiles, num_merges=NUM_MERGES, vocab_size=None):
+    """`vocab_size`: pad the vocabulary with unused entries to this size (None: no padding)."""
     texts = ["user\n", "assistant\n"] * 20 + QUESTIONS * 10
     rng = random.Random(SEED)
     for _ in range(300):
@@ -83,7 +84,7 @@ def build_tokenizer(max_tiles, num_merges=NUM_MERGES):
         q, a, _ = synth.scene_question(rng, pic)
         texts += [q, " " + a, a]
     merges = bpe.train_merges(texts, num_merges, "qwen2")
-    return bpe.Tokenizer(merges, SPECIAL_HEAD, special_tail(max_tiles), style="qwen2")
+    return bpe.Tokenizer(merges, SPECIAL_HEAD, special_tail(max_tiles), vocab_size=vocab_size, style="qwen2")
 
 
 def tokenizer_config(tok, max_len):
