@@ -7,7 +7,6 @@ import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
-import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.vision.PreprocessedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -251,40 +250,7 @@ public final class QwenComparison {
         + Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
   }
 
-  /**
-   * Heap allocated by the generating thread between the second and the last new token, per step,
-   * and the process's CPU time at the first and the last token.
-   */
-  private static final class StepHeap implements TokenStreamer {
-    private int tokens;
-    private long atSecond;
-    private long atLast;
-    private long cpuFirst;
-    private long cpuLast;
-
-    @Override
-    public void onText(String delta) {}
-
-    @Override
-    public void onToken(int tokenId) {
-      long now = Heap.allocatedBytes();
-      cpuLast = Heap.processCpuNanos();
-      tokens++;
-      if (tokens == 1) {
-        cpuFirst = cpuLast;
-      }
-      if (tokens == 2) {
-        atSecond = now;
-      }
-      atLast = now;
-    }
-
-    double perStep() {
-      return tokens > 2 ? (double) (atLast - atSecond) / (tokens - 2) : Double.NaN;
-    }
-  }
-
-  private static double median(double[] x) {
+  static double median(double[] x) {
     double[] s = x.clone();
     Arrays.sort(s);
     return s[s.length / 2];
