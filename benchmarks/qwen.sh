@@ -59,7 +59,7 @@ run() {   # contender image threads
       fi ;;
     tjs)
       name=transformers.js
-      (cd src/test/node && node bench-transformersjs-qwen.mjs --model "$QWEN" --image "$img" \
+      (cd src/test/node && node bench-transformersjs-generate.mjs --model "$QWEN" --image "$img" \
         --new $NEW --reps 1 --warmup 1 --threads "$t" --csv "$CSV" --ids "$IDS") ;;
   esac
   echo "$name,$size,$t,$l0,$(load)" >> $LOADS
@@ -75,22 +75,7 @@ for t in $THREADS; do for img in $IMAGES; do for round in $(seq 1 "$ROUNDS"); do
 done; done; done
 
 # every contender's prompt ids and generated ids must agree per (image, threads)
-python3 - "$IDS" <<'EOF'
-import sys, collections
-groups = collections.defaultdict(dict)
-for line in open(sys.argv[1]):
-    head, ids = line.rstrip("\n").split(": ", 1)
-    who, size, threads = head.split(" ")
-    kind = "prompt" if who.endswith("-prompt") else "generated"
-    groups[(size, threads, kind)].setdefault(who, set()).add(ids)
-bad = 0
-for key, by in sorted(groups.items()):
-    same = len(set().union(*by.values())) == 1
-    bad += not same
-    print(f"{'ok  ' if same else 'FAIL'} {key[0]} {key[1]} thread(s) {key[2]} ids: {', '.join(sorted(by))}"
-          + (" identical" if same else " differ"))
-sys.exit(1 if bad else 0)
-EOF
+python3 benchmarks/check-ids.py "$IDS"
 java -cp $JAR io.github.vlm4j.benchmarks.QwenReport $CSV $LOADS
 echo; echo "best round per contender (wall clock):"
 java -cp $JAR io.github.vlm4j.benchmarks.QwenReport $CSV $LOADS --best

@@ -1,23 +1,27 @@
-// transformers.js side of the Qwen benchmark (BENCHMARKS.md, "Qwen2.5-VL-3B widths"): unmodified
-// transformers.js 4.3.1 on an onnx-community Qwen2-VL / Qwen2.5-VL folder, one image that needs no
-// resize, a short question, greedy, exactly --new new tokens (min_new_tokens = max_new_tokens),
-// medians after warm-up.
+// transformers.js side of the generation benchmarks against vlm4j (BENCHMARKS.md, "Qwen2.5-VL-3B
+// widths" with QwenComparison, "New families at realistic shapes" with FamilyComparison): unmodified
+// transformers.js 4.3.1 on an onnx-community folder it loads with AutoModelForImageTextToText (Qwen2-VL,
+// Qwen2.5-VL, LFM2-VL, Gemma 3, ...), one image, a short question, greedy, exactly --new new tokens
+// (min_new_tokens = max_new_tokens), medians after warm-up.
 //
-//   node bench-transformersjs-qwen.mjs --model DIR --image PNG [--new 32] [--reps 3] [--warmup 1]
-//        [--threads 2] [--question TEXT] [--csv FILE] [--ids FILE] [--no-spin]
+//   node bench-transformersjs-generate.mjs --model DIR --image PNG [--new 32] [--reps 3] [--warmup 1]
+//        [--threads 2] [--question TEXT] [--csv FILE] [--ids FILE] [--no-spin] [--load-column]
 // --no-spin: session option session.intra_op.allow_spinning=0, as vlm4j and the raw loop run (the
 // contender is then named transformers.js-nospin); by default ORT's intra-op threads spin.
 //
-// Stages: preprocess = RawImage.read + chat template + processor (smart_resize is a no-op at these
-// sizes, patchify, tokenize); vision = the vision_encoder session's run; prefill = the rest of the
+// Stages: preprocess = RawImage.read + chat template + processor (resize where the family's processor
+// does, patchify / tiles, tokenize); vision = the vision_encoder session's run; prefill = the rest of the
 // time from generate() to the first new token (embed_tokens run, merge, get_rope_index, the decoder's
 // prompt pass, first token chosen); TTFT = preprocess + generate() to the first new token. Session
 // runs are timed by wrapping each InferenceSession's run() on this instance (transformers.js is not
-// modified); tokens by a streamer whose put() is called with the prompt and then per token.
+// modified); tokens by a streamer whose put() is called with the prompt and then per token. The image
+// size reported is the grid's (Qwen: image_grid_thw x patch) or else the file's; image tokens are the
+// grid's or else the prompt's ids equal to config.json's image_token_id / image_token_index.
 // CPU: the process's CPU time (process.cpuUsage(), all threads) from the start to the first new token,
 // and per decode step from the first to the last; with ORT's default spinning it includes the intra-op
 // threads' spin-waiting. --csv appends a row in QwenComparison's columns; --ids appends the prompt and
-// generated ids.
+// generated ids. --load-column: the CSV row ends with load_ms (from_pretrained of the processor and the
+// model; FamilyComparison's columns).
 import fs from 'node:fs';
 import path from 'node:path';
 import { env, AutoProcessor, AutoModelForImageTextToText, RawImage } from '@huggingface/transformers';
@@ -34,6 +38,7 @@ const question = opt('--question', 'Describe this image.');
 const csv = opt('--csv', null);
 const idsFile = opt('--ids', null);
 const noSpin = args.includes('--no-spin');
+const loadColumn = args.includes('--load-column');
 const contender = noSpin ? 'transformers.js-nospin' : 'transformers.js';
 
 env.allowRemoteModels = false;
@@ -41,6 +46,7 @@ env.allowLocalModels = true;
 env.localModelPath = path.dirname(modelDir) + path.sep;
 const name = path.basename(modelDir);
 
+const tLoad = performance.now();
 const processor = await AutoProcessor.from_pretrained(name);
 const model = await AutoModelForImageTextToText.from_pretrained(name, {
   dtype: 'fp32',
@@ -49,6 +55,7 @@ const model = await AutoModelForImageTextToText.from_pretrained(name, {
     ...(noSpin ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   },
 });
+const loadMs = performance.now() - tLoad;
 
 const runs = [];   // [session name, start, end] of every session run
 for (const [sessionName, session] of Object.entries(model.sessions)) {
@@ -60,6 +67,13 @@ for (const [sessionName, session] of Object.entries(model.sessions)) {
     return out;
   };
 }
+
+// the processors' argument orders differ by family; Gemma 3's chat template already writes <bos>, so the
+// tokenizer must not add it again (as HF apply_chat_template(tokenize=True) and peer-check-gemma3.mjs do)
+const modelType = model.config.model_type;
+const processInputs = (text, image) => modelType === 'lfm2_vl' ? processor([image], text)
+  : modelType === 'gemma3' ? processor(text, [image], { add_special_tokens: false })
+    : processor(text, [image]);
 
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 class Clock {
@@ -74,16 +88,18 @@ const m = { pre: [], vision: [], prefill: [], ttft: [], ttftPre: [], tps: [], tt
 let promptIds = [];
 let generated = [];
 let grid = null;
+let fileSize = null;
 for (let i = -warmup; i < reps; i++) {
   const t0 = performance.now();
   const c0 = cpuMs();
   const image = await RawImage.read(imagePath);
+  fileSize = `${image.width}x${image.height}`;
   const text = processor.apply_chat_template(
     [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }], { add_generation_prompt: true });
-  const inputs = await processor(text, [image]);
+  const inputs = await processInputs(text, image);
   const t1 = performance.now();
   promptIds = ids(inputs.input_ids);
-  grid = inputs.image_grid_thw.tolist()[0].map(Number);
+  grid = inputs.image_grid_thw ? inputs.image_grid_thw.tolist()[0].map(Number) : null;
   const clock = new Clock();
   runs.length = 0;
   const out = await model.generate({ ...inputs, max_new_tokens: newTokens, min_new_tokens: newTokens, do_sample: false,
@@ -104,23 +120,25 @@ for (let i = -warmup; i < reps; i++) {
 const peakRssMib = process.resourceUsage().maxRSS / 1024;
 const merge = processor.image_processor.config.merge_size;
 const patch = processor.image_processor.config.patch_size;
-const imageTokens = (grid[0] * grid[1] * grid[2]) / (merge * merge);
-const size = `${grid[2] * patch}x${grid[1] * patch}`;
+const imageTokenId = model.config.image_token_id ?? model.config.image_token_index;
+const imageTokens = grid ? (grid[0] * grid[1] * grid[2]) / (merge * merge)
+  : promptIds.filter((x) => x === imageTokenId).length;
+const size = grid ? `${grid[2] * patch}x${grid[1] * patch}` : fileSize;
 const med = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
 console.log(JSON.stringify({
   model: name, image: size, imageTokens, threads, promptTokens: promptIds.length, newTokens, reps, warmup,
   preprocessMs: med.pre, visionMs: med.vision, prefillMs: med.prefill, ttftMs: med.ttft,
   ttftMinusPreprocessMs: med.ttftPre, decodeTokensPerSecond: med.tps, ttftCpuMs: med.ttftCpu,
-  decodeCpuMsPerToken: med.stepCpu, peakRssMib,
+  decodeCpuMsPerToken: med.stepCpu, peakRssMib, loadMs,
 }));
-if (csv) {   // QwenComparison's columns; heap bytes per step do not apply
+if (csv) {   // QwenComparison's (with --load-column FamilyComparison's) columns; heap bytes per step do not apply
   const f = (x, d = 2) => x.toFixed(d);
   const row = [contender, name, 'fp32', threads, 'nosplit', 1, promptIds.length, newTokens, reps, f(med.pre),
     f(med.vision), f(med.vision), f(med.prefill), f(med.ttft), f(med.ttftPre), f(med.tps, 3), 'NaN', f(peakRssMib, 0),
-    size, imageTokens, f(med.ttftCpu, 0), f(med.stepCpu)].join(',');
+    size, imageTokens, f(med.ttftCpu, 0), f(med.stepCpu), ...(loadColumn ? [f(loadMs, 0)] : [])].join(',');
   const header = 'contender,model,dtype,threads,split,frames,prompt_tokens,new_tokens,reps,preprocess_ms,vision_ms,'
     + 'vision_ms_per_frame,prefill_ms,ttft_ms,ttft_minus_preprocess_ms,decode_tok_s,heap_bytes_per_step,peak_rss_mib,'
-    + 'image,image_tokens,ttft_cpu_ms,decode_cpu_ms_per_token';
+    + 'image,image_tokens,ttft_cpu_ms,decode_cpu_ms_per_token' + (loadColumn ? ',load_ms' : '');
   fs.appendFileSync(csv, (fs.existsSync(csv) ? '' : header + '\n') + row + '\n');
 }
 if (idsFile) {
