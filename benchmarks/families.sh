@@ -3,15 +3,15 @@
 # (FamilyComparison) vs transformers.js (src/test/node/bench-transformersjs-generate.mjs) on random-weight
 # folders with the real models' widths. Build first: mvn -B -DskipTests package
 #
-#   bash benchmarks/families.sh                        both families, 2 threads (~1 h on 2 cores)
+#   bash benchmarks/families.sh                        both families, 2 threads (~40 min on 2 cores)
 #   FAMILIES=gemma3 bash benchmarks/families.sh        one family (lfm2_vl gemma3)
 #   THREADS="2 1" ROUNDS=5 bash benchmarks/families.sh
 #   APPEND=1 FAMILIES=lfm2_vl bash benchmarks/families.sh   keep the earlier results, add these
 #
 # Each folder is generated first if missing (src/test/python/refmodels/family_bench_model.py; needs the
 # kit's Python packages, see src/test/README.md): $LFM2 (default /tmp/vlm4j-lfm2-vl-450m-shaped, ~1.5 min,
-# 2 GB, full depth) and $GEMMA3 (default /tmp/vlm4j-gemma3-4b-shaped, GEMMA3_LAYERS / GEMMA3_VISION_DEPTH
-# decoder / vision layers, default 8 and 4 of 34 and 27; ~9 GB). The images are the generator's bench/*.png.
+# 2.1 GB, full depth) and $GEMMA3 (default /tmp/vlm4j-gemma3-4b-shaped, GEMMA3_LAYERS / GEMMA3_VISION_DEPTH
+# decoder / vision layers, default 8 and 4 of 34 and 27; ~6.5 min, 8.7 GB). The images are the generator's bench/*.png.
 # Each contender runs in its own process, one process per round: load, 1 warm-up + 1 measured run,
 # 32 new tokens, no EOS; ROUNDS (default 3) rounds per configuration alternate the order of the two
 # contenders; medians over the rounds.

@@ -13,7 +13,7 @@ Shapes (from the public config.json files as recalled; --layers / --vision-depth
   (block_ff_dim 6656 * 2/3, multiple of 256), vocabulary 65,536, rope_theta 1e6; vision SigLIP2-NaFlex
   base: hidden 768, 12 layers, 12 heads, intermediate 3072, 16-px patches, a 16 x 16 position grid;
   projector hidden 2560; images: downsample 2, 512-px tiles (2..10 tiles and a thumbnail), 64..256
-  tokens per tile or single image. Default depth: the full 16 + 12 layers (~1.8 GB of float32).
+  tokens per tile or single image. Default depth: the full 16 + 12 layers (~2.1 GB of float32).
 * gemma3 (google/gemma-3-4b-it): decoder hidden 2560, 8 heads / 4 KV heads of 256, intermediate 10240,
   vocabulary 262,208, sliding window 1024 with five sliding layers per global one, rope_theta 1e6 (global,
   linear scaling 8) and 1e4 (local); vision SigLIP-So400m: hidden 1152, 16 heads, intermediate 4304,
