@@ -11,6 +11,7 @@ import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.florence.FlorenceAnswer;
 import io.github.vlm4j.florence.FlorenceBox;
+import io.github.vlm4j.florence.FlorenceInput;
 import io.github.vlm4j.florence.FlorenceModel;
 import io.github.vlm4j.florence.FlorenceQuad;
 import io.github.vlm4j.florence.FlorenceRegion;
@@ -63,7 +64,7 @@ class FlorenceGoldenTest {
   }
 
   /** The case's task and input: the text after the task token, or its region's four bins. */
-  static Object input(JsonNode c, FlorenceTask task) {
+  static FlorenceInput input(JsonNode c, FlorenceTask task) {
     String rest = c.get("text").asText().substring(task.token().length());
     if (task.takesRegion()) {
       Matcher m = LOC.matcher(rest);
@@ -74,7 +75,7 @@ class FlorenceGoldenTest {
       }
       return new FlorenceRegion(b[0], b[1], b[2], b[3]);
     }
-    return task.takesInput() ? rest : null;
+    return task.takesInput() ? FlorenceInput.text(rest) : null;
   }
 
   static final class Probe implements io.github.vlm4j.decoder.generation.LogitsProcessor {
@@ -108,7 +109,7 @@ class FlorenceGoldenTest {
       generated = r.tokenIds();
       raw = null;
     } else {
-      Object input = input(c, task.get());
+      FlorenceInput input = input(c, task.get());
       if (dtype.equals("fp32")) {
         assertArrayEquals(Fixtures.ints(c.get("prompt_ids")), model.promptIds(task.get(), input), "prompt ids");
       }

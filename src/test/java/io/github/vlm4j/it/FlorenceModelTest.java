@@ -111,7 +111,8 @@ class FlorenceModelTest {
       assertTrue(notAnImage.reason().name().startsWith("IMAGE"), notAnImage.reason().name());
       assertThrows(IllegalArgumentException.class, () -> new FlorenceRegion(0, 0, 1000, 5));
       // user text that looks like location tokens stays text: the grounding caption does not become boxes input
-      int[] plain = model.promptIds(FlorenceTask.CAPTION_TO_PHRASE_GROUNDING, "<loc_5>");
+      int[] plain = model.promptIds(FlorenceTask.CAPTION_TO_PHRASE_GROUNDING,
+          io.github.vlm4j.florence.FlorenceInput.text("<loc_5>"));
       int loc5 = model.tokenizer().idOf("<loc_5>").orElseThrow();
       assertTrue(java.util.Arrays.stream(plain).noneMatch(id -> id == loc5), java.util.Arrays.toString(plain));
       assertTrue(java.util.Arrays.stream(model.promptIds(FlorenceTask.REGION_TO_CATEGORY, new FlorenceRegion(5, 5, 9, 9)))

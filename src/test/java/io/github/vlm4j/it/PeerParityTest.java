@@ -201,7 +201,7 @@ class PeerParityTest {
         String id = name + " " + c.get("name").asText();
         JsonNode t = peer.get(c.get("name").asText());
         var task = io.github.vlm4j.florence.FlorenceTask.fromToken(c.get("task").asText());
-        Object input = task.map(k -> FlorenceGoldenTest.input(c, k)).orElse(null);
+        io.github.vlm4j.florence.FlorenceInput input = task.map(k -> FlorenceGoldenTest.input(c, k)).orElse(null);
         var image = io.github.vlm4j.core.prompt.ImageInput.of(Fixtures.model(name).resolve(c.get("image").asText()));
         var cfg = GenerationConfig.greedy(c.get("max_new_tokens").asInt());
         if (task.isPresent()) {

@@ -206,7 +206,7 @@ public final class FlorenceModel implements AutoCloseable {
    * @throws VlmInputException INVALID_PROMPT if the task takes an input; image errors as for any model
    */
   public FlorenceAnswer run(FlorenceTask task, ImageInput image) {
-    return answer(task, image, task.prompt(), null, defaultConfig(), TokenStreamer.none());
+    return run(task, image, null, defaultConfig(), TokenStreamer.none());
   }
 
   /**
@@ -219,11 +219,7 @@ public final class FlorenceModel implements AutoCloseable {
    * @throws VlmInputException INVALID_PROMPT if the task takes no text input or takes a region
    */
   public FlorenceAnswer run(FlorenceTask task, ImageInput image, String input) {
-    if (task.takesRegion()) {
-      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token() + " takes a region (four"
-          + " location tokens); pass a FlorenceRegion, found text of " + input.length() + " chars");
-    }
-    return answer(task, image, task.prompt(input), null, defaultConfig(), TokenStreamer.none());
+    return run(task, image, FlorenceInput.text(input), defaultConfig(), TokenStreamer.none());
   }
 
   /**
@@ -244,33 +240,37 @@ public final class FlorenceModel implements AutoCloseable {
    *
    * @param task the task
    * @param image the image
-   * @param input the text input, the {@link FlorenceRegion} of a region task, or null for tasks
-   *     without input
+   * @param input the task's input ({@link FlorenceInput.Text}, or the {@link FlorenceRegion} of a
+   *     region task), or null for tasks without input
    * @param config generation settings (the forced start and end tokens are added)
    * @param streamer receives the text as it is generated
    * @return the answer
    * @throws VlmInputException INVALID_PROMPT if the input does not fit the task
    */
-  public FlorenceAnswer run(FlorenceTask task, ImageInput image, Object input, GenerationConfig config,
+  public FlorenceAnswer run(FlorenceTask task, ImageInput image, FlorenceInput input, GenerationConfig config,
       TokenStreamer streamer) {
+    Prompt p = prompt(task, input);
+    return answer(task, image, p.text(), p.regionAndRest(), config, streamer);
+  }
+
+  /** A task's prompt text, and for a region task the region and the text after it. */
+  private record Prompt(String text, Object[] regionAndRest) {}
+
+  private static Prompt prompt(FlorenceTask task, FlorenceInput input) {
     if (input instanceof FlorenceRegion region) {
       if (!task.takesRegion()) {
         throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token()
             + " takes no region; found " + region);
       }
       String[] around = task.template().split(java.util.regex.Pattern.quote(FlorenceTask.INPUT_PLACEHOLDER), -1);
-      return answer(task, image, around[0], new Object[] {region, around[1]}, config, streamer);
+      return new Prompt(around[0], new Object[] {region, around[1]});
     }
-    if (input != null && !(input instanceof String)) {
-      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token()
-          + " takes a String, a FlorenceRegion or null as input; found " + input.getClass().getSimpleName());
-    }
-    String s = (String) input;
     if (task.takesRegion()) {
       throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, task.token() + " takes a region (four"
-          + " location tokens); pass a FlorenceRegion");
+          + " location tokens); pass a FlorenceRegion" + (input == null ? "" : ", found text of "
+              + ((FlorenceInput.Text) input).text().length() + " chars"));
     }
-    return answer(task, image, s == null ? task.prompt() : task.prompt(s), null, config, streamer);
+    return new Prompt(input == null ? task.prompt() : task.prompt(((FlorenceInput.Text) input).text()), null);
   }
 
   /**
@@ -397,15 +397,13 @@ public final class FlorenceModel implements AutoCloseable {
    * Tokenizes a prompt as the model sees it.
    *
    * @param task the task
-   * @param input its text input, or its {@link FlorenceRegion}
+   * @param input its input, or null for a task without input
    * @return the prompt's ids with {@code <s>} and {@code </s>}
+   * @throws VlmInputException INVALID_PROMPT if the input does not fit the task
    */
-  public int[] promptIds(FlorenceTask task, Object input) {
-    if (input instanceof FlorenceRegion region) {
-      String[] around = task.template().split(java.util.regex.Pattern.quote(FlorenceTask.INPUT_PLACEHOLDER), -1);
-      return promptIds(around[0], new Object[] {region, around[1]});
-    }
-    return promptIds(input == null ? task.prompt() : task.prompt((String) input), null);
+  public int[] promptIds(FlorenceTask task, FlorenceInput input) {
+    Prompt p = prompt(task, input);
+    return promptIds(p.text(), p.regionAndRest());
   }
 
   /**

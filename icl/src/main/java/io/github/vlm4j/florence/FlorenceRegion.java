@@ -11,7 +11,7 @@ package io.github.vlm4j.florence;
  * @param x2 right bin
  * @param y2 bottom bin
  */
-public record FlorenceRegion(int x1, int y1, int x2, int y2) {
+public record FlorenceRegion(int x1, int y1, int x2, int y2) implements FlorenceInput {
   /** Bins per image side. */
   public static final int BINS = 1000;
 

@@ -9,6 +9,7 @@ import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.florence.FlorenceAnswer;
 import io.github.vlm4j.florence.FlorenceBox;
+import io.github.vlm4j.florence.FlorenceInput;
 import io.github.vlm4j.florence.FlorenceModel;
 import io.github.vlm4j.florence.FlorenceQuad;
 import io.github.vlm4j.florence.FlorenceRegion;
@@ -75,7 +76,7 @@ public final class FlorenceCommand implements Callable<Integer> {
     if (maxNewTokens < 1 || maxNewTokens > 1 << 16) {
       throw Flags.usage(spec, "--max-new-tokens must be in [1, 65536], got " + maxNewTokens);
     }
-    Object in = null;
+    FlorenceInput in = null;
     if (t.takesRegion()) {
       if (region == null || region.length != 4 || input != null) {
         throw Flags.usage(spec, t.name() + " takes --region X1,Y1,X2,Y2 (four location bins) and no --input");
@@ -89,7 +90,7 @@ public final class FlorenceCommand implements Callable<Integer> {
       if (input == null || region != null) {
         throw Flags.usage(spec, t.name() + " takes --input TEXT (and no --region)");
       }
-      in = input;
+      in = FlorenceInput.text(input);
     } else if (input != null || region != null) {
       throw Flags.usage(spec, t.name() + " takes no --input or --region");
     }
