@@ -97,7 +97,9 @@ TOKENIZER_STRINGS = [
 
 
 # --------------------------------------------------------------------------- tokenizer
-def build_tokenizer(num_merges=NUM_MERGES):
+def build_tokenizer(num_merges=NUM_MERGES, vocab_size=None):
+    """The kit's BART BPE; `vocab_size`: pad with unused entries (before <mask> and the added tokens) to
+    this many ids (None: no padding)."""
     texts = list(TASK_PROMPTS_WITHOUT_INPUTS.values()) * 20 + list(TASK_PROMPTS_WITH_INPUT.values()) * 10
     rng = random.Random(SEED)
     for _ in range(300):
@@ -107,7 +109,7 @@ def build_tokenizer(num_merges=NUM_MERGES):
     merges = bpe.train_merges(texts, num_merges, "bart")
     post = {"type": "RobertaProcessing", "sep": ["</s>", EOS_ID], "cls": ["<s>", BOS_ID], "trim_offsets": True,
             "add_prefix_space": False}
-    tok = bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL, style="bart", post_processor=post)
+    tok = bpe.Tokenizer(merges, SPECIAL_HEAD, SPECIAL_TAIL, vocab_size=vocab_size, style="bart", post_processor=post)
     assert [tok.vocab[t] for t in SPECIAL_HEAD] == [BOS_ID, PAD_ID, EOS_ID, UNK_ID]
     return tok
 
