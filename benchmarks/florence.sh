@@ -6,8 +6,10 @@
 #
 #   bash benchmarks/florence.sh                      3 rounds, 2 threads, both contenders (~5 min)
 #   ROUNDS=5 THREADS=1 bash benchmarks/florence.sh   knobs: ROUNDS (3), THREADS (2), NEW (32 new tokens),
-#                                                    TASK (OD: a FlorenceTask name), ONLY ("vlm4j tjs"),
-#                                                    LOAD_MAX (2.5), LOAD_WAIT (120 s), APPEND (0), KEEP (0)
+#                                                    TASK (OD: a FlorenceTask name), ONLY ("vlm4j tjs";
+#                                                    also tjs-nospin: transformers.js without ORT's spinning,
+#                                                    as vlm4j runs), LOAD_MAX (2.5), LOAD_WAIT (120 s),
+#                                                    APPEND (0: 1 keeps earlier rows), FIRST_ROUND (1), KEEP (0)
 #
 # The model is generated first if missing (~1.5 min, 1.1 GB; the kit's Python packages, see
 # src/test/README.md) into $FLORENCE (default /tmp/vlm4j-florence2-base-shaped) and deleted at the end
@@ -64,17 +66,18 @@ run() {   # contender round
       name=vlm4j
       java -cp $JAR io.github.vlm4j.benchmarks.FlorenceComparison "$FLORENCE" "$IMG" "$NEW" "$THREADS" \
         --task "$TASK" --warmup 1 --reps 1 --csv "$CSV" --ids "$IDS" 2>/tmp/vlm4j-florence-bench.log | tail -1 ;;
-    tjs)
-      name=transformers.js
+    tjs|tjs-nospin)
+      name=transformers.js; [ "$who" = tjs-nospin ] && name=transformers.js-nospin
       (cd src/test/node && node bench-transformersjs-florence2.mjs --model "$FLORENCE" --image "$IMG" \
-        --task "<$TASK>" --new "$NEW" --reps 1 --warmup 1 --threads "$THREADS" --csv "$CSV" --ids "$IDS" | tail -1) ;;
+        --task "<$TASK>" --new "$NEW" --reps 1 --warmup 1 --threads "$THREADS" --csv "$CSV" --ids "$IDS" \
+        $([ "$who" = tjs-nospin ] && echo --no-spin) | tail -1) ;;
   esac
   echo "$name,$2,$THREADS,$l0,$(load),$WAITED,$TIMED_OUT" >> "$LOADS"
 }
 
 set -- $ONLY
 n=$#
-for round in $(seq 1 "$ROUNDS"); do
+for round in $(seq "${FIRST_ROUND:-1}" $(( ${FIRST_ROUND:-1} + ROUNDS - 1 ))); do
   order=""   # rotate the contenders' order between rounds
   for i in $(seq 0 $((n - 1))); do j=$(( (i + round - 1) % n + 1 )); order="$order ${!j}"; done
   for who in $order; do run "$who" "$round"; done
