@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { env, AutoProcessor, Florence2ForConditionalGeneration, RawImage } from '@huggingface/transformers';
+import { Clock, cpuMs, ids, median, sessionOptions, timeSessionRuns, useLocalFolder } from './bench-common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
@@ -36,42 +37,17 @@ const idsFile = opt('--ids', null);
 const noSpin = args.includes('--no-spin');
 const contender = noSpin ? 'transformers.js-nospin' : 'transformers.js';
 
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
-env.localModelPath = path.dirname(modelDir) + path.sep;
-const name = path.basename(modelDir);
+const name = useLocalFolder(env, path, modelDir);
 
 const l0 = performance.now();
 const processor = await AutoProcessor.from_pretrained(name);
 const model = await Florence2ForConditionalGeneration.from_pretrained(name, {
   dtype: 'fp32',
-  session_options: {
-    intraOpNumThreads: threads, interOpNumThreads: 1,
-    ...(noSpin ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
-  },
+  session_options: sessionOptions(threads, noSpin),
 });
 const loadMs = performance.now() - l0;
 
-const runs = [];   // [session name, start, end] of every session run
-for (const [sessionName, session] of Object.entries(model.sessions)) {
-  const run = session.run.bind(session);
-  session.run = async (...a) => {
-    const t = performance.now();
-    const out = await run(...a);
-    runs.push([sessionName, t, performance.now()]);
-    return out;
-  };
-}
-
-const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-class Clock {
-  constructor() { this.t = []; this.cpu = []; }
-  put() { this.t.push(performance.now()); this.cpu.push(cpuMs()); }
-  end() {}
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ids = (t) => Array.from(t.data, Number);
+const runs = timeSessionRuns(model);   // [session name, start, end] of every session run
 const m = { pre: [], vision: [], prefill: [], ttft: [], tps: [], total: [], ttftCpu: [], stepCpu: [] };
 let promptIds = [];
 let generated = null;

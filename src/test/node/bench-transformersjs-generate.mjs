@@ -25,6 +25,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { env, AutoProcessor, AutoModelForImageTextToText, RawImage } from '@huggingface/transformers';
+import { Clock, cpuMs, ids, median, sessionOptions, timeSessionRuns, useLocalFolder } from './bench-common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
@@ -41,32 +42,17 @@ const noSpin = args.includes('--no-spin');
 const loadColumn = args.includes('--load-column');
 const contender = noSpin ? 'transformers.js-nospin' : 'transformers.js';
 
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
-env.localModelPath = path.dirname(modelDir) + path.sep;
-const name = path.basename(modelDir);
+const name = useLocalFolder(env, path, modelDir);
 
 const tLoad = performance.now();
 const processor = await AutoProcessor.from_pretrained(name);
 const model = await AutoModelForImageTextToText.from_pretrained(name, {
   dtype: 'fp32',
-  session_options: {
-    intraOpNumThreads: threads, interOpNumThreads: 1,
-    ...(noSpin ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
-  },
+  session_options: sessionOptions(threads, noSpin),
 });
 const loadMs = performance.now() - tLoad;
 
-const runs = [];   // [session name, start, end] of every session run
-for (const [sessionName, session] of Object.entries(model.sessions)) {
-  const run = session.run.bind(session);
-  session.run = async (...a) => {
-    const t = performance.now();
-    const out = await run(...a);
-    runs.push([sessionName, t, performance.now()]);
-    return out;
-  };
-}
+const runs = timeSessionRuns(model);   // [session name, start, end] of every session run
 
 // the processors' argument orders differ by family; Gemma 3's chat template already writes <bos>, so the
 // tokenizer must not add it again (as HF apply_chat_template(tokenize=True) and peer-check-gemma3.mjs do)
@@ -75,15 +61,7 @@ const processInputs = (text, image) => modelType === 'lfm2_vl' ? processor([imag
   : modelType === 'gemma3' ? processor(text, [image], { add_special_tokens: false })
     : processor(text, [image]);
 
-const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-class Clock {
-  constructor() { this.t = []; this.cpu = []; }
-  put() { this.t.push(performance.now()); this.cpu.push(cpuMs()); }
-  end() {}
-}
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ids = (t) => Array.from(t.data, Number);
 const m = { pre: [], vision: [], prefill: [], ttft: [], ttftPre: [], tps: [], ttftCpu: [], stepCpu: [] };
 let promptIds = [];
 let generated = [];
