@@ -6,7 +6,6 @@ import io.github.vlm4j.core.onnx.SessionSettings;
 import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
-import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.florence.FlorenceAnswer;
 import io.github.vlm4j.florence.FlorenceModel;
 import io.github.vlm4j.florence.FlorenceTask;
@@ -97,7 +96,7 @@ public final class FlorenceComparison {
       var img = javax.imageio.ImageIO.read(image.toFile());
       size = img.getWidth() + "x" + img.getHeight();
       for (int i = -warm; i < reps; i++) {
-        TokenClock clock = new TokenClock();
+        StepHeap clock = new StepHeap();
         long c0 = Heap.processCpuNanos();
         FlorenceAnswer a = model.run(task, ImageInput.of(image), null, config, clock);
         GenerationResult g = a.generation();
@@ -142,24 +141,6 @@ public final class FlorenceComparison {
     if (idsFile != null) {
       Files.write(idsFile, List.of(QwenComparison.idsLine("vlm4j-prompt", size, threads, prompt),
           QwenComparison.idsLine("vlm4j", size, threads, ids)), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    }
-  }
-
-  /** The process's CPU time at the first and the last new token. */
-  private static final class TokenClock implements TokenStreamer {
-    private int tokens;
-    private long cpuFirst;
-    private long cpuLast;
-
-    @Override
-    public void onText(String delta) {}
-
-    @Override
-    public void onToken(int tokenId) {
-      cpuLast = Heap.processCpuNanos();
-      if (++tokens == 1) {
-        cpuFirst = cpuLast;
-      }
     }
   }
 }

@@ -5,7 +5,7 @@ import io.github.vlm4j.decoder.generation.TokenStreamer;
 /**
  * A streamer for one request (not thread-safe): the heap allocated by the generating thread between
  * the second and the last new token, per step, and the process's CPU time at the first and the last
- * token. Used by {@link QwenComparison} and {@link FamilyComparison}.
+ * token. Used by {@link QwenComparison}, {@link FamilyComparison} and {@link FlorenceComparison}.
  */
 final class StepHeap implements TokenStreamer {
   int tokens;
