@@ -9,7 +9,8 @@
 #                                                    TASK (OD: a FlorenceTask name), ONLY ("vlm4j tjs";
 #                                                    also tjs-nospin: transformers.js without ORT's spinning,
 #                                                    as vlm4j runs), LOAD_MAX (2.5), LOAD_WAIT (120 s),
-#                                                    APPEND (0: 1 keeps earlier rows), FIRST_ROUND (1), KEEP (0)
+#                                                    APPEND (0: 1 keeps earlier rows), FIRST_ROUND (1), KEEP (0),
+#                                                    NAME (florence: the results' file names)
 #
 # The model is generated first if missing (~1.5 min, 1.1 GB; the kit's Python packages, see
 # src/test/README.md) into $FLORENCE (default /tmp/vlm4j-florence2-base-shaped) and deleted at the end
@@ -42,7 +43,8 @@ abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 FLORENCE=$(abs "$FLORENCE")
 IMG=$FLORENCE/bench/scene_768x768.png
 mkdir -p $OUT
-CSV=$(abs $OUT/florence.csv) IDS=$(abs $OUT/florence-ids.txt) LOADS=$(abs $OUT/florence-load.csv)
+NAME=${NAME:-florence}
+CSV=$(abs $OUT/$NAME.csv) IDS=$(abs $OUT/$NAME-ids.txt) LOADS=$(abs $OUT/$NAME-load.csv)
 if [ "${APPEND:-0}" != 1 ] || [ ! -f "$LOADS" ]; then
   rm -f "$CSV" "$IDS"
   echo "contender,round,threads,load_start,load_end,waited_s,wait_timed_out" > "$LOADS"
