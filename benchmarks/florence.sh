@@ -85,6 +85,7 @@ for round in $(seq "${FIRST_ROUND:-1}" $(( ${FIRST_ROUND:-1} + ROUNDS - 1 ))); d
   for who in $order; do run "$who" "$round"; done
 done
 
-python3 benchmarks/check_ids.py "$IDS"
+require=$(for w in $ONLY; do case $w in vlm4j) echo vlm4j;; tjs) echo transformers.js;; tjs-nospin) echo transformers.js-nospin;; esac; done | paste -sd,)
+python3 benchmarks/check-ids.py "$IDS" --require "$require"
 python3 benchmarks/florence_report.py "$CSV" "$LOADS"
 [ "${KEEP:-0}" = 1 ] || rm -rf "$FLORENCE"
