@@ -94,6 +94,9 @@ public final class FlorenceComparison {
       loadMs = (System.nanoTime() - l0) / 1e6;
       prompt = model.promptIds(task);
       var img = javax.imageio.ImageIO.read(image.toFile());
+      if (img == null) {
+        throw new IllegalArgumentException("not an image ImageIO can read: " + image);
+      }
       size = img.getWidth() + "x" + img.getHeight();
       for (int i = -warm; i < reps; i++) {
         StepHeap clock = new StepHeap();
