@@ -357,16 +357,26 @@ public final class VlmServer implements AutoCloseable {
   private JsonNode body(Context ctx) throws IOException {
     long declared = ctx.req().getContentLengthLong();
     if (declared > options.maxBodyBytes()) {
-      throw tooLarge(declared + " bytes declared");
+      throw tooLarge(ctx, declared + " bytes declared");
     }
     byte[] bytes;
     try (InputStream in = ctx.req().getInputStream()) {
       bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBodyBytes() + 1));
     }
     if (bytes.length > options.maxBodyBytes()) {
-      throw tooLarge("more");
+      throw tooLarge(ctx, "more");
     }
     return json.parseObject(bytes);
+  }
+
+  /**
+   * The 413 of a body over the limit. The rest of the body is not read, so the connection cannot
+   * carry another request: the answer says {@code Connection: close}, and a client that pools
+   * connections opens a new one instead of sending its next request into a closing socket.
+   */
+  private ApiError tooLarge(Context ctx, String found) {
+    ctx.res().setHeader("Connection", "close");
+    return tooLarge(found);
   }
 
   private ApiError tooLarge(String found) {

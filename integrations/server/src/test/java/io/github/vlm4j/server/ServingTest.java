@@ -351,6 +351,10 @@ class ServingTest {
               () -> new java.io.ByteArrayInputStream(("{\"x\":\"" + "a".repeat(5000) + "\"}").getBytes(
                   StandardCharsets.UTF_8)))).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(413, chunked.statusCode(), chunked.body());
+      // the unread rest of an oversized body leaves the connection unusable: the server says so, so
+      // that the client's pool does not send the next request into a closing socket
+      assertEquals("close", chunked.headers().firstValue("connection").orElse(""), chunked.headers().toString());
+      assertEquals("close", big.headers().firstValue("connection").orElse(""), big.headers().toString());
       // an image over the encoded-size limit is refused from its base64 length, before decoding
       HttpResponse<String> image = TestServers.post(s, "/v1/chat/completions", chat(false, 4, false), null);
       assertEquals(413, image.statusCode(), image.body());
