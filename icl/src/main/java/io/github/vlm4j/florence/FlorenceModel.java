@@ -390,7 +390,7 @@ public final class FlorenceModel implements AutoCloseable {
    *     before them in the encoder's input)
    */
   public int[] promptIds(FlorenceTask task) {
-    return promptIds(task.prompt(), null);
+    return promptIds(task, null);
   }
 
   /**

@@ -131,19 +131,14 @@ public final class Lfm2VlPreprocessor implements ImagePreprocessor {
         (long) minTokens * f * f, (long) maxTokens * f * f);
     int nh = Math.max(f, hw[0]);
     int nw = Math.max(f, hw[1]);
-    long hBar = Math.max(patch, jsRound((double) height / f) * f);
-    long wBar = Math.max(patch, jsRound((double) width / f) * f);
+    long hBar = Math.max(patch, (long) SmartResizePreprocessor.jsRound((double) height / f) * f);
+    long wBar = Math.max(patch, (long) SmartResizePreprocessor.jsRound((double) width / f) * f);
     boolean large = hBar * wBar > maxTokens * (double) f * f * tolerance;
     if (large && split && !(minTiles == 1 && maxTiles == 1)) {
       int[] grid = closestRatio((double) width / height, width, height);
       return new int[] {grid[1], grid[0], nh, nw};
     }
     return new int[] {0, 0, nh, nw};
-  }
-
-  private static long jsRound(double x) {
-    double fl = Math.floor(x);
-    return (long) (x - fl >= 0.5 ? fl + 1 : fl);
   }
 
   /** transformers.js {@code find_closest_aspect_ratio}: (w, h) tiles. */

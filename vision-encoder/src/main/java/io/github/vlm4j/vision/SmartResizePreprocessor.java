@@ -166,7 +166,7 @@ public final class SmartResizePreprocessor implements ImagePreprocessor {
   }
 
   /** JavaScript {@code Math.round} for finite non-negative values: the nearest integer, ties up. */
-  private static double jsRound(double x) {
+  static double jsRound(double x) {
     double f = Math.floor(x);
     return x - f >= 0.5 ? f + 1 : f;
   }
