@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * (a stuck input is a "hang" finding; its worker is abandoned and a fresh one takes over), sorts
  * outcomes into "ok", typed rejections by reason, untyped errors, property violations (an {@link
  * AssertionError} from the harness) and hangs, and writes the counts
- * to {@code ${fuzz.results}/<harness>.properties} (read by {@code .ci/run}).
+ * to {@code ${fuzz.results}/<harness><fuzz.resultSuffix>.properties} (read by {@code .ci/fuzz-summary}; the
+ * suffix is empty except in {@code .ci/run}'s top-up run).
  *
  * <p>Typed means {@link VlmInputException} or {@link ModelLoadException}; anything else that
  * escapes (including {@link Error}s such as {@code OutOfMemoryError}) is rethrown, so Jazzer records
@@ -175,7 +176,8 @@ final class FuzzRun {
     outcomes.forEach((k, v) -> sb.append("outcome.").append(k).append('=').append(v).append('\n'));
     millis.forEach((k, v) -> sb.append("millis.").append(k).append('=').append(v).append('\n'));
     try {
-      Path out = Path.of(dir, harness + ".properties");
+      String suffix = System.getProperty("fuzz.resultSuffix", "");
+      Path out = Path.of(dir, harness + suffix + ".properties");
       Files.createDirectories(out.getParent());
       Path tmp = Files.createTempFile(out.getParent(), harness, ".tmp");
       Files.writeString(tmp, sb, StandardCharsets.UTF_8);
