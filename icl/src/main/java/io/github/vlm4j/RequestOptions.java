@@ -114,7 +114,11 @@ public record RequestOptions(Optional<Boolean> imageSplitting, Optional<String> 
    * model's {@code min_pixels}/{@code max_pixels} (dynamic-resolution models such as Qwen2-VL, whose
    * image tokens follow the image size: one token per {@code (patch × merge)²} pixels). The cap is
    * honoured: an image whose aspect ratio cannot fit {@code maxPixels} at the model's patch
-   * granularity is refused, never silently enlarged. Models with fixed-size frames refuse this option.
+   * granularity is refused, never silently enlarged. LFM2-VL takes it too (one token per {@code
+   * (encoder_patch_size × downsample_factor)²} pixels): each image becomes one frame within the budget,
+   * without tiles, so a budget cannot be combined with {@link #withImageSplitting} {@code true}, and its
+   * {@code maxPixels} is at most what the vision graph takes in one frame. Models with fixed-size frames
+   * refuse this option.
    *
    * @param minPixels smallest resized area, >= 1
    * @param maxPixels largest resized area, >= minPixels

@@ -515,7 +515,7 @@ public final class VisionLanguageModel implements AutoCloseable {
 
   /**
    * Tells whether requests can set {@link RequestOptions#withPixelBudget(int, int)}: true for
-   * dynamic-resolution models (Qwen-VL), whose image tokens follow the resized image size.
+   * dynamic-resolution models (Qwen-VL, LFM2-VL), whose image tokens follow the resized image size.
    *
    * @return whether a per-request pixel budget means anything for this model
    */
@@ -523,9 +523,20 @@ public final class VisionLanguageModel implements AutoCloseable {
     return parts.preprocessor().supportsPixelBudget();
   }
 
-  /** The preprocessor a request's images go through: the model's, or one with the request's pixel budget. */
+  /**
+   * The preprocessor a request's images go through: the model's, or one with the request's pixel
+   * budget (INVALID_OPTION for a budget this model cannot resize within).
+   */
   ImagePreprocessor preprocessorFor(RequestOptions options) {
-    return options.pixelBudget().map(b -> parts.preprocessor().withPixelBudget(b)).orElse(parts.preprocessor());
+    if (options.pixelBudget().isEmpty()) {
+      return parts.preprocessor();
+    }
+    try {
+      return parts.preprocessor().withPixelBudget(options.pixelBudget().get());
+    } catch (IllegalArgumentException e) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "the request's pixel budget does not fit"
+          + " this " + modelType + " model: " + e.getMessage());
+    }
   }
 
   /**

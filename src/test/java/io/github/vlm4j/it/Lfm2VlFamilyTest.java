@@ -72,6 +72,69 @@ class Lfm2VlFamilyTest {
     }
   }
 
+  /**
+   * A request's pixel budget replaces min/max_image_tokens (one token per 8x8 pixels here: patch 4,
+   * downsample 2) and makes each image one frame. The config's own bounds as a budget reproduce the
+   * untiled goldens; other budgets give the token counts worked out by hand below.
+   */
+  @Test
+  void pixelBudgetBoundsEachImageToOneFrame() throws Exception {
+    int token = 8 * 8;
+    RequestOptions configBounds = RequestOptions.DEFAULT.withPixelBudget(4 * token, 16 * token);
+    try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(NAME))) {
+      assertTrue(model.supportsPixelBudget());
+      int untiled = 0;
+      for (JsonNode c : Fixtures.json(Fixtures.model(NAME).resolve("goldens.json")).get("cases")) {
+        List<Message> msgs = GoldenParityTest.messages(NAME, c);
+        boolean tiled = false;
+        for (JsonNode grid : c.get("tile_grid_rows_cols")) {
+          tiled |= grid.get(0).asInt() * grid.get(1).asInt() > 1;
+        }
+        if (tiled) {
+          assertEquals(model.countTokens(msgs, RequestOptions.DEFAULT.withImageSplitting(false)).imageTokens(),
+              model.countTokens(msgs, configBounds).imageTokens(), c.get("name").asText());
+          continue;
+        }
+        untiled++;
+        var r = model.generate(msgs, io.github.vlm4j.decoder.generation.GenerationConfig.greedy(
+            c.get("max_new_tokens").asInt()), configBounds, io.github.vlm4j.decoder.generation.TokenStreamer.none());
+        assertArrayEquals(Fixtures.ints(c.get("generated_ids")), r.tokenIds(), c.get("name").asText());
+        assertEquals(c.get("image_token_count").asInt(), r.usage().imageTokens(), c.get("name").asText());
+      }
+      assertTrue(untiled >= 10, "untiled goldens: " + untiled);
+      // 32x32 (16 tokens) within 256 pixels: 1024 > 256, beta = 2, floor(16 / 8) * 8 = 16 per side: 2x2 tokens
+      List<Message> square = GoldenParityTest.messages(NAME, golden("square_no_resize"));
+      assertEquals(4, model.countTokens(square, RequestOptions.DEFAULT.withPixelBudget(token, 4 * token)).imageTokens());
+      // 16x16 (4 tokens) raised to at least 1024 pixels: beta = 2, ceil(32 / 8) * 8 = 32 per side: 4x4 tokens
+      List<Message> small = GoldenParityTest.messages(NAME, golden("min_no_resize"));
+      assertEquals(16, model.countTokens(small, RequestOptions.DEFAULT.withPixelBudget(16 * token, 16 * token))
+          .imageTokens());
+      // the 64x64 image tiled by default (80 tokens) is one frame within the budget (16 tokens: 32x32)
+      List<Message> big = GoldenParityTest.messages(NAME, golden("tiled_2x2"));
+      assertEquals(80, model.countTokens(big, RequestOptions.DEFAULT).imageTokens());
+      assertEquals(16, model.countTokens(big, configBounds).imageTokens());
+      // a 120x8 strip needs 56x8 = 448 pixels at least: refused under 256, not enlarged past the cap
+      List<Message> strip = GoldenParityTest.messages(NAME, golden("strip_no_resize"));
+      VlmInputException e = assertThrows(VlmInputException.class,
+          () -> model.countTokens(strip, RequestOptions.DEFAULT.withPixelBudget(token, 4 * token)));
+      assertEquals(VlmInputException.Reason.IMAGE_TOO_LARGE, e.reason());
+      assertTrue(e.getMessage().contains("448"), e.getMessage());
+      // typed refusals: with splitting forced on; below one token; beyond the graph's 64 patches of 4x4
+      e = assertThrows(VlmInputException.class,
+          () -> model.countTokens(big, configBounds.withImageSplitting(true)));
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
+      assertTrue(e.getMessage().contains("splitting"), e.getMessage());
+      e = assertThrows(VlmInputException.class,
+          () -> model.countTokens(square, RequestOptions.DEFAULT.withPixelBudget(1, token - 1)));
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
+      assertTrue(e.getMessage().contains("less than one image token"), e.getMessage());
+      e = assertThrows(VlmInputException.class,
+          () -> model.countTokens(square, RequestOptions.DEFAULT.withPixelBudget(token, 16 * token + 1)));
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, e.reason());
+      assertTrue(e.getMessage().contains("64 patches"), e.getMessage());
+    }
+  }
+
   @Test
   void oddImagesAreTypedErrors() throws Exception {
     try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(NAME))) {

@@ -67,9 +67,14 @@ class QwenFamilyTest {
       VlmInputException e = assertThrows(VlmInputException.class,
           () -> model.countTokens(stripMsgs, RequestOptions.DEFAULT.withPixelBudget(28 * 28, 28 * 28 * 4)));
       assertTrue(e.getMessage().contains("pixels"), e.getMessage());
-      // out-of-range bounds are typed errors
+      // out-of-range bounds are typed errors, and so is a budget below one merged patch (28x28 = 784
+      // pixels), which the request path used to let escape as an IllegalArgumentException
       assertEquals(VlmInputException.Reason.INVALID_OPTION, assertThrows(VlmInputException.class,
           () -> RequestOptions.DEFAULT.withPixelBudget(100, 10)).reason());
+      VlmInputException belowPatch = assertThrows(VlmInputException.class,
+          () -> model.countTokens(msgs, RequestOptions.DEFAULT.withPixelBudget(1, 783)));
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, belowPatch.reason());
+      assertTrue(belowPatch.getMessage().contains("merged patch"), belowPatch.getMessage());
     }
     try (VisionLanguageModel fixed = VisionLanguageModel.load(Fixtures.model("vlm4j-tiny-llava"))) {
       VlmInputException e = assertThrows(VlmInputException.class, () -> fixed.countTokens(

@@ -26,6 +26,12 @@ import java.util.List;
  * PaddedPatchEncoder} pads them to the graph's patch count. Frame sizes are multiples of {@code
  * encoder_patch_size}.
  *
+ * <p>A request's {@link PixelBudget} ({@link #withPixelBudget}) replaces {@code [min_image_tokens,
+ * max_image_tokens] × (encoder_patch_size × downsample_factor)²} as smart_resize's pixel bounds and
+ * makes every image one frame (no tiles): the budget then bounds the image's tokens, as it does for
+ * Qwen-VL. It can lower the image's tokens or raise them up to the padded frame the vision graph takes
+ * ({@link #maxPatches()} patches).
+ *
  * <p>Immutable and thread-safe.
  */
 public final class Lfm2VlPreprocessor implements ImagePreprocessor {
@@ -46,6 +52,25 @@ public final class Lfm2VlPreprocessor implements ImagePreprocessor {
   private final double tolerance;
   private final int maxPatches;
   private final List<int[]> ratios;
+  /** A request's pixel bounds, or null for the config's token bounds (and tiling). */
+  private final PixelBudget requestBudget;
+
+  private Lfm2VlPreprocessor(Lfm2VlPreprocessor base, PixelBudget budget) {
+    this.cfg = base.cfg;
+    this.patch = base.patch;
+    this.downsample = base.downsample;
+    this.splitting = base.splitting;
+    this.minTiles = base.minTiles;
+    this.maxTiles = base.maxTiles;
+    this.thumbnail = base.thumbnail;
+    this.minTokens = base.minTokens;
+    this.maxTokens = base.maxTokens;
+    this.tile = base.tile;
+    this.tolerance = base.tolerance;
+    this.maxPatches = base.maxPatches;
+    this.ratios = base.ratios;
+    this.requestBudget = budget;
+  }
 
   private Lfm2VlPreprocessor(PreprocessorConfig cfg, ConfigReader r, String source) throws ModelLoadException {
     this.cfg = cfg;
@@ -87,6 +112,55 @@ public final class Lfm2VlPreprocessor implements ImagePreprocessor {
     }
     this.maxPatches = (int) most;
     this.ratios = targetRatios(minTiles, maxTiles);
+    this.requestBudget = null;
+  }
+
+  /**
+   * Returns a preprocessor with the same config that resizes every image to one frame within {@code
+   * budget} (see the class description). An image whose resized size would still exceed {@code
+   * budget.maxPixels()} (an extreme aspect ratio, where a side is clamped to one token) is refused
+   * with IMAGE_TOO_LARGE; a request that also asks for image splitting is refused with
+   * INVALID_OPTION. This preprocessor is unchanged.
+   *
+   * @param budget the request's bounds
+   * @return a new preprocessor; immutable and thread-safe
+   * @throws IllegalArgumentException if {@code budget.maxPixels()} is less than one image token
+   *     ({@code (encoder_patch_size × downsample_factor)²} pixels) or more than the vision graph's
+   *     padded frame holds ({@link #maxPatches()} × {@code encoder_patch_size²} pixels)
+   */
+  @Override
+  public Lfm2VlPreprocessor withPixelBudget(PixelBudget budget) {
+    long f = (long) patch * downsample;
+    if (budget.maxPixels() < f * f) {
+      throw new IllegalArgumentException("maxPixels " + budget.maxPixels() + " is less than one image token ("
+          + f + "x" + f + " = " + f * f + " pixels): no image could be resized within it");
+    }
+    long most = (long) maxPatches * patch * patch;
+    if (budget.maxPixels() > most) {
+      throw new IllegalArgumentException("maxPixels " + budget.maxPixels() + " is more than this model's vision graph"
+          + " takes in one frame (" + maxPatches + " patches of " + patch + "x" + patch + " = " + most + " pixels)");
+    }
+    return new Lfm2VlPreprocessor(this, budget);
+  }
+
+  /**
+   * Tells that {@link #withPixelBudget} is supported.
+   *
+   * @return {@code true}
+   */
+  @Override
+  public boolean supportsPixelBudget() {
+    return true;
+  }
+
+  /**
+   * Returns the request's pixel budget.
+   *
+   * @return the budget this preprocessor was made with by {@link #withPixelBudget}, or empty for the
+   *     config's token bounds
+   */
+  public java.util.Optional<PixelBudget> requestBudget() {
+    return java.util.Optional.ofNullable(requestBudget);
   }
 
   /**
@@ -127,10 +201,16 @@ public final class Lfm2VlPreprocessor implements ImagePreprocessor {
    */
   int[] plan(int height, int width, boolean split) {
     int f = patch * downsample;
-    int[] hw = SmartResizePreprocessor.smartResize(Math.max(f, height), Math.max(f, width), f,
-        (long) minTokens * f * f, (long) maxTokens * f * f);
+    long minPixels = requestBudget != null ? requestBudget.minPixels() : (long) minTokens * f * f;
+    long maxPixels = requestBudget != null ? requestBudget.maxPixels() : (long) maxTokens * f * f;
+    int[] hw = SmartResizePreprocessor.smartResize(Math.max(f, height), Math.max(f, width), f, minPixels, maxPixels);
     int nh = Math.max(f, hw[0]);
     int nw = Math.max(f, hw[1]);
+    if (requestBudget != null && (long) nh * nw > maxPixels) {
+      throw new VlmInputException(VlmInputException.Reason.IMAGE_TOO_LARGE, "a " + width + "x" + height
+          + " image needs at least " + (long) nh * nw + " pixels (" + nw + "x" + nh + ", sides in multiples of " + f
+          + ") but the request's pixel budget allows at most " + maxPixels + "; crop it or raise the budget");
+    }
     long hBar = Math.max(patch, (long) SmartResizePreprocessor.jsRound((double) height / f) * f);
     long wBar = Math.max(patch, (long) SmartResizePreprocessor.jsRound((double) width / f) * f);
     boolean large = hBar * wBar > maxTokens * (double) f * f * tolerance;
@@ -164,11 +244,16 @@ public final class Lfm2VlPreprocessor implements ImagePreprocessor {
    * @param image the decoded image
    * @param splitOverride force tiling on or off for large images; null for {@code do_image_splitting}
    * @return the frames: the tiles row by row then the thumbnail, or one frame
-   * @throws VlmInputException IMAGE_TOO_LARGE for an aspect ratio above 200:1
+   * @throws VlmInputException IMAGE_TOO_LARGE for an aspect ratio above 200:1 or an image that does
+   *     not fit the request's pixel budget; INVALID_OPTION for splitting forced on with a pixel budget
    */
   @Override
   public PreprocessedImage preprocess(RgbImage image, Boolean splitOverride) {
-    boolean split = splitOverride != null ? splitOverride : splitting;
+    if (requestBudget != null && Boolean.TRUE.equals(splitOverride)) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_OPTION, "a pixel budget resizes each image to one"
+          + " frame within it; it cannot be combined with image splitting (" + tile + "-pixel tiles): set one of them");
+    }
+    boolean split = requestBudget == null && (splitOverride != null ? splitOverride : splitting);
     int h = image.height();
     int w = image.width();
     int[] plan = plan(h, w, split);
@@ -325,6 +410,7 @@ public final class Lfm2VlPreprocessor implements ImagePreprocessor {
   @Override
   public String toString() {
     return "Lfm2VlPreprocessor[patch " + patch + ", downsample " + downsample + ", tile " + tile + ", tiles " + minTiles
-        + ".." + maxTiles + ", tokens " + minTokens + ".." + maxTokens + (thumbnail ? ", thumbnail" : "") + "]";
+        + ".." + maxTiles + ", tokens " + minTokens + ".." + maxTokens + (thumbnail ? ", thumbnail" : "")
+        + (requestBudget == null ? "" : ", pixels " + requestBudget.minPixels() + ".." + requestBudget.maxPixels()) + "]";
   }
 }
