@@ -56,7 +56,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Option(names = "--min-pixels", paramLabel = "N",
       description = "With --max-pixels: resize each image into [N, --max-pixels] pixels instead of the model's"
-          + " min_pixels/max_pixels. Only for dynamic-resolution models (Qwen-VL); on others it is a usage error.")
+          + " min_pixels/max_pixels. Only for dynamic-resolution models (Qwen-VL, LFM2-VL); on others it is a usage error.")
   Integer minPixels;
 
   @Option(names = "--max-pixels", paramLabel = "N",

@@ -167,7 +167,7 @@ abstract class BaseBuilder<B extends BaseBuilder<B>> {
 
   /**
    * Resizes every request's images into {@code [minPixels, maxPixels]} pixels (dynamic-resolution
-   * models such as Qwen2-VL, whose image tokens follow the image size; others refuse requests with
+   * models such as Qwen2-VL and LFM2-VL, whose image tokens follow the image size; others refuse requests with
    * it, see {@link VisionLanguageModel#supportsPixelBudget()}).
    *
    * @param minPixels smallest resized area, >= 1

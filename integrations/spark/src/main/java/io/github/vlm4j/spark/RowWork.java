@@ -33,7 +33,7 @@ abstract class RowWork implements Serializable {
    * @param maxNewTokens the token limit of rows without their own
    * @param imageSplitting image splitting for every row, or null for the model's default
    * @param maxImageTokens the image-token cap of a prompt, or null for none
-   * @param pixelBudget {min, max} pixels each image is resized into (Qwen-VL), or null for the model's
+   * @param pixelBudget {min, max} pixels each image is resized into (Qwen-VL, LFM2-VL), or null for the model's
    */
   record Settings(int maxNewTokens, Boolean imageSplitting, Integer maxImageTokens, int[] pixelBudget)
       implements Serializable {

@@ -252,7 +252,7 @@ public final class VlmTransformer {
 
     /**
      * Resizes every row's images into {@code [minPixels, maxPixels]} pixels
-     * ({@code RequestOptions.withPixelBudget}: dynamic-resolution models such as Qwen2-VL, whose image
+     * ({@code RequestOptions.withPixelBudget}: dynamic-resolution models such as Qwen2-VL and LFM2-VL, whose image
      * tokens follow the image size). Checked here; on a fixed-frame model every row gets an
      * INVALID_OPTION error value.
      *
