@@ -177,7 +177,7 @@ class FlorenceFuzzTest {
       "<REFERRING_EXPRESSION_SEGMENTATION>", "<REGION_TO_SEGMENTATION>", "<OPEN_VOCABULARY_DETECTION>",
       "<REGION_TO_CATEGORY>", "<REGION_TO_DESCRIPTION>", "<REGION_TO_OCR>", "<loc_0>", "<loc_5>", "<loc_500>",
       "<loc_999>", "<loc_1000>", "<loc_", "<s>", "</s>", "<pad>", "<unk>", "<mask>", "<od>", "</od>", "<ocr>",
-      "<poly>", "<sep>", "<and>", "{input}", "{{ }}", "{{", "}}", "$&", "$$", "$'", "\u2028", "\r\n", "\uFEFF",
+      "<poly>", "<sep>", "<and>", "{input}", "{{ }}", "{{", "}}", "$&", "$$", "$'", "\u2028", "\uFEFF",
       "\u00A0", "\uD83D\uDE00", "\u0000"})
   @FuzzTest(maxDuration = "60s")
   void request(byte[] bytes) {
