@@ -76,18 +76,43 @@ final class FuzzRun {
   }
 
   /**
+   * A body that names its own outcome, e.g. a refusal that the public contract documents as an
+   * {@code IllegalArgumentException}, which the body catches and checks itself.
+   */
+  @FunctionalInterface
+  interface LabelledBody {
+    /**
+     * @return the outcome to count ("ok" for an accepted input)
+     * @throws Exception whatever the code under test throws
+     */
+    String run() throws Exception;
+  }
+
+  /**
    * Runs one input.
    *
    * @param body the code under test for this input
    * @throws AssertionError for a hang (with the stuck thread's stack) or wrapping an untyped error
    */
   void run(Body body) {
+    runLabelled(() -> {
+      body.run();
+      return "ok";
+    });
+  }
+
+  /**
+   * Runs one input whose body names its outcome.
+   *
+   * @param body the code under test for this input
+   * @throws AssertionError for a hang (with the stuck thread's stack) or wrapping an untyped error
+   */
+  void runLabelled(LabelledBody body) {
     AtomicReference<Thread> runner = new AtomicReference<>();
     Future<String> f = worker.submit(() -> {
       runner.set(Thread.currentThread());
       try {
-        body.run();
-        return "ok";
+        return body.run();
       } catch (VlmInputException e) {
         return "VlmInputException." + e.reason();
       } catch (ModelLoadException e) {
