@@ -16,7 +16,6 @@ import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -99,24 +98,12 @@ class FamilyFeaturesTest {
   void streamingDeliversTheGoldenTextAndIds(String name) throws Exception {
     try (VisionLanguageModel model = VisionLanguageModel.load(Fixtures.model(name))) {
       for (JsonNode c : Fixtures.json(Fixtures.model(name).resolve("goldens.json")).get("cases")) {
-        StringBuilder text = new StringBuilder();
-        List<Integer> ids = new ArrayList<>();
-        TokenStreamer streamer = new TokenStreamer() {
-          @Override
-          public void onText(String delta) {
-            text.append(delta);
-          }
-
-          @Override
-          public void onToken(int tokenId) {
-            ids.add(tokenId);
-          }
-        };
+        RecordingStreamer streamer = new RecordingStreamer();
         GenerationResult r = model.generate(GoldenParityTest.messages(name, c),
             GenerationConfig.greedy(c.get("max_new_tokens").asInt()), GoldenParityTest.options(c), streamer);
-        assertArrayEquals(Fixtures.ints(c.get("generated_ids")), ids.stream().mapToInt(Integer::intValue).toArray(),
-            name + " " + c.get("name").asText());
-        assertEquals(r.text(), text.toString(), name + " " + c.get("name").asText());
+        assertArrayEquals(Fixtures.ints(c.get("generated_ids")), streamer.ids(), name + " " + c.get("name").asText());
+        assertEquals(r.text(), streamer.text(), name + " " + c.get("name").asText());
+        assertEquals(r.finishReason(), streamer.finishReason(), name + " " + c.get("name").asText());
       }
     }
   }

@@ -73,22 +73,11 @@ class FlorenceModelTest {
         pool.shutdownNow();
       }
       JsonNode c = golden("free_text");
-      StringBuilder streamed = new StringBuilder();
-      List<Integer> ids = new ArrayList<>();
+      RecordingStreamer streamed = new RecordingStreamer();
       var r = model.generate(c.get("prompt").asText(), image(c), GenerationConfig.greedy(c.get("max_new_tokens").asInt()),
-          new TokenStreamer() {
-            @Override
-            public void onText(String delta) {
-              streamed.append(delta);
-            }
-
-            @Override
-            public void onToken(int tokenId) {
-              ids.add(tokenId);
-            }
-          });
-      assertArrayEquals(Fixtures.ints(c.get("generated_ids")), ids.stream().mapToInt(Integer::intValue).toArray());
-      assertEquals(r.text(), streamed.toString());
+          streamed);
+      assertArrayEquals(Fixtures.ints(c.get("generated_ids")), streamed.ids());
+      assertEquals(r.text(), streamed.text());
       assertTrue(r.usage().timings().visionMs() > 0 && r.usage().timings().prefillMs() > 0, r.usage().toString());
     }
   }

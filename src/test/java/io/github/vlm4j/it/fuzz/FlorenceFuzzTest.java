@@ -21,11 +21,11 @@ import io.github.vlm4j.florence.FlorenceRegion;
 import io.github.vlm4j.florence.FlorenceResult;
 import io.github.vlm4j.florence.FlorenceTask;
 import io.github.vlm4j.it.Fixtures;
+import io.github.vlm4j.it.RecordingStreamer;
 import io.github.vlm4j.vision.ImageDecoder;
 import io.github.vlm4j.vision.RgbImage;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -230,7 +230,7 @@ class FlorenceFuzzTest {
     }
     checkPromptIds(r.task(), input, ids);
     GenerationConfig config = GenerationConfig.greedy(r.maxNewTokens());
-    Streamed streamed = new Streamed();
+    RecordingStreamer streamed = new RecordingStreamer();
     FlorenceAnswer a = model.run(r.task(), image(r), input, config, streamed);
     RgbImage rgb;
     try {
@@ -281,7 +281,7 @@ class FlorenceFuzzTest {
   }
 
   /** Property 3. */
-  static void checkAnswer(Request r, FlorenceInput input, FlorenceAnswer a, Streamed streamed, int width,
+  static void checkAnswer(Request r, FlorenceInput input, FlorenceAnswer a, RecordingStreamer streamed, int width,
       int height) {
     FlorenceTask task = r.task();
     String where = task + " with " + describe(input) + " on a " + width + "x" + height + " image, raw text "
@@ -295,10 +295,10 @@ class FlorenceFuzzTest {
     }
     int[] gen = a.generation().tokenIds();
     if (gen.length > r.maxNewTokens() || !Arrays.equals(gen, streamed.ids())
-        || !a.generation().text().equals(streamed.text.toString())) {
+        || !a.generation().text().equals(streamed.text())) {
       throw new AssertionError(where + "generated " + Arrays.toString(gen) + " (" + quote(a.generation().text())
-          + ") with maxNewTokens " + r.maxNewTokens() + ", streamed " + streamed.ids + " ("
-          + quote(streamed.text.toString()) + ")");
+          + ") with maxNewTokens " + r.maxNewTokens() + ", streamed " + Arrays.toString(streamed.ids()) + " ("
+          + quote(streamed.text()) + ")");
     }
     FlorenceTask.AnswerKind kind = task.answerKind();
     if (a.result().isPresent() != kind.supported()) {
@@ -385,25 +385,6 @@ class FlorenceFuzzTest {
     }
   }
 
-  /** Collects what the streamer is given. Used by one request. */
-  static final class Streamed implements TokenStreamer {
-    final StringBuilder text = new StringBuilder();
-    final List<Integer> ids = new ArrayList<>();
-
-    @Override
-    public void onText(String delta) {
-      text.append(delta);
-    }
-
-    @Override
-    public void onToken(int tokenId) {
-      ids.add(tokenId);
-    }
-
-    int[] ids() {
-      return ids.stream().mapToInt(Integer::intValue).toArray();
-    }
-  }
 
   static String describe(FlorenceInput input) {
     if (input instanceof FlorenceInput.Text t) {

@@ -396,30 +396,13 @@ public final class SoakHarness {
 
     private void stream(GenerationSession s, ModelWorkload.Generate g) {
       current = "stream " + g.name();
-      List<Integer> ids = new ArrayList<>();
-      StringBuilder text = new StringBuilder();
-      FinishReason[] ended = new FinishReason[1];
-      GenerationResult r = g.run(s, new TokenStreamer() {
-        @Override
-        public void onText(String delta) {
-          text.append(delta);
-        }
-
-        @Override
-        public void onToken(int id) {
-          ids.add(id);
-        }
-
-        @Override
-        public void onEnd(FinishReason reason) {
-          ended[0] = reason;
-        }
-      });
+      io.github.vlm4j.it.RecordingStreamer rec = new io.github.vlm4j.it.RecordingStreamer();
+      GenerationResult r = g.run(s, rec);
       check(g, r);
-      int[] streamed = ids.stream().mapToInt(Integer::intValue).toArray();
-      if (!Arrays.equals(streamed, r.tokenIds()) || !text.toString().equals(r.text()) || ended[0] != r.finishReason()) {
-        stats.problem(SoakStats.MISMATCH, g.name() + " streamed " + Arrays.toString(streamed) + " '" + text + "' ("
-            + ended[0] + ") but returned " + Arrays.toString(r.tokenIds()) + " '" + r.text() + "' (" + r.finishReason()
+      int[] streamed = rec.ids();
+      if (!Arrays.equals(streamed, r.tokenIds()) || !rec.text().equals(r.text()) || rec.finishReason() != r.finishReason()) {
+        stats.problem(SoakStats.MISMATCH, g.name() + " streamed " + Arrays.toString(streamed) + " '" + rec.text() + "' ("
+            + rec.finishReason() + ") but returned " + Arrays.toString(r.tokenIds()) + " '" + r.text() + "' (" + r.finishReason()
             + ")");
       }
     }
