@@ -109,6 +109,55 @@ class FlorenceModelTest {
     }
   }
 
+  /**
+   * Several tasks on one image encode it once (the image feature cache), with the goldens' ids; a
+   * model without the cache gives the same ids; the builder bounds image sizes and refuses bad
+   * options typed.
+   */
+  @Test
+  void builderCachesImageFeaturesAndBoundsImages() throws Exception {
+    JsonNode od = golden("od");
+    List<FlorenceTask> tasks = List.of(FlorenceTask.OD, FlorenceTask.CAPTION, FlorenceTask.OCR,
+        FlorenceTask.DETAILED_CAPTION);
+    int n = od.get("max_new_tokens").asInt();
+    List<int[]> uncached = new ArrayList<>();
+    for (long cacheBytes : new long[] {0, 1L << 20}) {
+      try (FlorenceModel model = FlorenceModel.builder(Fixtures.model(NAME)).imageCacheBytes(cacheBytes).build()) {
+        for (int i = 0; i < tasks.size(); i++) {
+          int[] ids = model.run(tasks.get(i), image(od), null, GenerationConfig.greedy(n), TokenStreamer.none())
+              .generation().tokenIds();
+          if (cacheBytes == 0) {
+            uncached.add(ids);
+          } else {
+            assertArrayEquals(uncached.get(i), ids, tasks.get(i) + " with and without the image cache");
+          }
+        }
+        assertArrayEquals(Fixtures.ints(od.get("generated_ids")), uncached.get(0));
+        var stats = model.cacheStats();
+        if (cacheBytes > 0) {
+          // the image is encoded for the first task only
+          assertEquals(1, stats.imageMisses(), stats.toString());
+          assertEquals(tasks.size() - 1, stats.imageHits(), stats.toString());
+          assertTrue(stats.imageBytes() > 0, stats.toString());
+          model.clearCaches();
+          assertEquals(0, model.cacheStats().imageBytes());
+        } else {
+          assertEquals(0, stats.imageHits() + stats.imageMisses() + stats.imageBytes(), stats.toString());
+        }
+      }
+    }
+    try (FlorenceModel small = FlorenceModel.builder(Fixtures.model(NAME)).maxImagePixels(16).build()) {
+      VlmInputException e = assertThrows(VlmInputException.class, () -> small.run(FlorenceTask.OD, image(od)));
+      assertEquals(VlmInputException.Reason.IMAGE_TOO_LARGE, e.reason());
+    }
+    for (Runnable bad : List.<Runnable>of(() -> FlorenceModel.builder(Fixtures.model(NAME)).maxImagePixels(0),
+        () -> FlorenceModel.builder(Fixtures.model(NAME)).imageCacheBytes(-1),
+        () -> FlorenceModel.builder(Fixtures.model(NAME)).dtype(null),
+        () -> FlorenceModel.builder(Fixtures.model(NAME)).sessionSettings(null))) {
+      assertEquals(VlmInputException.Reason.INVALID_OPTION, assertThrows(VlmInputException.class, bad::run).reason());
+    }
+  }
+
   @Test
   void commandLineRunsATask() throws Exception {
     JsonNode c = golden("od");

@@ -27,7 +27,9 @@ import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.family.LoadContext;
 import io.github.vlm4j.family.LoadProgress;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
+import io.github.vlm4j.VisionLanguageModel;
 import io.github.vlm4j.vision.ImageDecoder;
+import io.github.vlm4j.vision.ImageFeatureCache;
 import io.github.vlm4j.vision.ImageFeatures;
 import io.github.vlm4j.vision.RgbImage;
 import io.github.vlm4j.vision.VisionEncoder;
@@ -56,6 +58,10 @@ import java.util.Set;
  * prompt. User text is data: it is tokenized as text; the location tokens of a region task come from
  * a typed {@link FlorenceRegion}.
  *
+ * <p>Images are decoded within {@link Builder#maxImagePixels} and their vision features are cached
+ * by content ({@link Builder#imageCacheBytes}): several tasks on one image run the vision graph
+ * once. Results are identical with and without the cache.
+ *
  * <p>Thread-safe: any number of requests may run concurrently (each has its own decoder state).
  * Owns its graphs and tokenizer; {@link #close()} them when no request is running.
  */
@@ -72,10 +78,12 @@ public final class FlorenceModel implements AutoCloseable {
   private final int forcedEos;
   private final Set<Integer> eos;
   private final int[] locTokens = new int[FlorenceRegion.BINS];
+  private final ImageFeatureCache features;
 
   private FlorenceModel(TextTokenizer tokenizer, FixedSizePreprocessor preprocessor, ImageDecoder images,
       VisionEncoder vision, TokenEmbedder embedder, Seq2SeqDecoder model, TextConfig text, int startToken,
-      int forcedBos, int forcedEos, Set<Integer> eos) {
+      int forcedBos, int forcedEos, Set<Integer> eos, ImageFeatureCache features) {
+    this.features = features;
     this.tokenizer = tokenizer;
     this.preprocessor = preprocessor;
     this.images = images;
@@ -123,6 +131,22 @@ public final class FlorenceModel implements AutoCloseable {
    * @throws ModelLoadException if the folder is not a loadable Florence-2 model
    */
   public static FlorenceModel load(Path dir, Dtype dtype, SessionSettings settings) throws ModelLoadException {
+    return builder(dir).dtype(dtype).sessionSettings(settings).build();
+  }
+
+  /**
+   * Starts configuring the load of a Florence-2 folder (precision, ONNX Runtime settings, image
+   * limits, the image feature cache).
+   *
+   * @param dir the model folder
+   * @return a builder; not thread-safe
+   */
+  public static Builder builder(Path dir) {
+    return new Builder(dir);
+  }
+
+  private static FlorenceModel open(Path dir, Dtype dtype, SessionSettings settings, ImageDecoder images,
+      ImageFeatureCache cache) throws ModelLoadException {
     ModelFolder folder = ModelFolder.of(dir);
     ModelConfig config = ModelConfig.read(folder);
     if (!"florence2".equals(config.modelType())) {
@@ -168,8 +192,8 @@ public final class FlorenceModel implements AutoCloseable {
       Seq2SeqDecoder model = Seq2SeqDecoder.open(folder, ctx.file(ModelModule.ENCODER), ctx.file(ModelModule.DECODER),
           settings, text);
       opened.add(model);
-      FlorenceModel m = new FlorenceModel(tokenizer, preprocessor, new ImageDecoder(), vision, embedder, model, text,
-          start, bos, forcedEos, new LinkedHashSet<>(defaults.eosTokenIds()));
+      FlorenceModel m = new FlorenceModel(tokenizer, preprocessor, images, vision, embedder, model, text,
+          start, bos, forcedEos, new LinkedHashSet<>(defaults.eosTokenIds()), cache);
       for (int i = 0; i < FlorenceRegion.BINS; i++) {
         m.locTokens[i] = tokenizer.idOf("<loc_" + i + ">").orElseThrow(() -> new ModelLoadException(
             ModelLoadException.Reason.MALFORMED_CONFIG, folder.describe(TextTokenizer.FILE)
@@ -309,11 +333,14 @@ public final class FlorenceModel implements AutoCloseable {
     long t0 = System.nanoTime();
     int[] ids = promptIds(prompt, regionAndRest);
     RgbImage rgb = images.decode(image);
-    var pixels = preprocessor.preprocess(rgb, null);
     int maxNew = Math.min(config.maxNewTokens(), text.maxPositions() - 1);
     long tPre = System.nanoTime();
     try (Seq2SeqState st = model.newState()) {
-      ImageFeatures f = vision.encode(pixels, st.runOptions());
+      // preprocessing runs only when the features are not cached (it is counted as vision time)
+      ImageFeatures f = features.enabled()
+          ? features.get(ImageFeatureCache.key(rgb, CACHE_VARIANT),
+              () -> vision.encode(preprocessor.preprocess(rgb, null), st.runOptions()))
+          : vision.encode(preprocessor.preprocess(rgb, null), st.runOptions());
       int imageTokens = (int) (f.data().length / text.hiddenSize());
       if (imageTokens + ids.length > text.maxPositions()) {
         throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG, "the encoder input is " + imageTokens
@@ -417,6 +444,119 @@ public final class FlorenceModel implements AutoCloseable {
 
   private static double ms(long nanos) {
     return nanos / 1e6;
+  }
+
+  /**
+   * Returns statistics of the image feature cache.
+   *
+   * @return the image feature cache's hits, misses and bytes (Florence-2 has no demo-prefix cache:
+   *     its prefix figures are 0)
+   */
+  public VisionLanguageModel.CacheStats cacheStats() {
+    return new VisionLanguageModel.CacheStats(features.hits(), features.misses(), features.bytes(), 0, 0, 0);
+  }
+
+  /** Empties the image feature cache. Thread-safe. */
+  public void clearCaches() {
+    features.clear();
+  }
+
+  /** The feature cache's variant key: Florence-2 preprocesses every image the same way. */
+  private static final String CACHE_VARIANT = "florence2";
+
+  /**
+   * Configures the load of a Florence-2 folder ({@link FlorenceModel#builder}). Not thread-safe;
+   * {@link #build()} may be called more than once (each call loads a new model).
+   */
+  public static final class Builder {
+    private final Path dir;
+    private Dtype dtype = Dtype.FP32;
+    private SessionSettings settings = SessionSettings.builder().build();
+    private long maxImagePixels = ImageDecoder.DEFAULT_MAX_PIXELS;
+    private long imageCacheBytes = VisionLanguageModel.DEFAULT_IMAGE_CACHE_BYTES;
+
+    private Builder(Path dir) {
+      this.dir = dir;
+    }
+
+    /**
+     * Sets the precision of every graph.
+     *
+     * @param dtype precision ({@code _fp16}, {@code _quantized}, ... files; default fp32), non-null
+     * @return this
+     * @throws VlmInputException INVALID_OPTION for null
+     */
+    public Builder dtype(Dtype dtype) {
+      if (dtype == null) {
+        throw option("dtype must not be null");
+      }
+      this.dtype = dtype;
+      return this;
+    }
+
+    /**
+     * Sets the ONNX Runtime settings of every graph (threads, session config entries).
+     *
+     * @param settings the settings, non-null
+     * @return this
+     * @throws VlmInputException INVALID_OPTION for null
+     */
+    public Builder sessionSettings(SessionSettings settings) {
+      if (settings == null) {
+        throw option("sessionSettings must not be null");
+      }
+      this.settings = settings;
+      return this;
+    }
+
+    /**
+     * Sets the largest image accepted, checked from the image header before its pixels are
+     * decoded (larger images are refused with IMAGE_TOO_LARGE).
+     *
+     * @param pixels width × height, in [1, {@value VisionLanguageModel#MAX_IMAGE_PIXELS}] (default
+     *     {@link ImageDecoder#DEFAULT_MAX_PIXELS})
+     * @return this
+     * @throws VlmInputException INVALID_OPTION outside the range
+     */
+    public Builder maxImagePixels(long pixels) {
+      if (pixels < 1 || pixels > VisionLanguageModel.MAX_IMAGE_PIXELS) {
+        throw option("maxImagePixels must be in [1, " + VisionLanguageModel.MAX_IMAGE_PIXELS + "], got " + pixels);
+      }
+      this.maxImagePixels = pixels;
+      return this;
+    }
+
+    /**
+     * Bounds the image feature cache: vision-graph outputs keyed by the decoded pixels' SHA-256, so
+     * several tasks on one image encode it once.
+     *
+     * @param bytes capacity (default {@value VisionLanguageModel#DEFAULT_IMAGE_CACHE_BYTES}; a bound,
+     *     not an allocation), >= 0; 0 disables the cache
+     * @return this
+     * @throws VlmInputException INVALID_OPTION if negative
+     */
+    public Builder imageCacheBytes(long bytes) {
+      if (bytes < 0) {
+        throw option("imageCacheBytes must be in [0, " + Long.MAX_VALUE + "] (0 = off), got " + bytes);
+      }
+      this.imageCacheBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Loads the model.
+     *
+     * @return the model; the caller owns it
+     * @throws ModelLoadException if the folder is not a loadable Florence-2 model (the reason and
+     *     message name the file and what was expected)
+     */
+    public FlorenceModel build() throws ModelLoadException {
+      return open(dir, dtype, settings, new ImageDecoder(maxImagePixels), new ImageFeatureCache(imageCacheBytes));
+    }
+
+    private static VlmInputException option(String message) {
+      return new VlmInputException(VlmInputException.Reason.INVALID_OPTION, message);
+    }
   }
 
   @Override
