@@ -27,6 +27,7 @@ import io.github.vlm4j.decoder.generation.FinishReason;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
 import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.Generator;
+import io.github.vlm4j.decoder.generation.LogProbs;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.family.ModelParts;
 import io.github.vlm4j.projector.AdapterRegistry;
@@ -648,7 +649,7 @@ public final class GenerationSession implements AutoCloseable {
 
   private LabelScores scoreUnlessCancelled(List<Message> messages, List<String> labels, RequestOptions options,
       FewShotPrompt fewShot) {
-    List<String> checked = checkLabels(labels);
+    List<String> checked = LabelScores.requireLabels(labels);
     ContextFitter.requireRefuse(options, "classify");
     Prefilled pf = prefill(messages, options, fewShot, 1, 1);
     TokenizedPrompt prompt = pf.prepared().prompt();
@@ -670,10 +671,10 @@ public final class GenerationSession implements AutoCloseable {
       for (int l = 0; l < checked.size(); l++) {
         int[] c = conts.get(l);
         double[] lp = new double[c.length];
-        lp[0] = logSoftmaxAt(last, 0, vocab, c[0]);
+        lp[0] = LogProbs.at(last, 0, vocab, c[0]);
         float[] all = branchLogits.get(l);
         for (int j = 1; j < c.length; j++) {
-          lp[j] = logSoftmaxAt(all, (j - 1) * vocab, vocab, c[j]);
+          lp[j] = LogProbs.at(all, (j - 1) * vocab, vocab, c[j]);
         }
         tokenLogProbs[l] = lp;
         scored += c.length;
@@ -682,21 +683,7 @@ public final class GenerationSession implements AutoCloseable {
     if (modelClosing) {
       throw new ModelClosedException("the model was closed while this request was running");
     }
-    double[] totals = new double[checked.size()];
-    double max = Double.NEGATIVE_INFINITY;
-    for (int l = 0; l < totals.length; l++) {
-      totals[l] = Arrays.stream(tokenLogProbs[l]).sum();
-      max = Math.max(max, totals[l]);
-    }
-    double z = 0;
-    for (double t : totals) {
-      z += Math.exp(t - max);
-    }
-    List<LabelScores.LabelScore> out = new ArrayList<>();
-    for (int l = 0; l < totals.length; l++) {
-      out.add(new LabelScores.LabelScore(checked.get(l), conts.get(l), tokenLogProbs[l], totals[l],
-          Math.exp(totals[l] - max) / z));
-    }
+    List<LabelScores.LabelScore> out = LabelScores.normalised(checked, conts, java.util.Arrays.asList(tokenLogProbs));
     long tEnd = System.nanoTime();
     StageTimings timings = new StageTimings(ms(pf.tPre() - pf.t0()), ms(pf.tVision() - pf.tPre()),
         ms(pf.tPrefill() - pf.tVision()), ms(pf.tPrefill() - pf.t0()), new double[0], ms(tEnd - pf.t0()));
@@ -746,25 +733,6 @@ public final class GenerationSession implements AutoCloseable {
     return out;
   }
 
-  private static List<String> checkLabels(List<String> labels) {
-    if (labels == null || labels.isEmpty()) {
-      throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,
-          "classify needs at least one candidate label, got " + (labels == null ? "null" : "an empty list"));
-    }
-    Set<String> seen = new LinkedHashSet<>();
-    for (String l : labels) {
-      if (l == null || l.isBlank()) {
-        throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,
-            "candidate labels must be non-blank, got " + Demo.quote(l) + " in " + labels);
-      }
-      if (!seen.add(l)) {
-        throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS,
-            "candidate labels must be distinct, got \"" + l + "\" twice in " + labels);
-      }
-    }
-    return List.copyOf(labels);
-  }
-
   /**
    * The tokens the chat template renders for an assistant answer {@code label} after the prompt, up to
    * and including the first end-of-turn (eos) token.
@@ -785,18 +753,6 @@ public final class GenerationSession implements AutoCloseable {
     }
     end = Math.min(end + 1, full.length);
     return Arrays.copyOfRange(full, prompt.length, end);
-  }
-
-  private static double logSoftmaxAt(float[] logits, int from, int n, int token) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int i = from; i < from + n; i++) {
-      max = Math.max(max, logits[i]);
-    }
-    double z = 0;
-    for (int i = from; i < from + n; i++) {
-      z += Math.exp(logits[i] - max);
-    }
-    return logits[from + token] - max - Math.log(z);
   }
 
   private GenerationResult cancelled(Prefilled pf, long t0, GenerationConfig config) {

@@ -158,6 +158,55 @@ class FlorenceModelTest {
     }
   }
 
+  /**
+   * Label scores equal the PyTorch reference's teacher-forced log-probabilities
+   * (refmodels/florence2_scores.py, label_scores.json): per token within 1e-4, and the label
+   * probabilities; labels are text, checked and bounded.
+   */
+  @Test
+  void classifyScoresLabelsAsThePyTorchReference() throws Exception {
+    JsonNode doc = Fixtures.json(Fixtures.model(NAME).resolve("label_scores.json"));
+    try (FlorenceModel model = FlorenceModel.load(Fixtures.model(NAME))) {
+      int cases = 0;
+      for (JsonNode c : doc.get("cases")) {
+        JsonNode g = golden(c.get("case").asText());
+        FlorenceTask t = FlorenceTask.fromToken(g.get("task").asText()).orElseThrow();
+        List<String> labels = new ArrayList<>();
+        c.get("labels").forEach(l -> labels.add(l.get("label").asText()));
+        var scores = model.classify(t, image(g), FlorenceGoldenTest.input(g, t), labels);
+        assertEquals(labels, scores.labels());
+        for (int i = 0; i < labels.size(); i++) {
+          JsonNode want = c.get("labels").get(i);
+          var got = scores.scores().get(i);
+          String what = c.get("case").asText() + " / " + labels.get(i);
+          assertArrayEquals(Fixtures.ints(want.get("ids")), got.tokenIds(), what);
+          double[] lp = got.tokenLogProbs();
+          for (int j = 0; j < lp.length; j++) {
+            assertEquals(want.get("token_log_probs").get(j).asDouble(), lp[j], 1e-4, what + " token " + j);
+          }
+          assertEquals(want.get("total").asDouble(), got.logProb(), 1e-3, what);
+          assertEquals(want.get("probability").asDouble(), got.probability(), 1e-4, what);
+        }
+        assertEquals(scores.usage().promptTokens(), g.get("encoder_sequence_length").asInt());
+        cases++;
+      }
+      assertTrue(cases >= 5, "cases: " + cases);
+      JsonNode od = golden("od");
+      // labels are text: "<loc_5>" typed by a user scores those characters, not the location token
+      int loc5 = model.tokenizer().idOf("<loc_5>").orElseThrow();
+      var text = model.classify(FlorenceTask.OD, image(od), null, List.of("<loc_5>", "circle"));
+      assertTrue(java.util.Arrays.stream(text.scores().get(0).tokenIds()).noneMatch(id -> id == loc5));
+      for (List<String> bad : List.of(List.<String>of(), List.of("a", "a"), List.of(" "),
+          List.of("x".repeat(2_000_000)))) {
+        VlmInputException e = assertThrows(VlmInputException.class,
+            () -> model.classify(FlorenceTask.OD, image(od), null, bad));
+        assertEquals(VlmInputException.Reason.INVALID_LABELS, e.reason(), e.getMessage());
+      }
+      assertEquals(VlmInputException.Reason.INVALID_PROMPT, assertThrows(VlmInputException.class,
+          () -> model.classify(FlorenceTask.REGION_TO_CATEGORY, image(od), null, List.of("a"))).reason());
+    }
+  }
+
   @Test
   void commandLineRunsATask() throws Exception {
     JsonNode c = golden("od");

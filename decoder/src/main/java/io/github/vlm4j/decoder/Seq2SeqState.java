@@ -196,6 +196,55 @@ public final class Seq2SeqState implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs the decoder over {@code tokens} in one pass on the cached branch, continuing from the start
+   * token's caches (as if they had been generated right after {@link #start}), without changing this
+   * state: teacher forcing, for scoring whole answers. Tokens decoded so far with {@link #appendToken}
+   * are not part of it. May be called any number of times, from this state's thread.
+   *
+   * @param tokens the answer's tokens, at least one
+   * @param embedder the model's token embedder
+   * @return {@code tokens.length × vocab} logits, row {@code i} after {@code tokens[0..i]} (a new array)
+   * @throws IllegalStateException if {@link #start} has not run
+   * @throws IllegalArgumentException if {@code tokens} is empty
+   * @throws InferenceException if ONNX Runtime fails
+   */
+  public float[] continuationLogits(int[] tokens, TokenEmbedder embedder) {
+    checkOpen();
+    if (first == null) {
+      throw new IllegalStateException("start the state first");
+    }
+    if (tokens.length == 0) {
+      throw new IllegalArgumentException("a continuation needs at least one token");
+    }
+    float[] e = embedder.embed(tokens, runOptions);
+    Map<String, OnnxTensorLike> in = new HashMap<>();
+    try (OnnxTensor embeds = embedsTensor(FloatBuffer.wrap(e), tokens.length)) {
+      in.put("inputs_embeds", embeds);
+      in.put("encoder_hidden_states", (OnnxTensor) encoded.get(model.encoderOutput()).orElseThrow());
+      in.put("encoder_attention_mask", encoderMask);
+      if (model.takesCacheBranch()) {
+        in.put(Seq2SeqDecoder.USE_CACHE_BRANCH, branchTrue());
+      }
+      for (int i = 0; i < layers; i++) {
+        for (String kind : new String[] {"key", "value"}) {
+          in.put(pastName(i, "decoder", kind), present(first, i, "decoder", kind));
+          in.put(pastName(i, "encoder", kind), present(first, i, "encoder", kind));
+        }
+      }
+      try (OrtSession.Result r = model.decoder().run(in, Map.of(), runOptions)) {
+        OnnxTensor logits = (OnnxTensor) r.get("logits").orElseThrow(
+            () -> new InferenceException(model.decoder().file() + " produced no logits"));
+        float[] all = Tensors.readFloats(logits);
+        if (all.length != (long) tokens.length * vocab) {
+          throw new InferenceException(model.decoder().file() + " returned " + all.length + " logits for "
+              + tokens.length + " tokens of a " + vocab + "-token vocabulary");
+        }
+        return all;
+      }
+    }
+  }
+
   private OnnxTensor branchFalse() {
     if (branchFalse == null) {
       branchFalse = Tensors.bools(ByteBuffer.allocateDirect(1).order(ByteOrder.nativeOrder()), 1);

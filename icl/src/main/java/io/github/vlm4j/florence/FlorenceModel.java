@@ -336,23 +336,7 @@ public final class FlorenceModel implements AutoCloseable {
     int maxNew = Math.min(config.maxNewTokens(), text.maxPositions() - 1);
     long tPre = System.nanoTime();
     try (Seq2SeqState st = model.newState()) {
-      // preprocessing runs only when the features are not cached (it is counted as vision time)
-      ImageFeatures f = features.enabled()
-          ? features.get(ImageFeatureCache.key(rgb, CACHE_VARIANT),
-              () -> vision.encode(preprocessor.preprocess(rgb, null), st.runOptions()))
-          : vision.encode(preprocessor.preprocess(rgb, null), st.runOptions());
-      int imageTokens = (int) (f.data().length / text.hiddenSize());
-      if (imageTokens + ids.length > text.maxPositions()) {
-        throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG, "the encoder input is " + imageTokens
-            + " image tokens and " + ids.length + " prompt tokens, more than the " + text.maxPositions()
-            + " positions of text_config.max_position_embeddings");
-      }
-      long tVision = System.nanoTime();
-      float[] tokens = embedder.embed(ids, st.runOptions());
-      FloatBuffer in = Tensors.directFloats(f.data().length + tokens.length);
-      in.put(f.data()).put(tokens).flip();
-      float[] first = st.start(in, imageTokens + ids.length, startToken, embedder);
-      long tPrefill = System.nanoTime();
+      Started s = start(st, ids, rgb);
       GenerationConfig.Builder b = config.toBuilder();
       if (forcedBos >= 0) {
         b.addProcessor(forceAt(0, forcedBos));
@@ -361,14 +345,118 @@ public final class FlorenceModel implements AutoCloseable {
         b.addProcessor(forceAt(maxNew - 1, forcedEos));
       }
       Set<Integer> stop = config.eosTokenIds().isEmpty() ? eos : new LinkedHashSet<>(config.eosTokenIds());
-      Generator.Outcome o = Generator.run(t -> st.appendToken(t, embedder), tokenizer, first, new int[] {startToken},
-          b.build(), stop, maxNew, FinishReason.LENGTH, streamer, () -> false);
+      Generator.Outcome o = Generator.run(t -> st.appendToken(t, embedder), tokenizer, s.logits(),
+          new int[] {startToken}, b.build(), stop, maxNew, FinishReason.LENGTH, streamer, () -> false);
       long tEnd = System.nanoTime();
-      StageTimings timings = new StageTimings(ms(tPre - t0), ms(tVision - tPre), ms(tPrefill - tVision),
+      StageTimings timings = new StageTimings(ms(tPre - t0), ms(s.tVision() - tPre), ms(s.tPrefill() - s.tVision()),
           o.firstTokenNanos() == 0 ? ms(tEnd - t0) : ms(o.firstTokenNanos() - t0), o.stepMs(), ms(tEnd - t0));
       GenerationResult g = new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
-          new Usage(imageTokens + ids.length, imageTokens, o.tokenIds().length, timings), o.constraint());
+          new Usage(s.imageTokens() + ids.length, s.imageTokens(), o.tokenIds().length, timings), o.constraint());
       return new Run(g, rgb.width(), rgb.height());
+    }
+  }
+
+  /** An encoded request: the start token's logits, the image's token count and when its stages ended. */
+  private record Started(float[] logits, int imageTokens, long tVision, long tPrefill) {}
+
+  /**
+   * The image's features (from the cache, or preprocessed and encoded: vision time) before the
+   * prompt's token embeddings, encoded once, and the decoder's first step on the start token.
+   */
+  private Started start(Seq2SeqState st, int[] ids, RgbImage rgb) {
+    ImageFeatures f = features.enabled()
+        ? features.get(ImageFeatureCache.key(rgb, CACHE_VARIANT),
+            () -> vision.encode(preprocessor.preprocess(rgb, null), st.runOptions()))
+        : vision.encode(preprocessor.preprocess(rgb, null), st.runOptions());
+    int imageTokens = (int) (f.data().length / text.hiddenSize());
+    if (imageTokens + ids.length > text.maxPositions()) {
+      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG, "the encoder input is " + imageTokens
+          + " image tokens and " + ids.length + " prompt tokens, more than the " + text.maxPositions()
+          + " positions of text_config.max_position_embeddings");
+    }
+    long tVision = System.nanoTime();
+    float[] tokens = embedder.embed(ids, st.runOptions());
+    FloatBuffer in = Tensors.directFloats(f.data().length + tokens.length);
+    in.put(f.data()).put(tokens).flip();
+    float[] first = st.start(in, imageTokens + ids.length, startToken, embedder);
+    return new Started(first, imageTokens, tVision, System.nanoTime());
+  }
+
+  /**
+   * Scores candidate answers to a task: each label's log-probability as the decoder's whole answer
+   * after the forced {@code <s>} (its tokens as text, then {@code </s>}), teacher-forced in one
+   * decoder pass per label over the image and prompt encoded once. E.g. zero-shot classification
+   * with {@link FlorenceTask#CAPTION} and candidate captions. Thread-safe.
+   *
+   * @param task the task
+   * @param image the image
+   * @param input the task's input as for {@link #run(FlorenceTask, ImageInput, FlorenceInput,
+   *     GenerationConfig, TokenStreamer)}, or null
+   * @param labels candidate answers, distinct and non-blank; tokenized as text (a label that spells
+   *     {@code <loc_5>} is those characters)
+   * @return one score per label in order: its tokens (the label's, then {@code </s>}), their
+   *     log-probabilities, their sum and the sum's softmax over the labels; usage counts the scored tokens
+   * @throws VlmInputException INVALID_LABELS for no, blank or repeated labels or one longer than the
+   *     decoder's positions; INVALID_PROMPT / PROMPT_TOO_LONG / image errors as for {@code run}
+   */
+  public io.github.vlm4j.LabelScores classify(FlorenceTask task, ImageInput image, FlorenceInput input,
+      List<String> labels) {
+    long t0 = System.nanoTime();
+    List<String> checked = io.github.vlm4j.LabelScores.requireLabels(labels);
+    Prompt p = prompt(task, input);
+    int[] ids = promptIds(p.text(), p.regionAndRest());
+    int end = forcedEos >= 0 ? forcedEos : eos.iterator().next();
+    List<int[]> fed = new ArrayList<>();
+    List<int[]> scored = new ArrayList<>();
+    for (String label : checked) {
+      // bounded before tokenizing, as prompts are: no token is longer than the vocabulary's longest
+      if (label.length() > (long) text.maxPositions() * Math.max(16, tokenizer.longestTokenChars())) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS, "label of " + label.length()
+            + " chars is longer than the decoder's " + text.maxPositions() + " positions can hold");
+      }
+      int[] l = tokenizer.encode(label);
+      int[] withEnd = java.util.Arrays.copyOf(l, l.length + 1);
+      withEnd[l.length] = end;
+      // the decoder reads [start, <s>?, label]; each position predicts the next token, the last </s>
+      int[] in = new int[(forcedBos >= 0 ? 1 : 0) + l.length];
+      if (forcedBos >= 0) {
+        in[0] = forcedBos;
+      }
+      System.arraycopy(l, 0, in, in.length - l.length, l.length);
+      if (1 + in.length > text.maxPositions()) {
+        throw new VlmInputException(VlmInputException.Reason.INVALID_LABELS, "label \"" + label + "\" is "
+            + l.length + " tokens; with the decoder's start token it exceeds its " + text.maxPositions() + " positions");
+      }
+      fed.add(in);
+      scored.add(withEnd);
+    }
+    RgbImage rgb = images.decode(image);
+    long tPre = System.nanoTime();
+    List<double[]> logProbs = new ArrayList<>();
+    int scoredTokens = 0;
+    try (Seq2SeqState st = model.newState()) {
+      Started s = start(st, ids, rgb);
+      float[] startLogits = s.logits().clone();
+      int vocab = startLogits.length;
+      for (int i = 0; i < fed.size(); i++) {
+        int[] in = fed.get(i);
+        int[] target = scored.get(i);
+        double[] lp = new double[target.length];
+        // without a forced <s>, the start token's logits score the label's first token
+        int offset = forcedBos >= 0 ? 0 : 1;
+        float[] rows = in.length == 0 ? new float[0] : st.continuationLogits(in, embedder);
+        for (int j = 0; j < target.length; j++) {
+          lp[j] = j < offset ? io.github.vlm4j.decoder.generation.LogProbs.at(startLogits, 0, vocab, target[j])
+              : io.github.vlm4j.decoder.generation.LogProbs.at(rows, (j - offset) * vocab, vocab, target[j]);
+        }
+        logProbs.add(lp);
+        scoredTokens += target.length;
+      }
+      long tEnd = System.nanoTime();
+      StageTimings timings = new StageTimings(ms(tPre - t0), ms(s.tVision() - tPre), ms(s.tPrefill() - s.tVision()),
+          ms(s.tPrefill() - t0), new double[0], ms(tEnd - t0));
+      return new io.github.vlm4j.LabelScores(io.github.vlm4j.LabelScores.normalised(checked, scored, logProbs),
+          new Usage(s.imageTokens() + ids.length, s.imageTokens(), scoredTokens, timings), 0);
     }
   }
 
