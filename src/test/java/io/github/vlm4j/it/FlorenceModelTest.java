@@ -236,6 +236,28 @@ class FlorenceModelTest {
     CliTest.Run missingRegion = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task",
         "REGION_TO_OCR", "--image", img);
     assertEquals(2, missingRegion.exit(), missingRegion.err());
+    // --labels scores candidate answers: the probabilities of label_scores.json's OD case
+    JsonNode scores = null;
+    for (JsonNode sc : Fixtures.json(Fixtures.model(NAME).resolve("label_scores.json")).get("cases")) {
+      if (sc.get("case").asText().equals("od")) {
+        scores = sc.get("labels");
+      }
+    }
+    List<String> labels = new ArrayList<>();
+    scores.forEach(l -> labels.add(l.get("label").asText()));
+    CliTest.Run scored = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task", "OD",
+        "--image", img, "--labels", String.join(",", labels), "--json");
+    assertEquals(0, scored.exit(), scored.err());
+    JsonNode out = new ObjectMapper().readTree(scored.out());
+    for (int i = 0; i < labels.size(); i++) {
+      assertEquals(labels.get(i), out.get("scores").get(i).get("label").asText());
+      assertEquals(scores.get(i).get("probability").asDouble(), out.get("scores").get(i).get("probability").asDouble(),
+          1e-4, labels.get(i));
+    }
+    CliTest.Run repeated = CliTest.cli("florence", "--model", Fixtures.model(NAME).toString(), "--task", "OD",
+        "--image", img, "--labels", "a,a");
+    assertEquals(1, repeated.exit(), repeated.err());   // a typed input error, as for every command
+    assertTrue(repeated.err().contains("distinct"), repeated.err());
   }
 
   @Test

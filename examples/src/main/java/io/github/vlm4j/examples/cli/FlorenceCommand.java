@@ -3,6 +3,7 @@ package io.github.vlm4j.examples.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.vlm4j.LabelScores;
 import io.github.vlm4j.core.onnx.SessionSettings;
 import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.decoder.generation.GenerationConfig;
@@ -17,6 +18,7 @@ import io.github.vlm4j.florence.FlorenceResult;
 import io.github.vlm4j.florence.FlorenceTask;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -61,6 +63,11 @@ public final class FlorenceCommand implements Callable<Integer> {
       description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
+  @Option(names = "--labels", paramLabel = "A,B,...", split = ",",
+      description = "Score these candidate answers instead of generating (e.g. captions with --task CAPTION):"
+          + " prints each label's probability, best first in --json's \"best\".")
+  List<String> labels;
+
   @Option(names = "--json", description = "Print one JSON object (task, prompt, raw text, result, ids, timings).")
   boolean json;
 
@@ -96,6 +103,17 @@ public final class FlorenceCommand implements Callable<Integer> {
     }
     SessionSettings settings = SessionSettings.builder().intraOpThreads(model.threads).build();
     try (FlorenceModel m = FlorenceModel.load(model.model, model.dtype, settings)) {
+      if (labels != null) {
+        LabelScores sc = m.classify(t, ImageInput.of(image), in, labels);
+        if (json) {
+          System.out.println(toJson(sc));
+        } else {
+          for (LabelScores.LabelScore l : sc.scores()) {
+            System.out.printf(Locale.ROOT, "%s\t%.4f\t%.4f%n", l.label(), l.probability(), l.logProb());
+          }
+        }
+        return 0;
+      }
       FlorenceAnswer a = m.run(t, ImageInput.of(image), in, GenerationConfig.greedy(maxNewTokens), TokenStreamer.none());
       if (json) {
         System.out.println(toJson(a));
@@ -130,6 +148,23 @@ public final class FlorenceCommand implements Callable<Integer> {
         System.out.println(sb);
       }
     }
+  }
+
+  static String toJson(LabelScores sc) {
+    ObjectNode o = new ObjectMapper().createObjectNode();
+    o.put("best", sc.best().label());
+    ArrayNode arr = o.putArray("scores");
+    for (LabelScores.LabelScore l : sc.scores()) {
+      ArrayNode ids = arr.addObject().put("label", l.label()).put("logProb", l.logProb())
+          .put("probability", l.probability()).putArray("tokenIds");
+      for (int id : l.tokenIds()) {
+        ids.add(id);
+      }
+    }
+    o.put("promptTokens", sc.usage().promptTokens());
+    o.put("imageTokens", sc.usage().imageTokens());
+    o.put("ms", sc.usage().timings().totalMs());
+    return o.toString();
   }
 
   static String toJson(FlorenceAnswer a) {
