@@ -131,6 +131,9 @@ public final class ReadmeSnippets {
             boxes.boxes().forEach(b -> System.out.println(b.label() + " " + b.x1() + "," + b.y1() + " " + b.x2() + "," + b.y2()));
         }
         System.out.println(answer.generation().usage().timings().totalMs() + " ms");
+        // the same image again: its features come from the image cache
+        System.out.println(florence.classify(FlorenceTask.CAPTION, ImageInput.of(Path.of("street.png")), null,
+            List.of("a busy street", "an empty beach")).best().label());
     }
     // end of README java block
   }
