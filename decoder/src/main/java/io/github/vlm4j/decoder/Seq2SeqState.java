@@ -19,44 +19,89 @@ import java.util.Map;
  * One request's state of a {@link Seq2SeqDecoder}: the encoder's output and the decoder's caches.
  * {@link #start} runs the encoder once and the decoder's first step (which computes the
  * cross-attention keys and values of every layer); {@link #appendToken} runs one decoder step on the
- * cached branch. No cache passes through Java: the self-attention presents of one step are the next
- * step's past (the previous step's result is closed once the next has returned), and the first
- * step's cross-attention presents are fed to every later step (that result is kept until {@link
- * #close()}).
+ * cached branch.
+ *
+ * <p>No cache passes through Java: the self-attention presents of one step are the next step's past
+ * (the previous step's result is closed once the next has returned), and the first step's
+ * cross-attention presents are fed to every later step (that result is kept until {@link #close()}).
+ *
+ * <p>A decoder step's token id, embedding and logits live in direct buffers of this state, each
+ * wrapped once in a tensor: {@code embed_tokens} writes the embedding straight into the decoder's
+ * {@code inputs_embeds} tensor and the decoder writes its {@code [1, 1, vocab]} logits into this
+ * state's logits tensor (pinned outputs); that one row is read once, into the returned array. The
+ * feeds of the cached branch (encoder output, encoder mask, branch switch, cross-attention pasts,
+ * embedding tensor) are put into one map after the first step; a step replaces only the
+ * self-attention pasts. So per step Java allocates no buffer and creates no tensor; ONNX Runtime
+ * creates the new presents and the result wrappers. (An embedder whose output type differs from the
+ * decoder's input type runs unpinned and its output is converted into the same embedding buffer.)
+ *
+ * <p>Ownership: the encoder's result, the first step's result and the latest step's result are owned
+ * by this state; the feed map only borrows their tensors. The token, embedding, logits, encoder-mask
+ * and branch tensors are owned by this state. {@link #close()} frees all of them; it is idempotent.
  *
  * <p>Not thread-safe: one per request. {@link #terminate()} may be called from another thread.
- * Owns native tensors; {@link #close()} frees them.
  */
 public final class Seq2SeqState implements AutoCloseable {
+  private static final String EMBEDS = "inputs_embeds";
+  private static final String LOGITS = "logits";
+
   private final Seq2SeqDecoder model;
-  private final int layers;
   private final int vocab;
   private final int hidden;
   private final OrtSession.RunOptions runOptions;
+  /** The cached branch's feeds: built once by {@link #start}; per step only the self-attention pasts change. */
   private final Map<String, OnnxTensorLike> feeds = new HashMap<>();
+  /** {@code past_key_values.{i}.decoder.key/value}, in the order of {@link #selfPresent}. */
+  private final String[] selfPast;
+  private final String[] selfPresent;
   private final float[] lastRow;
+  private final LongBuffer stepToken = Tensors.directLongs(1);
+  /** One position's embedding in the decoder's input type (native order). */
+  private final ByteBuffer stepEmbeds;
+  /** One position's logits in the decoder's logits type (native order). */
+  private final ByteBuffer stepLogits;
+  private final FloatBuffer stepLogitsFloats;
+  private OnnxTensor stepTokenTensor;
+  private OnnxTensor stepEmbedsTensor;
+  private OnnxTensor stepLogitsTensor;
+  private Map<String, OnnxTensor> idsFeed;
+  private Map<String, OnnxTensor> embedsPinned;
+  private Map<String, OnnxTensor> logitsPinned;
   private OrtSession.Result encoded;
   private OnnxTensor encoderMask;
   private OrtSession.Result first;
   private OrtSession.Result kv;
-  private OnnxTensor branchFalse;
   private OnnxTensor branchTrue;
-  private final LongBuffer stepToken = Tensors.directLongs(1);
-  private OnnxTensor stepTokenTensor;
   private int decoded;
   private boolean closed;
 
   Seq2SeqState(Seq2SeqDecoder model) {
     this.model = model;
-    this.layers = model.config().numLayers();
+    int layers = model.config().numLayers();
     this.vocab = model.config().vocabSize();
     this.hidden = model.config().hiddenSize();
     this.lastRow = new float[vocab];
+    this.selfPast = new String[2 * layers];
+    this.selfPresent = new String[2 * layers];
+    for (int i = 0; i < layers; i++) {
+      for (int k = 0; k < 2; k++) {
+        String suffix = i + ".decoder." + (k == 0 ? "key" : "value");
+        selfPast[2 * i + k] = "past_key_values." + suffix;
+        selfPresent[2 * i + k] = "present." + suffix;
+      }
+    }
+    this.stepEmbeds = ByteBuffer.allocateDirect(hidden * bytes(model.embedsType())).order(ByteOrder.nativeOrder());
+    this.stepLogits = ByteBuffer.allocateDirect(vocab * bytes(model.logitsType())).order(ByteOrder.nativeOrder());
+    this.stepLogitsFloats = model.logitsType() == OnnxJavaType.FLOAT ? stepLogits.asFloatBuffer() : null;
     try {
       this.runOptions = new OrtSession.RunOptions();
     } catch (OrtException e) {
       throw new InferenceException("cannot create run options", e);
     }
+  }
+
+  private static int bytes(OnnxJavaType type) {
+    return type == OnnxJavaType.FLOAT16 ? 2 : 4;
   }
 
   /**
@@ -79,7 +124,8 @@ public final class Seq2SeqState implements AutoCloseable {
   }
 
   /**
-   * Encodes the input and runs the decoder's first step on {@code startToken}.
+   * Encodes the input and runs the decoder's first step on {@code startToken}. A direct native-order
+   * buffer is fed to a float32 encoder without a copy; any other is copied.
    *
    * @param embeds the encoder's input, {@code s × hidden} floats (image features and token embeddings
    *     as the family concatenates them); its position is not changed
@@ -87,12 +133,12 @@ public final class Seq2SeqState implements AutoCloseable {
    * @param startToken the decoder's first token ({@code decoder_start_token_id})
    * @param embedder the model's token embedder
    * @return the logits after the start token (an internal array valid until the next call)
-   * @throws IllegalStateException if the state was started already
+   * @throws IllegalStateException if the state was started already (also after a failed start)
    * @throws InferenceException if ONNX Runtime fails
    */
   public float[] start(FloatBuffer embeds, int s, int startToken, TokenEmbedder embedder) {
     checkOpen();
-    if (encoded != null) {
+    if (encoderMask != null) {
       throw new IllegalStateException("start needs a fresh state");
     }
     if (s <= 0 || embeds.remaining() != (long) s * hidden) {
@@ -104,28 +150,53 @@ public final class Seq2SeqState implements AutoCloseable {
     }
     encoderMask = Tensors.longs(ones, 1, s);
     try (OnnxTensor in = embedsTensor(embeds.duplicate(), s)) {
-      encoded = model.encoder().run(Map.of("inputs_embeds", in, "attention_mask", encoderMask), Map.of(), runOptions);
+      encoded = model.encoder().run(Map.of(EMBEDS, in, "attention_mask", encoderMask), Map.of(), runOptions);
     }
+    OnnxTensor encoderStates = (OnnxTensor) encoded.get(model.encoderOutput()).orElseThrow(
+        () -> new InferenceException(model.encoder().file() + " produced no " + model.encoderOutput()));
+    createStepTensors();
+    embedToken(startToken, embedder);
+    Map<String, OnnxTensorLike> firstFeeds = new HashMap<>();
+    firstFeeds.put(EMBEDS, stepEmbedsTensor);
+    firstFeeds.put("encoder_hidden_states", encoderStates);
+    firstFeeds.put("encoder_attention_mask", encoderMask);
+    int layers = selfPast.length / 2;
     OnnxTensor[] empty = new OnnxTensor[4 * layers];
+    OnnxTensor branchFalse = null;
     try {
       for (int i = 0; i < empty.length; i++) {
         empty[i] = model.emptyPast();
+        firstFeeds.put(pastName(i / 4, i % 4 < 2 ? "decoder" : "encoder", i % 2 == 0 ? "key" : "value"), empty[i]);
       }
-      for (int i = 0; i < layers; i++) {
-        feeds.put(pastName(i, "decoder", "key"), empty[4 * i]);
-        feeds.put(pastName(i, "decoder", "value"), empty[4 * i + 1]);
-        feeds.put(pastName(i, "encoder", "key"), empty[4 * i + 2]);
-        feeds.put(pastName(i, "encoder", "value"), empty[4 * i + 3]);
+      if (model.takesCacheBranch()) {
+        branchFalse = bool(false);
+        firstFeeds.put(Seq2SeqDecoder.USE_CACHE_BRANCH, branchFalse);
       }
-      first = step(startToken, embedder, false);
+      first = runDecoder(firstFeeds);
     } finally {
       for (OnnxTensor t : empty) {
         if (t != null) {
           t.close();
         }
       }
+      if (branchFalse != null) {
+        branchFalse.close();
+      }
     }
     kv = first;
+    feeds.putAll(firstFeeds);
+    if (model.takesCacheBranch()) {
+      branchTrue = bool(true);
+      feeds.put(Seq2SeqDecoder.USE_CACHE_BRANCH, branchTrue);
+    }
+    for (int i = 0; i < layers; i++) {
+      for (String kind : new String[] {"key", "value"}) {
+        feeds.put(pastName(i, "encoder", kind), present(first, "present." + i + ".encoder." + kind));
+      }
+    }
+    for (int i = 0; i < selfPast.length; i++) {
+      feeds.remove(selfPast[i]);   // closed empties; each step puts the latest presents
+    }
     return lastRow;
   }
 
@@ -142,65 +213,24 @@ public final class Seq2SeqState implements AutoCloseable {
     if (first == null) {
       throw new IllegalStateException("start the state first");
     }
-    for (int i = 0; i < layers; i++) {
-      for (String kind : new String[] {"key", "value"}) {
-        feeds.put(pastName(i, "decoder", kind), present(kv, i, "decoder", kind));
-        feeds.put(pastName(i, "encoder", kind), present(first, i, "encoder", kind));
-      }
+    embedToken(token, embedder);
+    for (int i = 0; i < selfPast.length; i++) {
+      feeds.put(selfPast[i], present(kv, selfPresent[i]));
     }
-    OrtSession.Result r = step(token, embedder, true);
+    OrtSession.Result r = runDecoder(feeds);
     if (kv != first) {
-      kv.close();
+      kv.close();   // only now: the run that read its presents has returned
     }
     kv = r;
     return lastRow;
-  }
-
-  private OrtSession.Result step(int token, TokenEmbedder embedder, boolean cached) {
-    if (stepTokenTensor == null) {
-      stepTokenTensor = Tensors.longs(stepToken.duplicate(), 1, 1);
-    }
-    stepToken.put(0, token);
-    try (OrtSession.Result er = embedder.graph().run(Map.of("input_ids", stepTokenTensor), Map.of(), runOptions)) {
-      OnnxTensor e = (OnnxTensor) er.get(0);
-      OnnxTensor converted = e.getInfo().type != model.embedsType() ? convert(e) : null;
-      try {
-        feeds.put("inputs_embeds", converted != null ? converted : e);
-        feeds.put("encoder_hidden_states", (OnnxTensor) encoded.get(model.encoderOutput()).orElseThrow());
-        feeds.put("encoder_attention_mask", encoderMask);
-        if (model.takesCacheBranch()) {
-          feeds.put(Seq2SeqDecoder.USE_CACHE_BRANCH, cached ? branchTrue() : branchFalse());
-        }
-        OrtSession.Result r;
-        try {
-          r = model.decoder().run(feeds, Map.of(), runOptions);
-        } finally {
-          feeds.clear();
-        }
-        try {
-          OnnxTensor logits = (OnnxTensor) r.get("logits").orElseThrow(
-              () -> new InferenceException(model.decoder().file() + " produced no logits"));
-          float[] all = Tensors.readFloats(logits);
-          System.arraycopy(all, all.length - vocab, lastRow, 0, vocab);
-        } catch (RuntimeException ex) {
-          r.close();
-          throw ex;
-        }
-        decoded++;
-        return r;
-      } finally {
-        if (converted != null) {
-          converted.close();
-        }
-      }
-    }
   }
 
   /**
    * Runs the decoder over {@code tokens} in one pass on the cached branch, continuing from the start
    * token's caches (as if they had been generated right after {@link #start}), without changing this
    * state: teacher forcing, for scoring whole answers. Tokens decoded so far with {@link #appendToken}
-   * are not part of it. May be called any number of times, from this state's thread.
+   * are not part of it. May be called any number of times, from this state's thread. Its tensors are
+   * its own (created and closed in the call; its logits are not pinned: all rows are returned).
    *
    * @param tokens the answer's tokens, at least one
    * @param embedder the model's token embedder
@@ -218,22 +248,14 @@ public final class Seq2SeqState implements AutoCloseable {
       throw new IllegalArgumentException("a continuation needs at least one token");
     }
     float[] e = embedder.embed(tokens, runOptions);
-    Map<String, OnnxTensorLike> in = new HashMap<>();
+    Map<String, OnnxTensorLike> in = new HashMap<>(feeds);   // the cached branch's static feeds
     try (OnnxTensor embeds = embedsTensor(FloatBuffer.wrap(e), tokens.length)) {
-      in.put("inputs_embeds", embeds);
-      in.put("encoder_hidden_states", (OnnxTensor) encoded.get(model.encoderOutput()).orElseThrow());
-      in.put("encoder_attention_mask", encoderMask);
-      if (model.takesCacheBranch()) {
-        in.put(Seq2SeqDecoder.USE_CACHE_BRANCH, branchTrue());
-      }
-      for (int i = 0; i < layers; i++) {
-        for (String kind : new String[] {"key", "value"}) {
-          in.put(pastName(i, "decoder", kind), present(first, i, "decoder", kind));
-          in.put(pastName(i, "encoder", kind), present(first, i, "encoder", kind));
-        }
+      in.put(EMBEDS, embeds);
+      for (int i = 0; i < selfPast.length; i++) {
+        in.put(selfPast[i], present(first, selfPresent[i]));
       }
       try (OrtSession.Result r = model.decoder().run(in, Map.of(), runOptions)) {
-        OnnxTensor logits = (OnnxTensor) r.get("logits").orElseThrow(
+        OnnxTensor logits = (OnnxTensor) r.get(LOGITS).orElseThrow(
             () -> new InferenceException(model.decoder().file() + " produced no logits"));
         float[] all = Tensors.readFloats(logits);
         if (all.length != (long) tokens.length * vocab) {
@@ -245,20 +267,62 @@ public final class Seq2SeqState implements AutoCloseable {
     }
   }
 
-  private OnnxTensor branchFalse() {
-    if (branchFalse == null) {
-      branchFalse = Tensors.bools(ByteBuffer.allocateDirect(1).order(ByteOrder.nativeOrder()), 1);
-    }
-    return branchFalse;
+  private void createStepTensors() {
+    stepTokenTensor = Tensors.longs(stepToken.duplicate(), 1, 1);
+    idsFeed = Map.of("input_ids", stepTokenTensor);
+    stepEmbedsTensor = model.embedsType() == OnnxJavaType.FLOAT16
+        ? Tensors.halfs(stepEmbeds.asShortBuffer(), 1, 1, hidden)
+        : Tensors.floats(stepEmbeds.asFloatBuffer(), 1, 1, hidden);
+    embedsPinned = Map.of(EMBEDS, stepEmbedsTensor);
+    stepLogitsTensor = model.logitsType() == OnnxJavaType.FLOAT16
+        ? Tensors.halfs(stepLogits.asShortBuffer(), 1, 1, vocab)
+        : Tensors.floats(stepLogits.asFloatBuffer(), 1, 1, vocab);
+    logitsPinned = Map.of(LOGITS, stepLogitsTensor);
   }
 
-  private OnnxTensor branchTrue() {
-    if (branchTrue == null) {
-      ByteBuffer b = ByteBuffer.allocateDirect(1).order(ByteOrder.nativeOrder());
-      b.put(0, (byte) 1);
-      branchTrue = Tensors.bools(b, 1);
+  /** Writes {@code token}'s embedding into {@link #stepEmbeds}. */
+  private void embedToken(int token, TokenEmbedder embedder) {
+    stepToken.put(0, token);
+    if (embedder.outputType() == model.embedsType()) {
+      embedder.graph().run(idsFeed, embedsPinned, runOptions).close();   // the result owns nothing else we read
+      return;
     }
-    return branchTrue;
+    try (OrtSession.Result er = embedder.graph().run(idsFeed, Map.of(), runOptions)) {
+      float[] v = Tensors.readFloats(er.get(EMBEDS).orElseThrow(
+          () -> new InferenceException(embedder.graph().file() + " produced no " + EMBEDS)));
+      if (v.length != hidden) {
+        throw new InferenceException(embedder.graph().file() + " produced " + v.length + " values for one token of width "
+            + hidden);
+      }
+      boolean half = model.embedsType() == OnnxJavaType.FLOAT16;
+      for (int i = 0; i < hidden; i++) {
+        if (half) {
+          stepEmbeds.putShort(2 * i, Tensors.toHalf(v[i]));
+        } else {
+          stepEmbeds.putFloat(4 * i, v[i]);
+        }
+      }
+    }
+  }
+
+  /** Runs the decoder with the logits pinned and reads them into {@link #lastRow}; the caller owns the result. */
+  private OrtSession.Result runDecoder(Map<String, OnnxTensorLike> in) {
+    OrtSession.Result r = model.decoder().run(in, logitsPinned, runOptions);
+    if (model.logitsType() == OnnxJavaType.FLOAT16) {
+      for (int i = 0; i < vocab; i++) {
+        lastRow[i] = Tensors.fromHalf(stepLogits.getShort(2 * i));
+      }
+    } else {
+      stepLogitsFloats.get(0, lastRow, 0, vocab);
+    }
+    decoded++;
+    return r;
+  }
+
+  private OnnxTensor bool(boolean value) {
+    ByteBuffer b = ByteBuffer.allocateDirect(1).order(ByteOrder.nativeOrder());
+    b.put(0, (byte) (value ? 1 : 0));
+    return Tensors.bools(b, 1);
   }
 
   private OnnxTensor embedsTensor(FloatBuffer part, int s) {
@@ -269,24 +333,19 @@ public final class Seq2SeqState implements AutoCloseable {
       }
       return Tensors.halfs(h.flip(), 1, s, hidden);
     }
+    if (part.isDirect() && part.order() == ByteOrder.nativeOrder()) {
+      return Tensors.floats(part.slice(), 1, s, hidden);
+    }
     FloatBuffer f = Tensors.directFloats(s * hidden);
     f.put(part).flip();
     return Tensors.floats(f, 1, s, hidden);
-  }
-
-  private OnnxTensor convert(OnnxTensor e) {
-    float[] v = Tensors.readFloats(e);
-    FloatBuffer f = Tensors.directFloats(v.length);
-    f.put(v).flip();
-    return embedsTensor(f, 1);
   }
 
   private static String pastName(int layer, String part, String kind) {
     return "past_key_values." + layer + "." + part + "." + kind;
   }
 
-  private OnnxTensor present(OrtSession.Result r, int layer, String part, String kind) {
-    String name = "present." + layer + "." + part + "." + kind;
+  private OnnxTensor present(OrtSession.Result r, String name) {
     return (OnnxTensor) r.get(name).orElseThrow(() -> new InferenceException(model.decoder().file()
         + " produced no " + name));
   }
@@ -306,13 +365,14 @@ public final class Seq2SeqState implements AutoCloseable {
     }
   }
 
-  /** Frees the encoder output and the caches. Idempotent. */
+  /** Frees the encoder output, the caches and the step tensors. Idempotent. */
   @Override
   public void close() {
     if (closed) {
       return;
     }
     closed = true;
+    feeds.clear();
     if (kv != null && kv != first) {
       kv.close();
     }
@@ -322,7 +382,8 @@ public final class Seq2SeqState implements AutoCloseable {
     if (encoded != null) {
       encoded.close();
     }
-    for (OnnxTensor t : new OnnxTensor[] {encoderMask, branchFalse, branchTrue, stepTokenTensor}) {
+    for (OnnxTensor t : new OnnxTensor[] {encoderMask, branchTrue, stepTokenTensor, stepEmbedsTensor,
+        stepLogitsTensor}) {
       if (t != null) {
         t.close();
       }
