@@ -31,7 +31,7 @@ import java.util.Map;
  * state's logits tensor (pinned outputs); that one row is read once, into the returned array. The
  * feeds of the cached branch (encoder output, encoder mask, branch switch, cross-attention pasts,
  * embedding tensor) are put into one map after the first step; a step replaces only the
- * self-attention pasts. So per step Java allocates no buffer and creates no tensor; ONNX Runtime
+ * self-attention pasts. So per step this state allocates no buffer and creates no tensor; ONNX Runtime
  * creates the new presents and the result wrappers. (An embedder whose output type differs from the
  * decoder's input type runs unpinned and its output is converted into the same embedding buffer.)
  *
