@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -205,6 +206,62 @@ class FlorenceModelTest {
       assertEquals(VlmInputException.Reason.INVALID_PROMPT, assertThrows(VlmInputException.class,
           () -> model.classify(FlorenceTask.REGION_TO_CATEGORY, image(od), null, List.of("a"))).reason());
     }
+  }
+
+  /**
+   * One task on several images in shared decoder steps: each image's answer equals its golden, also
+   * when the images take more than one batch and when sequences end at different steps.
+   */
+  @Test
+  void runAllDecodesImagesInSharedStepsWithTheGoldensIds() throws Exception {
+    Map<String, List<JsonNode>> byTask = new java.util.TreeMap<>();
+    for (JsonNode c : Fixtures.json(Fixtures.model(NAME).resolve("goldens.json")).get("cases")) {
+      FlorenceTask t = FlorenceTask.fromToken(c.get("task").asText()).orElse(null);
+      if (t != null && !t.takesInput() && !t.takesRegion()) {
+        byTask.computeIfAbsent(t.name(), k -> new ArrayList<>()).add(c);
+      }
+    }
+    int batched = 0;
+    boolean differentLengths = false;
+    for (int maxBatch : new int[] {8, 2}) {
+      try (FlorenceModel model = FlorenceModel.builder(Fixtures.model(NAME)).maxBatch(maxBatch).build()) {
+        for (Map.Entry<String, List<JsonNode>> e : byTask.entrySet()) {
+          List<JsonNode> cases = e.getValue();
+          if (cases.size() < 2) {
+            continue;
+          }
+          int n = cases.get(0).get("max_new_tokens").asInt();
+          List<ImageInput> images = new ArrayList<>();
+          for (JsonNode c : cases) {
+            assertEquals(n, c.get("max_new_tokens").asInt());
+            images.add(image(c));
+          }
+          var answers = model.runAll(FlorenceTask.valueOf(e.getKey()), images, null, GenerationConfig.greedy(n));
+          assertEquals(cases.size(), answers.size());
+          java.util.Set<Integer> lengths = new java.util.HashSet<>();
+          for (int i = 0; i < cases.size(); i++) {
+            assertArrayEquals(Fixtures.ints(cases.get(i).get("generated_ids")), answers.get(i).generation().tokenIds(),
+                e.getKey() + " " + cases.get(i).get("name").asText() + " in batches of " + maxBatch);
+            assertEquals(cases.get(i).get("generated_text").asText(), answers.get(i).rawText());
+            lengths.add(answers.get(i).generation().tokenIds().length);
+          }
+          differentLengths |= lengths.size() > 1;
+          batched += cases.size();
+        }
+      }
+    }
+    assertTrue(batched >= 10, "images run in batches: " + batched);
+    assertTrue(differentLengths, "no batch had sequences ending at different steps");
+    try (FlorenceModel model = FlorenceModel.load(Fixtures.model(NAME))) {
+      assertEquals(VlmInputException.Reason.INVALID_PROMPT, assertThrows(VlmInputException.class,
+          () -> model.runAll(FlorenceTask.OD, List.of(), null, GenerationConfig.greedy(4))).reason());
+      JsonNode od = golden("od");
+      VlmInputException bad = assertThrows(VlmInputException.class, () -> model.runAll(FlorenceTask.OD,
+          List.of(image(od), ImageInput.of(new byte[] {1, 2, 3})), null, GenerationConfig.greedy(4)));
+      assertTrue(bad.reason().name().startsWith("IMAGE"), bad.reason().name());
+    }
+    assertEquals(VlmInputException.Reason.INVALID_OPTION, assertThrows(VlmInputException.class,
+        () -> FlorenceModel.builder(Fixtures.model(NAME)).maxBatch(0)).reason());
   }
 
   @Test

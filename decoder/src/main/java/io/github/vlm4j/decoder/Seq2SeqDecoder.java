@@ -157,7 +157,19 @@ public final class Seq2SeqDecoder implements AutoCloseable {
    * @return a fresh state (nothing encoded yet); the caller owns it
    */
   public Seq2SeqState newState() {
-    return new Seq2SeqState(this);
+    return new Seq2SeqState(this, 1);
+  }
+
+  /**
+   * Starts a state of several sequences that are encoded together and step together (batch rows of
+   * equal encoder length, e.g. one task on several images).
+   *
+   * @param rows sequences, at least 1
+   * @return a fresh state; the caller owns it
+   * @throws IllegalArgumentException if {@code rows} is less than 1
+   */
+  public Seq2SeqState newState(int rows) {
+    return new Seq2SeqState(this, rows);
   }
 
   /**
@@ -203,9 +215,9 @@ public final class Seq2SeqDecoder implements AutoCloseable {
     return encoderOutput;
   }
 
-  /** An empty cache tensor {@code [1, heads, 0, head_dim]} of the graph's cache type. */
-  OnnxTensor emptyPast() {
-    return Tensors.empty(kvType, 1, config.numKvHeads(), 0, config.headDim());
+  /** An empty cache tensor {@code [rows, heads, 0, head_dim]} of the graph's cache type. */
+  OnnxTensor emptyPast(int rows) {
+    return Tensors.empty(kvType, rows, config.numKvHeads(), 0, config.headDim());
   }
 
   @Override

@@ -39,13 +39,19 @@ import java.util.Map;
  * by this state; the feed map only borrows their tensors. The token, embedding, logits, encoder-mask
  * and branch tensors are owned by this state. {@link #close()} frees all of them; it is idempotent.
  *
- * <p>Not thread-safe: one per request. {@link #terminate()} may be called from another thread.
+ * <p>A state may hold several sequences of equal encoder length that step together ({@link
+ * Seq2SeqDecoder#newState(int)}: batch rows, e.g. one task on several images): {@link #start} encodes
+ * all rows at once and {@link #appendTokens} runs one decoder step for every row. All rows have the
+ * same decoded length, so the graph's positions (taken from the cache length) are right for each.
+ *
+ * <p>Not thread-safe: one per request (or batch). {@link #terminate()} may be called from another thread.
  */
 public final class Seq2SeqState implements AutoCloseable {
   private static final String EMBEDS = "inputs_embeds";
   private static final String LOGITS = "logits";
 
   private final Seq2SeqDecoder model;
+  private final int rows;
   private final int vocab;
   private final int hidden;
   private final OrtSession.RunOptions runOptions;
@@ -55,7 +61,7 @@ public final class Seq2SeqState implements AutoCloseable {
   private final String[] selfPast;
   private final String[] selfPresent;
   private final float[] lastRow;
-  private final LongBuffer stepToken = Tensors.directLongs(1);
+  private final LongBuffer stepToken;
   /** One position's embedding in the decoder's input type (native order). */
   private final ByteBuffer stepEmbeds;
   /** One position's logits in the decoder's logits type (native order). */
@@ -75,12 +81,16 @@ public final class Seq2SeqState implements AutoCloseable {
   private int decoded;
   private boolean closed;
 
-  Seq2SeqState(Seq2SeqDecoder model) {
+  Seq2SeqState(Seq2SeqDecoder model, int rows) {
+    if (rows < 1) {
+      throw new IllegalArgumentException("a state needs at least one row, got " + rows);
+    }
     this.model = model;
+    this.rows = rows;
     int layers = model.config().numLayers();
     this.vocab = model.config().vocabSize();
     this.hidden = model.config().hiddenSize();
-    this.lastRow = new float[vocab];
+    this.lastRow = new float[rows * vocab];
     this.selfPast = new String[2 * layers];
     this.selfPresent = new String[2 * layers];
     for (int i = 0; i < layers; i++) {
@@ -90,8 +100,9 @@ public final class Seq2SeqState implements AutoCloseable {
         selfPresent[2 * i + k] = "present." + suffix;
       }
     }
-    this.stepEmbeds = ByteBuffer.allocateDirect(hidden * bytes(model.embedsType())).order(ByteOrder.nativeOrder());
-    this.stepLogits = ByteBuffer.allocateDirect(vocab * bytes(model.logitsType())).order(ByteOrder.nativeOrder());
+    this.stepToken = Tensors.directLongs(rows);
+    this.stepEmbeds = ByteBuffer.allocateDirect(rows * hidden * bytes(model.embedsType())).order(ByteOrder.nativeOrder());
+    this.stepLogits = ByteBuffer.allocateDirect(rows * vocab * bytes(model.logitsType())).order(ByteOrder.nativeOrder());
     this.stepLogitsFloats = model.logitsType() == OnnxJavaType.FLOAT ? stepLogits.asFloatBuffer() : null;
     try {
       this.runOptions = new OrtSession.RunOptions();
@@ -127,12 +138,13 @@ public final class Seq2SeqState implements AutoCloseable {
    * Encodes the input and runs the decoder's first step on {@code startToken}. A direct native-order
    * buffer is fed to a float32 encoder without a copy; any other is copied.
    *
-   * @param embeds the encoder's input, {@code s × hidden} floats (image features and token embeddings
-   *     as the family concatenates them); its position is not changed
-   * @param s encoder positions, > 0
-   * @param startToken the decoder's first token ({@code decoder_start_token_id})
+   * @param embeds the encoder's input, {@code rows × s × hidden} floats, row after row (image features
+   *     and token embeddings as the family concatenates them); its position is not changed
+   * @param s encoder positions of each row, > 0
+   * @param startToken the decoder's first token ({@code decoder_start_token_id}), for every row
    * @param embedder the model's token embedder
-   * @return the logits after the start token (an internal array valid until the next call)
+   * @return the logits after the start token, {@code rows × vocab} (an internal array valid until the
+   *     next call)
    * @throws IllegalStateException if the state was started already (also after a failed start)
    * @throws InferenceException if ONNX Runtime fails
    */
@@ -141,21 +153,24 @@ public final class Seq2SeqState implements AutoCloseable {
     if (encoderMask != null) {
       throw new IllegalStateException("start needs a fresh state");
     }
-    if (s <= 0 || embeds.remaining() != (long) s * hidden) {
-      throw new IllegalArgumentException("expected " + s + " x " + hidden + " embeddings, got " + embeds.remaining());
+    if (s <= 0 || embeds.remaining() != (long) rows * s * hidden) {
+      throw new IllegalArgumentException("expected " + rows + " x " + s + " x " + hidden + " embeddings, got "
+          + embeds.remaining());
     }
-    LongBuffer ones = Tensors.directLongs(s);
-    for (int i = 0; i < s; i++) {
+    LongBuffer ones = Tensors.directLongs(rows * s);
+    for (int i = 0; i < rows * s; i++) {
       ones.put(i, 1);
     }
-    encoderMask = Tensors.longs(ones, 1, s);
-    try (OnnxTensor in = embedsTensor(embeds.duplicate(), s)) {
+    encoderMask = Tensors.longs(ones, rows, s);
+    try (OnnxTensor in = embedsTensor(embeds.duplicate(), rows, s)) {
       encoded = model.encoder().run(Map.of(EMBEDS, in, "attention_mask", encoderMask), Map.of(), runOptions);
     }
     OnnxTensor encoderStates = (OnnxTensor) encoded.get(model.encoderOutput()).orElseThrow(
         () -> new InferenceException(model.encoder().file() + " produced no " + model.encoderOutput()));
     createStepTensors();
-    embedToken(startToken, embedder);
+    int[] starts = new int[rows];
+    java.util.Arrays.fill(starts, startToken);
+    embedTokens(starts, embedder);
     Map<String, OnnxTensorLike> firstFeeds = new HashMap<>();
     firstFeeds.put(EMBEDS, stepEmbedsTensor);
     firstFeeds.put("encoder_hidden_states", encoderStates);
@@ -165,7 +180,7 @@ public final class Seq2SeqState implements AutoCloseable {
     OnnxTensor branchFalse = null;
     try {
       for (int i = 0; i < empty.length; i++) {
-        empty[i] = model.emptyPast();
+        empty[i] = model.emptyPast(rows);
         firstFeeds.put(pastName(i / 4, i % 4 < 2 ? "decoder" : "encoder", i % 2 == 0 ? "key" : "value"), empty[i]);
       }
       if (model.takesCacheBranch()) {
@@ -209,11 +224,31 @@ public final class Seq2SeqState implements AutoCloseable {
    * @throws IllegalStateException if {@link #start} has not run
    */
   public float[] appendToken(int token, TokenEmbedder embedder) {
+    if (rows != 1) {
+      throw new IllegalStateException("this state has " + rows + " rows: use appendTokens");
+    }
+    return appendTokens(new int[] {token}, embedder);
+  }
+
+  /**
+   * Runs one decoder step on the cached branch for every row.
+   *
+   * @param tokens one token id per row
+   * @param embedder the model's token embedder
+   * @return the logits of the new positions, {@code rows × vocab} (an internal array valid until the
+   *     next call)
+   * @throws IllegalStateException if {@link #start} has not run
+   * @throws IllegalArgumentException if there is not one token per row
+   */
+  public float[] appendTokens(int[] tokens, TokenEmbedder embedder) {
     checkOpen();
     if (first == null) {
       throw new IllegalStateException("start the state first");
     }
-    embedToken(token, embedder);
+    if (tokens.length != rows) {
+      throw new IllegalArgumentException("expected one token per row (" + rows + "), got " + tokens.length);
+    }
+    embedTokens(tokens, embedder);
     for (int i = 0; i < selfPast.length; i++) {
       feeds.put(selfPast[i], present(kv, selfPresent[i]));
     }
@@ -235,7 +270,7 @@ public final class Seq2SeqState implements AutoCloseable {
    * @param tokens the answer's tokens, at least one
    * @param embedder the model's token embedder
    * @return {@code tokens.length × vocab} logits, row {@code i} after {@code tokens[0..i]} (a new array)
-   * @throws IllegalStateException if {@link #start} has not run
+   * @throws IllegalStateException if {@link #start} has not run, or the state has several rows
    * @throws IllegalArgumentException if {@code tokens} is empty
    * @throws InferenceException if ONNX Runtime fails
    */
@@ -244,12 +279,15 @@ public final class Seq2SeqState implements AutoCloseable {
     if (first == null) {
       throw new IllegalStateException("start the state first");
     }
+    if (rows != 1) {
+      throw new IllegalStateException("continuations are scored on a state of one row; this one has " + rows);
+    }
     if (tokens.length == 0) {
       throw new IllegalArgumentException("a continuation needs at least one token");
     }
     float[] e = embedder.embed(tokens, runOptions);
     Map<String, OnnxTensorLike> in = new HashMap<>(feeds);   // the cached branch's static feeds
-    try (OnnxTensor embeds = embedsTensor(FloatBuffer.wrap(e), tokens.length)) {
+    try (OnnxTensor embeds = embedsTensor(FloatBuffer.wrap(e), 1, tokens.length)) {
       in.put(EMBEDS, embeds);
       for (int i = 0; i < selfPast.length; i++) {
         in.put(selfPast[i], present(first, selfPresent[i]));
@@ -268,21 +306,23 @@ public final class Seq2SeqState implements AutoCloseable {
   }
 
   private void createStepTensors() {
-    stepTokenTensor = Tensors.longs(stepToken.duplicate(), 1, 1);
+    stepTokenTensor = Tensors.longs(stepToken.duplicate(), rows, 1);
     idsFeed = Map.of("input_ids", stepTokenTensor);
     stepEmbedsTensor = model.embedsType() == OnnxJavaType.FLOAT16
-        ? Tensors.halfs(stepEmbeds.asShortBuffer(), 1, 1, hidden)
-        : Tensors.floats(stepEmbeds.asFloatBuffer(), 1, 1, hidden);
+        ? Tensors.halfs(stepEmbeds.asShortBuffer(), rows, 1, hidden)
+        : Tensors.floats(stepEmbeds.asFloatBuffer(), rows, 1, hidden);
     embedsPinned = Map.of(EMBEDS, stepEmbedsTensor);
     stepLogitsTensor = model.logitsType() == OnnxJavaType.FLOAT16
-        ? Tensors.halfs(stepLogits.asShortBuffer(), 1, 1, vocab)
-        : Tensors.floats(stepLogits.asFloatBuffer(), 1, 1, vocab);
+        ? Tensors.halfs(stepLogits.asShortBuffer(), rows, 1, vocab)
+        : Tensors.floats(stepLogits.asFloatBuffer(), rows, 1, vocab);
     logitsPinned = Map.of(LOGITS, stepLogitsTensor);
   }
 
-  /** Writes {@code token}'s embedding into {@link #stepEmbeds}. */
-  private void embedToken(int token, TokenEmbedder embedder) {
-    stepToken.put(0, token);
+  /** Writes the tokens' embeddings (one per row) into {@link #stepEmbeds}. */
+  private void embedTokens(int[] tokens, TokenEmbedder embedder) {
+    for (int r = 0; r < rows; r++) {
+      stepToken.put(r, tokens[r]);
+    }
     if (embedder.outputType() == model.embedsType()) {
       embedder.graph().run(idsFeed, embedsPinned, runOptions).close();   // the result owns nothing else we read
       return;
@@ -290,12 +330,12 @@ public final class Seq2SeqState implements AutoCloseable {
     try (OrtSession.Result er = embedder.graph().run(idsFeed, Map.of(), runOptions)) {
       float[] v = Tensors.readFloats(er.get(EMBEDS).orElseThrow(
           () -> new InferenceException(embedder.graph().file() + " produced no " + EMBEDS)));
-      if (v.length != hidden) {
-        throw new InferenceException(embedder.graph().file() + " produced " + v.length + " values for one token of width "
-            + hidden);
+      if (v.length != rows * hidden) {
+        throw new InferenceException(embedder.graph().file() + " produced " + v.length + " values for " + rows
+            + " tokens of width " + hidden);
       }
       boolean half = model.embedsType() == OnnxJavaType.FLOAT16;
-      for (int i = 0; i < hidden; i++) {
+      for (int i = 0; i < rows * hidden; i++) {
         if (half) {
           stepEmbeds.putShort(2 * i, Tensors.toHalf(v[i]));
         } else {
@@ -309,11 +349,11 @@ public final class Seq2SeqState implements AutoCloseable {
   private OrtSession.Result runDecoder(Map<String, OnnxTensorLike> in) {
     OrtSession.Result r = model.decoder().run(in, logitsPinned, runOptions);
     if (model.logitsType() == OnnxJavaType.FLOAT16) {
-      for (int i = 0; i < vocab; i++) {
+      for (int i = 0; i < rows * vocab; i++) {
         lastRow[i] = Tensors.fromHalf(stepLogits.getShort(2 * i));
       }
     } else {
-      stepLogitsFloats.get(0, lastRow, 0, vocab);
+      stepLogitsFloats.get(0, lastRow, 0, rows * vocab);
     }
     decoded++;
     return r;
@@ -325,20 +365,20 @@ public final class Seq2SeqState implements AutoCloseable {
     return Tensors.bools(b, 1);
   }
 
-  private OnnxTensor embedsTensor(FloatBuffer part, int s) {
+  private OnnxTensor embedsTensor(FloatBuffer part, int b, int s) {
     if (model.embedsType() == OnnxJavaType.FLOAT16) {
-      ShortBuffer h = Tensors.directShorts(s * hidden);
+      ShortBuffer h = Tensors.directShorts(b * s * hidden);
       while (part.hasRemaining()) {
         h.put(Tensors.toHalf(part.get()));
       }
-      return Tensors.halfs(h.flip(), 1, s, hidden);
+      return Tensors.halfs(h.flip(), b, s, hidden);
     }
     if (part.isDirect() && part.order() == ByteOrder.nativeOrder()) {
-      return Tensors.floats(part.slice(), 1, s, hidden);
+      return Tensors.floats(part.slice(), b, s, hidden);
     }
-    FloatBuffer f = Tensors.directFloats(s * hidden);
+    FloatBuffer f = Tensors.directFloats(b * s * hidden);
     f.put(part).flip();
-    return Tensors.floats(f, 1, s, hidden);
+    return Tensors.floats(f, b, s, hidden);
   }
 
   private static String pastName(int layer, String part, String kind) {

@@ -79,11 +79,15 @@ public final class FlorenceModel implements AutoCloseable {
   private final Set<Integer> eos;
   private final int[] locTokens = new int[FlorenceRegion.BINS];
   private final ImageFeatureCache features;
+  private final int maxBatch;
+  /** Default of {@link Builder#maxBatch}: images per shared-step batch of {@link #runAll}. */
+  public static final int DEFAULT_MAX_BATCH = 8;
 
   private FlorenceModel(TextTokenizer tokenizer, FixedSizePreprocessor preprocessor, ImageDecoder images,
       VisionEncoder vision, TokenEmbedder embedder, Seq2SeqDecoder model, TextConfig text, int startToken,
-      int forcedBos, int forcedEos, Set<Integer> eos, ImageFeatureCache features) {
+      int forcedBos, int forcedEos, Set<Integer> eos, ImageFeatureCache features, int maxBatch) {
     this.features = features;
+    this.maxBatch = maxBatch;
     this.tokenizer = tokenizer;
     this.preprocessor = preprocessor;
     this.images = images;
@@ -146,7 +150,7 @@ public final class FlorenceModel implements AutoCloseable {
   }
 
   private static FlorenceModel open(Path dir, Dtype dtype, SessionSettings settings, ImageDecoder images,
-      ImageFeatureCache cache) throws ModelLoadException {
+      ImageFeatureCache cache, int maxBatch) throws ModelLoadException {
     ModelFolder folder = ModelFolder.of(dir);
     ModelConfig config = ModelConfig.read(folder);
     if (!"florence2".equals(config.modelType())) {
@@ -193,7 +197,7 @@ public final class FlorenceModel implements AutoCloseable {
           settings, text);
       opened.add(model);
       FlorenceModel m = new FlorenceModel(tokenizer, preprocessor, images, vision, embedder, model, text,
-          start, bos, forcedEos, new LinkedHashSet<>(defaults.eosTokenIds()), cache);
+          start, bos, forcedEos, new LinkedHashSet<>(defaults.eosTokenIds()), cache, maxBatch);
       for (int i = 0; i < FlorenceRegion.BINS; i++) {
         m.locTokens[i] = tokenizer.idOf("<loc_" + i + ">").orElseThrow(() -> new ModelLoadException(
             ModelLoadException.Reason.MALFORMED_CONFIG, folder.describe(TextTokenizer.FILE)
@@ -316,7 +320,10 @@ public final class FlorenceModel implements AutoCloseable {
 
   private FlorenceAnswer answer(FlorenceTask task, ImageInput image, String prompt, Object[] regionAndRest,
       GenerationConfig config, TokenStreamer streamer) {
-    Run r = execute(prompt, regionAndRest, image, config, streamer);
+    return answer(task, prompt, execute(prompt, regionAndRest, image, config, streamer));
+  }
+
+  private FlorenceAnswer answer(FlorenceTask task, String prompt, Run r) {
     int[] withStart = new int[r.result().tokenIds().length + 1];
     withStart[0] = startToken;
     System.arraycopy(r.result().tokenIds(), 0, withStart, 1, withStart.length - 1);
@@ -337,22 +344,139 @@ public final class FlorenceModel implements AutoCloseable {
     long tPre = System.nanoTime();
     try (Seq2SeqState st = model.newState()) {
       Started s = start(st, ids, rgb);
-      GenerationConfig.Builder b = config.toBuilder();
-      if (forcedBos >= 0) {
-        b.addProcessor(forceAt(0, forcedBos));
-      }
-      if (forcedEos >= 0) {
-        b.addProcessor(forceAt(maxNew - 1, forcedEos));
-      }
       Set<Integer> stop = config.eosTokenIds().isEmpty() ? eos : new LinkedHashSet<>(config.eosTokenIds());
       Generator.Outcome o = Generator.run(t -> st.appendToken(t, embedder), tokenizer, s.logits(),
-          new int[] {startToken}, b.build(), stop, maxNew, FinishReason.LENGTH, streamer, () -> false);
+          new int[] {startToken}, withForcedTokens(config, maxNew), stop, maxNew, FinishReason.LENGTH, streamer,
+          () -> false);
       long tEnd = System.nanoTime();
       StageTimings timings = new StageTimings(ms(tPre - t0), ms(s.tVision() - tPre), ms(s.tPrefill() - s.tVision()),
           o.firstTokenNanos() == 0 ? ms(tEnd - t0) : ms(o.firstTokenNanos() - t0), o.stepMs(), ms(tEnd - t0));
       GenerationResult g = new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
           new Usage(s.imageTokens() + ids.length, s.imageTokens(), o.tokenIds().length, timings), o.constraint());
       return new Run(g, rgb.width(), rgb.height());
+    }
+  }
+
+  /**
+   * Runs one task on several images in shared decoder steps (batched decoding): the images' encoder
+   * inputs (all of one length: every image is resized to the model's frame, and the prompt is the
+   * same) are encoded together and their sequences step together, each chosen by its own generator
+   * thread; a sequence that ends stops choosing while the others go on (its row is fed a filler
+   * token, as the graph's positions follow the shared cache length). Answers equal {@link #run}'s on
+   * each image alone up to floating-point reduction order (the goldens' ids are reproduced). At most
+   * {@link Builder#maxBatch} images share a batch; longer lists run batch after batch. Thread-safe.
+   *
+   * @param task the task
+   * @param images the images, at least one
+   * @param input the task's input for every image (as for {@code run}), or null
+   * @param config generation settings for every image (the forced start and end tokens are added)
+   * @return one answer per image, in order
+   * @throws VlmInputException INVALID_PROMPT for no images or an input that does not fit the task;
+   *     image errors as for {@code run} (the first image refused fails the call)
+   */
+  public List<FlorenceAnswer> runAll(FlorenceTask task, List<ImageInput> images, FlorenceInput input,
+      GenerationConfig config) {
+    if (images == null || images.isEmpty()) {
+      throw new VlmInputException(VlmInputException.Reason.INVALID_PROMPT, "runAll needs at least one image");
+    }
+    Prompt p = prompt(task, input);
+    List<FlorenceAnswer> out = new ArrayList<>();
+    for (int from = 0; from < images.size(); from += maxBatch) {
+      List<ImageInput> part = images.subList(from, Math.min(images.size(), from + maxBatch));
+      List<Run> runs = executeBatch(p.text(), p.regionAndRest(), part, config);
+      for (Run r : runs) {
+        out.add(answer(task, p.text(), r));
+      }
+    }
+    return out;
+  }
+
+  private List<Run> executeBatch(String prompt, Object[] regionAndRest, List<ImageInput> images,
+      GenerationConfig config) {
+    long t0 = System.nanoTime();
+    int[] ids = promptIds(prompt, regionAndRest);
+    List<RgbImage> rgbs = new ArrayList<>();
+    for (ImageInput image : images) {
+      rgbs.add(this.images.decode(image));
+    }
+    int rows = rgbs.size();
+    int maxNew = Math.min(config.maxNewTokens(), text.maxPositions() - 1);
+    long tPre = System.nanoTime();
+    try (Seq2SeqState st = model.newState(rows)) {
+      List<ImageFeatures> feats = new ArrayList<>();
+      for (RgbImage rgb : rgbs) {
+        feats.add(features(rgb, st));
+      }
+      int imageTokens = (int) (feats.get(0).data().length / text.hiddenSize());
+      for (ImageFeatures f : feats) {
+        if (f.data().length != feats.get(0).data().length) {
+          throw new IllegalStateException("image features of different lengths in one batch: " + f.data().length
+              + " and " + feats.get(0).data().length + " floats (the preprocessor resizes every image to one frame)");
+        }
+      }
+      checkEncoderLength(imageTokens, ids.length);
+      long tVision = System.nanoTime();
+      float[] tokens = embedder.embed(ids, st.runOptions());
+      FloatBuffer in = Tensors.directFloats(rows * (feats.get(0).data().length + tokens.length));
+      for (ImageFeatures f : feats) {
+        in.put(f.data()).put(tokens);
+      }
+      in.flip();
+      float[] first = st.start(in, imageTokens + ids.length, startToken, embedder).clone();
+      long tPrefill = System.nanoTime();
+      int vocab = first.length / rows;
+      GenerationConfig forced = withForcedTokens(config, maxNew);
+      Set<Integer> stop = config.eosTokenIds().isEmpty() ? eos : new LinkedHashSet<>(config.eosTokenIds());
+      io.github.vlm4j.decoder.LockstepBatch batch = new io.github.vlm4j.decoder.LockstepBatch(rows, vocab,
+          stop.iterator().next(), t -> st.appendTokens(t, embedder));
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(rows, r -> {
+        Thread th = new Thread(r, "vlm4j-florence-batch-row");
+        th.setDaemon(true);
+        return th;
+      });
+      try {
+        List<java.util.concurrent.Future<Generator.Outcome>> outcomes = new ArrayList<>();
+        for (int row = 0; row < rows; row++) {
+          int r = row;
+          float[] rowFirst = java.util.Arrays.copyOfRange(first, r * vocab, (r + 1) * vocab);
+          outcomes.add(pool.submit(() -> {
+            try {
+              return Generator.run(batch.feed(r), tokenizer, rowFirst, new int[] {startToken}, forced, stop, maxNew,
+                  FinishReason.LENGTH, TokenStreamer.none(), () -> false);
+            } finally {
+              batch.leave(r);
+            }
+          }));
+        }
+        List<Run> runs = new ArrayList<>();
+        for (int row = 0; row < rows; row++) {
+          Generator.Outcome o = join(outcomes.get(row));
+          long tEnd = System.nanoTime();
+          StageTimings timings = new StageTimings(ms(tPre - t0), ms(tVision - tPre), ms(tPrefill - tVision),
+              o.firstTokenNanos() == 0 ? ms(tEnd - t0) : ms(o.firstTokenNanos() - t0), o.stepMs(), ms(tEnd - t0));
+          GenerationResult g = new GenerationResult(o.text(), o.tokenIds(), o.finishReason(),
+              new Usage(imageTokens + ids.length, imageTokens, o.tokenIds().length, timings), o.constraint());
+          runs.add(new Run(g, rgbs.get(row).width(), rgbs.get(row).height()));
+        }
+        return runs;
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  /** The row's outcome; its failure rethrown as it was (typed errors stay typed). */
+  private static Generator.Outcome join(java.util.concurrent.Future<Generator.Outcome> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.util.concurrent.CancellationException("interrupted while waiting for a batch row");
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new io.github.vlm4j.core.InferenceException("a batch row failed: " + e.getCause(), e.getCause());
     }
   }
 
@@ -364,22 +488,43 @@ public final class FlorenceModel implements AutoCloseable {
    * prompt's token embeddings, encoded once, and the decoder's first step on the start token.
    */
   private Started start(Seq2SeqState st, int[] ids, RgbImage rgb) {
-    ImageFeatures f = features.enabled()
-        ? features.get(ImageFeatureCache.key(rgb, CACHE_VARIANT),
-            () -> vision.encode(preprocessor.preprocess(rgb, null), st.runOptions()))
-        : vision.encode(preprocessor.preprocess(rgb, null), st.runOptions());
+    ImageFeatures f = features(rgb, st);
     int imageTokens = (int) (f.data().length / text.hiddenSize());
-    if (imageTokens + ids.length > text.maxPositions()) {
-      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG, "the encoder input is " + imageTokens
-          + " image tokens and " + ids.length + " prompt tokens, more than the " + text.maxPositions()
-          + " positions of text_config.max_position_embeddings");
-    }
+    checkEncoderLength(imageTokens, ids.length);
     long tVision = System.nanoTime();
     float[] tokens = embedder.embed(ids, st.runOptions());
     FloatBuffer in = Tensors.directFloats(f.data().length + tokens.length);
     in.put(f.data()).put(tokens).flip();
     float[] first = st.start(in, imageTokens + ids.length, startToken, embedder);
     return new Started(first, imageTokens, tVision, System.nanoTime());
+  }
+
+  /** The image's features: from the cache, or preprocessed and encoded (vision time). */
+  private ImageFeatures features(RgbImage rgb, Seq2SeqState st) {
+    return features.enabled()
+        ? features.get(ImageFeatureCache.key(rgb, CACHE_VARIANT),
+            () -> vision.encode(preprocessor.preprocess(rgb, null), st.runOptions()))
+        : vision.encode(preprocessor.preprocess(rgb, null), st.runOptions());
+  }
+
+  private void checkEncoderLength(int imageTokens, int promptTokens) {
+    if (imageTokens + promptTokens > text.maxPositions()) {
+      throw new VlmInputException(VlmInputException.Reason.PROMPT_TOO_LONG, "the encoder input is " + imageTokens
+          + " image tokens and " + promptTokens + " prompt tokens, more than the " + text.maxPositions()
+          + " positions of text_config.max_position_embeddings");
+    }
+  }
+
+  /** The config with the forced first ({@code <s>}) and last ({@code </s>}) tokens of generation_config.json. */
+  private GenerationConfig withForcedTokens(GenerationConfig config, int maxNew) {
+    GenerationConfig.Builder b = config.toBuilder();
+    if (forcedBos >= 0) {
+      b.addProcessor(forceAt(0, forcedBos));
+    }
+    if (forcedEos >= 0) {
+      b.addProcessor(forceAt(maxNew - 1, forcedEos));
+    }
+    return b.build();
   }
 
   /**
@@ -562,6 +707,7 @@ public final class FlorenceModel implements AutoCloseable {
     private SessionSettings settings = SessionSettings.builder().build();
     private long maxImagePixels = ImageDecoder.DEFAULT_MAX_PIXELS;
     private long imageCacheBytes = VisionLanguageModel.DEFAULT_IMAGE_CACHE_BYTES;
+    private int maxBatch = DEFAULT_MAX_BATCH;
 
     private Builder(Path dir) {
       this.dir = dir;
@@ -632,6 +778,23 @@ public final class FlorenceModel implements AutoCloseable {
     }
 
     /**
+     * Bounds the images {@link FlorenceModel#runAll} decodes in shared steps (each row holds its own
+     * caches; a batch runs one generator thread per row).
+     *
+     * @param rows images per batch, in [1, 64] (default {@value FlorenceModel#DEFAULT_MAX_BATCH}); 1
+     *     runs the images one after another
+     * @return this
+     * @throws VlmInputException INVALID_OPTION outside the range
+     */
+    public Builder maxBatch(int rows) {
+      if (rows < 1 || rows > 64) {
+        throw option("maxBatch must be in [1, 64], got " + rows);
+      }
+      this.maxBatch = rows;
+      return this;
+    }
+
+    /**
      * Loads the model.
      *
      * @return the model; the caller owns it
@@ -639,7 +802,8 @@ public final class FlorenceModel implements AutoCloseable {
      *     message name the file and what was expected)
      */
     public FlorenceModel build() throws ModelLoadException {
-      return open(dir, dtype, settings, new ImageDecoder(maxImagePixels), new ImageFeatureCache(imageCacheBytes));
+      return open(dir, dtype, settings, new ImageDecoder(maxImagePixels), new ImageFeatureCache(imageCacheBytes),
+          maxBatch);
     }
 
     private static VlmInputException option(String message) {
