@@ -67,9 +67,33 @@ public final class Gemma3Family implements ModelFamily {
     ChatTemplate template = ChatTemplate.fromFolder(folder);
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), boiText, image);
     int hidden = ctx.text().hiddenSize();
-    try (Closer closer = new Closer()) {
-      VisionEncoder vision = closer.add(VisionEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER),
-          ctx.settings(), preprocessor.frameHeight(), preprocessor.frameWidth()));
+    try (ParallelOpen opening = new ParallelOpen()) {
+      var visionPart = opening.start("vision", () -> checkedVision(ctx, preprocessor, hidden, tokens));
+      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
+          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
+      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
+          ctx.settings(), ctx.text()));
+      opening.await();
+      VisionEncoder vision = visionPart.get();
+      TokenEmbedder embedder = embedderPart.get();
+      CausalDecoder decoder = decoderPart.get();
+      if (!decoder.takesPositionIds()) {
+        throw decoder.graph().mismatch("must take position_ids [batch, sequence]: Gemma 3 positions count from 1");
+      }
+      ImageExpansion expansion = (k, img) -> expand(k, img, boi, eoi, tokens);
+      ModelParts parts = new ModelParts(template, assembler, preprocessor, vision, new FusedProjector(hidden),
+          new AdapterRegistry(), expansion, embedder, decoder, List.of(), PositionScheme.startingAt(1));
+      opening.release();
+      return parts;
+    }
+  }
+
+  /** Opens the vision graph and checks its output against the config (closing it if the check fails). */
+  private static VisionEncoder checkedVision(LoadContext ctx, PanAndScanPreprocessor preprocessor, int hidden,
+      int tokens) throws ModelLoadException {
+    VisionEncoder vision = VisionEncoder.open(ctx.folder(), ctx.file(ModelModule.VISION_ENCODER), ctx.settings(),
+        preprocessor.frameHeight(), preprocessor.frameWidth());
+    try {
       TensorSpec out = vision.outputSpec();
       long w = out.dim(out.rank() - 1);
       if (w >= 0 && w != hidden) {
@@ -80,18 +104,10 @@ public final class Gemma3Family implements ModelFamily {
         throw vision.graph().mismatch("outputs " + out.describe() + " with " + out.dim(1) + " tokens per image but"
             + " the processor expands each image to " + tokens + " (image_seq_length / mm_tokens_per_image)");
       }
-      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS),
-          ctx.settings(), hidden));
-      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
-          ctx.settings(), ctx.text()));
-      if (!decoder.takesPositionIds()) {
-        throw decoder.graph().mismatch("must take position_ids [batch, sequence]: Gemma 3 positions count from 1");
-      }
-      ImageExpansion expansion = (k, img) -> expand(k, img, boi, eoi, tokens);
-      ModelParts parts = new ModelParts(template, assembler, preprocessor, vision, new FusedProjector(hidden),
-          new AdapterRegistry(), expansion, embedder, decoder, List.of(), PositionScheme.startingAt(1));
-      closer.release();
-      return parts;
+      return vision;
+    } catch (ModelLoadException | RuntimeException e) {
+      vision.close();
+      throw e;
     }
   }
 

@@ -72,23 +72,16 @@ public final class Idefics3Family implements ModelFamily {
     ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), IMAGE, imageToken);
     int hidden = ctx.text().hiddenSize();
-    try (Closer closer = new Closer()) {
-      VisionEncoder vision = closer.add(VisionEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER),
-          ctx.settings(), pre.maxImageSize(), pre.maxImageSize()));
-      TensorSpec out = vision.outputSpec();
-      long w = out.dim(out.rank() - 1);
-      if (w >= 0 && w != hidden) {
-        throw vision.graph().mismatch("outputs " + out.describe() + " of width " + w
-            + " but text_config.hidden_size is " + hidden + " (the projector should be fused into this graph)");
-      }
-      if (out.rank() == 3 && out.dim(1) >= 0 && out.dim(1) != seqLen) {
-        throw vision.graph().mismatch("outputs " + out.describe() + " with " + out.dim(1)
-            + " tokens per frame but processor_config.json image_seq_len is " + seqLen);
-      }
-      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS),
-          ctx.settings(), hidden));
-      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
+    try (ParallelOpen opening = new ParallelOpen()) {
+      var visionPart = opening.start("vision", () -> checkedVision(ctx, pre, hidden, seqLen));
+      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
+          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
+      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
           ctx.settings(), ctx.text()));
+      opening.await();
+      VisionEncoder vision = visionPart.get();
+      TokenEmbedder embedder = embedderPart.get();
+      CausalDecoder decoder = decoderPart.get();
       ImageExpansion expansion = (k, img) -> {
         List<PromptPiece> p = new ArrayList<>();
         if (img.rows() == 0 && img.cols() == 0) {
@@ -119,8 +112,31 @@ public final class Idefics3Family implements ModelFamily {
       };
       ModelParts parts = new ModelParts(template, assembler, new Idefics3Preprocessor(pre), vision,
           new FusedProjector(hidden), new AdapterRegistry(), expansion, embedder, decoder, List.of());
-      closer.release();
+      opening.release();
       return parts;
+    }
+  }
+
+  /** Opens the vision graph and checks its output against the config (closing it if the check fails). */
+  private static VisionEncoder checkedVision(LoadContext ctx, PreprocessorConfig pre, int hidden, int seqLen)
+      throws ModelLoadException {
+    VisionEncoder vision = VisionEncoder.open(ctx.folder(), ctx.file(ModelModule.VISION_ENCODER), ctx.settings(),
+        pre.maxImageSize(), pre.maxImageSize());
+    try {
+      TensorSpec out = vision.outputSpec();
+      long w = out.dim(out.rank() - 1);
+      if (w >= 0 && w != hidden) {
+        throw vision.graph().mismatch("outputs " + out.describe() + " of width " + w
+            + " but text_config.hidden_size is " + hidden + " (the projector should be fused into this graph)");
+      }
+      if (out.rank() == 3 && out.dim(1) >= 0 && out.dim(1) != seqLen) {
+        throw vision.graph().mismatch("outputs " + out.describe() + " with " + out.dim(1)
+            + " tokens per frame but processor_config.json image_seq_len is " + seqLen);
+      }
+      return vision;
+    } catch (ModelLoadException | RuntimeException e) {
+      vision.close();
+      throw e;
     }
   }
 

@@ -71,17 +71,21 @@ public final class Lfm2VlFamily implements ModelFamily {
     ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), image, imageToken);
     int hidden = ctx.text().hiddenSize();
-    try (Closer closer = new Closer()) {
-      PaddedPatchEncoder vision = closer.add(PaddedPatchEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER),
-          ctx.settings(), preprocessor, hidden));
-      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS),
-          ctx.settings(), hidden));
-      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
+    try (ParallelOpen opening = new ParallelOpen()) {
+      var visionPart = opening.start("vision", () -> PaddedPatchEncoder.open(folder,
+          ctx.file(ModelModule.VISION_ENCODER), ctx.settings(), preprocessor, hidden));
+      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
+          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
+      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
           ctx.settings(), ctx.text()));
+      opening.await();
+      PaddedPatchEncoder vision = visionPart.get();
+      TokenEmbedder embedder = embedderPart.get();
+      CausalDecoder decoder = decoderPart.get();
       ImageExpansion expansion = (k, img) -> expand(k, img, preprocessor, start, end, thumbnail, tileTokens);
       ModelParts parts = new ModelParts(template, assembler, preprocessor, vision, new FusedProjector(hidden),
           new AdapterRegistry(), expansion, embedder, decoder, List.of());
-      closer.release();
+      opening.release();
       return parts;
     }
   }

@@ -68,13 +68,17 @@ public final class QwenVlFamily implements ModelFamily {
     ChatTemplate template = ChatTemplate.fromTokenizerConfig(folder);
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), IMAGE_PAD, imageToken);
     int hidden = ctx.text().hiddenSize();
-    try (Closer closer = new Closer()) {
-      PatchGridEncoder vision = closer.add(PatchGridEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER),
-          ctx.settings(), patch, temporal, merge, hidden));
-      TokenEmbedder embedder = closer.add(TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS),
-          ctx.settings(), hidden));
-      CausalDecoder decoder = closer.add(CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
+    try (ParallelOpen opening = new ParallelOpen()) {
+      var visionPart = opening.start("vision", () -> PatchGridEncoder.open(folder,
+          ctx.file(ModelModule.VISION_ENCODER), ctx.settings(), patch, temporal, merge, hidden));
+      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
+          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
+      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
           ctx.settings(), ctx.text()));
+      opening.await();
+      PatchGridEncoder vision = visionPart.get();
+      TokenEmbedder embedder = embedderPart.get();
+      CausalDecoder decoder = decoderPart.get();
       if (!decoder.takesPositionIds() || decoder.positionAxes() != 3) {
         throw decoder.graph().mismatch("must take M-RoPE position_ids [3, batch, sequence] (a " + ctx.config().modelType()
             + " decoder); it takes " + (decoder.takesPositionIds()
@@ -89,7 +93,7 @@ public final class QwenVlFamily implements ModelFamily {
       });
       ModelParts parts = new ModelParts(template, assembler, preprocessor, vision, new FusedProjector(hidden),
           new AdapterRegistry(), expansion, embedder, decoder, List.of(), positions);
-      closer.release();
+      opening.release();
       return parts;
     }
   }

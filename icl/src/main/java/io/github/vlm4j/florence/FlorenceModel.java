@@ -25,6 +25,7 @@ import io.github.vlm4j.decoder.generation.GenerationResult;
 import io.github.vlm4j.decoder.generation.Generator;
 import io.github.vlm4j.decoder.generation.TokenStreamer;
 import io.github.vlm4j.family.LoadContext;
+import io.github.vlm4j.family.ParallelOpen;
 import io.github.vlm4j.family.LoadProgress;
 import io.github.vlm4j.vision.FixedSizePreprocessor;
 import io.github.vlm4j.VisionLanguageModel;
@@ -149,6 +150,24 @@ public final class FlorenceModel implements AutoCloseable {
     return new Builder(dir);
   }
 
+  /** Opens the vision graph and checks its output width (closing it if the check fails). */
+  private static VisionEncoder checkedVision(LoadContext ctx, SessionSettings settings,
+      FixedSizePreprocessor preprocessor, TextConfig text) throws ModelLoadException {
+    VisionEncoder vision = VisionEncoder.open(ctx.folder(), ctx.file(ModelModule.VISION_ENCODER), settings,
+        preprocessor.frameHeight(), preprocessor.frameWidth());
+    try {
+      var out = vision.outputSpec();
+      if (out.rank() != 3 || (out.dim(2) >= 0 && out.dim(2) != text.hiddenSize())) {
+        throw vision.graph().mismatch("outputs " + out.describe() + "; Florence-2's image features must be [batch,"
+            + " tokens, " + text.hiddenSize() + "] (text_config.d_model), the encoder's input width");
+      }
+      return vision;
+    } catch (ModelLoadException | RuntimeException e) {
+      vision.close();
+      throw e;
+    }
+  }
+
   private static FlorenceModel open(Path dir, Dtype dtype, SessionSettings settings, ImageDecoder images,
       ImageFeatureCache cache, int maxBatch) throws ModelLoadException {
     ModelFolder folder = ModelFolder.of(dir);
@@ -178,24 +197,30 @@ public final class FlorenceModel implements AutoCloseable {
       }
       LoadContext ctx = new LoadContext(folder, config, text, tokenizer, dtypes, settings,
           new LoadProgress(ProgressListener.NONE));
-      VisionEncoder vision = VisionEncoder.open(folder, ctx.file(ModelModule.VISION_ENCODER), settings,
-          preprocessor.frameHeight(), preprocessor.frameWidth());
-      opened.add(vision);
-      var out = vision.outputSpec();
-      if (out.rank() != 3 || (out.dim(2) >= 0 && out.dim(2) != text.hiddenSize())) {
-        throw vision.graph().mismatch("outputs " + out.describe() + "; Florence-2's image features must be [batch,"
-            + " tokens, " + text.hiddenSize() + "] (text_config.d_model), the encoder's input width");
+      VisionEncoder vision;
+      TokenEmbedder embedder;
+      Seq2SeqDecoder model;
+      try (ParallelOpen opening = new ParallelOpen()) {
+        var visionPart = opening.start("vision", () -> checkedVision(ctx, settings, preprocessor, text));
+        var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
+            ctx.file(ModelModule.EMBED_TOKENS), settings, text.hiddenSize()));
+        var modelPart = opening.start("encoder-decoder", () -> {
+          if (!folder.exists(ctx.file(ModelModule.ENCODER))) {
+            throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE, "missing "
+                + folder.describe(ctx.file(ModelModule.ENCODER)) + ": Florence-2 is an encoder-decoder model");
+          }
+          return Seq2SeqDecoder.open(folder, ctx.file(ModelModule.ENCODER), ctx.file(ModelModule.DECODER),
+              settings, text);
+        });
+        opening.await();
+        vision = visionPart.get();
+        embedder = embedderPart.get();
+        model = modelPart.get();
+        opened.add(vision);
+        opened.add(embedder);
+        opened.add(model);
+        opening.release();
       }
-      TokenEmbedder embedder = TokenEmbedder.open(folder, ctx.file(ModelModule.EMBED_TOKENS), settings,
-          text.hiddenSize());
-      opened.add(embedder);
-      if (!folder.exists(ctx.file(ModelModule.ENCODER))) {
-        throw new ModelLoadException(ModelLoadException.Reason.MISSING_FILE, "missing "
-            + folder.describe(ctx.file(ModelModule.ENCODER)) + ": Florence-2 is an encoder-decoder model");
-      }
-      Seq2SeqDecoder model = Seq2SeqDecoder.open(folder, ctx.file(ModelModule.ENCODER), ctx.file(ModelModule.DECODER),
-          settings, text);
-      opened.add(model);
       FlorenceModel m = new FlorenceModel(tokenizer, preprocessor, images, vision, embedder, model, text,
           start, bos, forcedEos, new LinkedHashSet<>(defaults.eosTokenIds()), cache, maxBatch);
       for (int i = 0; i < FlorenceRegion.BINS; i++) {
