@@ -1,7 +1,5 @@
 package io.github.vlm4j;
 
-import io.github.vlm4j.core.model.ModelFolder;
-import io.github.vlm4j.core.prompt.ChatTemplate;
 import io.github.vlm4j.core.prompt.ImageInput;
 import io.github.vlm4j.core.prompt.Message;
 import io.github.vlm4j.vision.ImageDecoder;
@@ -18,66 +16,53 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the Java side of a request once while ONNX Runtime loads the graphs: decoding a PNG and a
- * JPEG, every resampling filter, normalisation and the chat template, on synthetic input. It
- * touches no native resource of the build (so a failing build does not wait for it: it is only
- * interrupted, and stops at its next stage). In a fresh JVM these paths are interpreted and cost the first request several hundred
- * milliseconds; graph loading is native and leaves a core free, so they are compiled for free.
- * Once the model is built, {@link #prepareOnce} runs the model's own request preparation (its
- * preprocessor, image expansion and prompt assembly) on a synthetic image, still without running a
- * graph. Nothing it computes is kept (beyond one entry of the model's frame-layout memo), and a
- * failure only logs at debug level. Compiled code serves the whole JVM, so the background part runs
- * for the first build of a process only and the preparation once per model type.
+ * Runs the Java side of a request once on a background thread right after a model's graphs have
+ * loaded: decoding a PNG and a JPEG, every resampling filter and normalisation, on synthetic input.
+ * In a fresh JVM these paths are interpreted and cost the first request several hundred
+ * milliseconds. It starts after loading, not during it, because the graphs now load concurrently
+ * and keep every core busy (a warm-up thread then only lengthened loading); the build does not wait
+ * for it. It touches no native resource and holds nothing. {@link #prepareOnce} runs the model's own
+ * request preparation (its preprocessor, image expansion, chat template and prompt assembly) on a
+ * synthetic image on the building thread, still without running a graph. Nothing either computes is
+ * kept (beyond one entry of the model's frame-layout memo), and a failure only logs at debug level.
+ * Compiled code serves the whole JVM, so the background part runs for the first build of a process
+ * only and the preparation once per model type.
  */
 final class LoadWarmup {
   private static final Logger LOG = LoggerFactory.getLogger(LoadWarmup.class);
   /** Compiled code stays for the JVM's lifetime: the generic part runs once per JVM, preparation once per model type. */
   private static final java.util.concurrent.atomic.AtomicBoolean GENERIC_DONE = new java.util.concurrent.atomic.AtomicBoolean();
   private static final java.util.Set<String> PREPARED = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  private static final LoadWarmup NONE = new LoadWarmup(() -> { });
-  private final Thread thread;
 
-  private LoadWarmup(Runnable work) {
-    thread = new Thread(work, "vlm4j-load-warmup");
-    thread.setDaemon(true);
-    thread.setPriority(Thread.MIN_PRIORITY);
-  }
+  private LoadWarmup() {}
 
-  /** Starts warming up on a background thread. */
-  static LoadWarmup start(ModelFolder folder, ImageDecoder decoder) {
+  /** Starts warming up on a background daemon thread (once per JVM); returns at once. */
+  static void start(ImageDecoder decoder) {
     if (!GENERIC_DONE.compareAndSet(false, true)) {
-      return NONE;
+      return;
     }
-    LoadWarmup w = new LoadWarmup(() -> {
+    Thread thread = new Thread(() -> {
       try {
-        run(folder, decoder);
-      } catch (RuntimeException | IOException | io.github.vlm4j.core.ModelLoadException | LinkageError e) {
+        run(decoder);
+      } catch (RuntimeException | IOException | LinkageError e) {
         LOG.debug("load warm-up skipped: {}", e.toString());
       }
-    });
-    w.thread.start();
-    return w;
+    }, "vlm4j-load-warmup");
+    thread.setDaemon(true);
+    thread.start();
   }
 
-  private static void run(ModelFolder folder, ImageDecoder decoder)
-      throws IOException, io.github.vlm4j.core.ModelLoadException {
+  private static void run(ImageDecoder decoder) throws IOException {
     BufferedImage synthetic = synthetic();
     for (String format : new String[] {"png", "jpg"}) {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       ImageIO.write(synthetic, format, bytes);
       RgbImage rgb = decoder.decode(bytes.toByteArray(), "the load warm-up image");
       for (ResampleFilter f : ResampleFilter.values()) {
-        if (Thread.currentThread().isInterrupted()) {
-          return;
-        }
         RgbImage up = Resampler.resize(rgb, 384, 384, f);
         PixelOps.toNormalizedChw(Resampler.resize(up, 97, 61, f), true, 1 / 255.0, true,
             new double[] {0.5, 0.5, 0.5}, new double[] {0.5, 0.5, 0.5});
       }
-    }
-    if (!Thread.currentThread().isInterrupted() && folder.exists(ChatTemplate.TOKENIZER_CONFIG)) {
-      ChatTemplate.fromTokenizerConfig(folder)
-          .renderText(List.of(Message.user(ImageInput.of(synthetic), "Describe this image.")), true);
     }
   }
 
@@ -102,27 +87,5 @@ final class LoadWarmup {
       }
     }
     return image;
-  }
-
-  /** Waits for the warm-up to end (at most {@code millis} > 0); it then stops at its next stage. */
-  void finish(long millis) {
-    if (this == NONE) {
-      return;
-    }
-    try {
-      thread.join(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    thread.interrupt();
-  }
-
-  /** Stops the warm-up at its next stage without waiting (a failed build). */
-  void abandon() {
-    if (this == NONE) {
-      return;
-    }
-    GENERIC_DONE.set(false);   // the next build tries again
-    thread.interrupt();
   }
 }

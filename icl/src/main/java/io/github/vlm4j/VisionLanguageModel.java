@@ -1173,6 +1173,7 @@ public final class VisionLanguageModel implements AutoCloseable {
      * @throws ModelLoadException if loading fails (nothing stays open)
      * @throws VlmInputException INVALID_OPTION if an option does not fit this model
      */
+
     public VisionLanguageModel build() throws ModelLoadException {
       long started = System.nanoTime();
       SessionSettings ss = settings.build();
@@ -1196,7 +1197,6 @@ public final class VisionLanguageModel implements AutoCloseable {
       LoadProgress loads = new LoadProgress(progress);
       loads.opening(TextTokenizer.FILE);
       TextTokenizer tokenizer = TextTokenizer.load(folder, text.vocabSize());
-      LoadWarmup warmup = LoadWarmup.start(folder, imageDecoder);
       ModelParts parts = null;
       VisionLanguageModel model = null;
       try {
@@ -1211,11 +1211,9 @@ public final class VisionLanguageModel implements AutoCloseable {
         if (maxBatch > 1 && DecodeBatcher.supports(parts.decoder(), parts.embedder())) {
           model.batcher = DecodeBatcher.open(parts.decoder(), parts.embedder(), maxBatch, batchTokens);
         }
-        warmup.finish(10_000);
         LOG.debug("loaded {} ({}) from {} in {} ms", type, family.getClass().getSimpleName(), folder.describe(),
             (System.nanoTime() - started) / 1_000_000);
       } catch (ModelLoadException | RuntimeException | Error e) {
-        warmup.abandon();
         List<AutoCloseable> opened = parts != null ? owned(parts, tokenizer) : new ArrayList<>(List.of(tokenizer));
         if (model != null && model.batcher != null) {
           opened.add(0, model.batcher);
@@ -1229,6 +1227,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
         throw e;
       }
+      LoadWarmup.start(imageDecoder);
       LoadWarmup.prepareOnce(model);
       model.reportLoaded(loads);
       return model;
