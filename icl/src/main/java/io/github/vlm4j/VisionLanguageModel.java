@@ -1173,7 +1173,6 @@ public final class VisionLanguageModel implements AutoCloseable {
      * @throws ModelLoadException if loading fails (nothing stays open)
      * @throws VlmInputException INVALID_OPTION if an option does not fit this model
      */
-
     public VisionLanguageModel build() throws ModelLoadException {
       long started = System.nanoTime();
       SessionSettings ss = settings.build();
