@@ -1,13 +1,11 @@
 package io.github.vlm4j.family;
 
-import io.github.vlm4j.ModelModule;
 import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.model.ConfigReader;
 import io.github.vlm4j.core.model.ModelLimits;
 import io.github.vlm4j.core.prompt.ChatTemplate;
 import io.github.vlm4j.core.prompt.PromptAssembler;
 import io.github.vlm4j.core.prompt.PromptPiece;
-import io.github.vlm4j.core.onnx.TensorSpec;
 import io.github.vlm4j.decoder.CausalDecoder;
 import io.github.vlm4j.decoder.TokenEmbedder;
 import io.github.vlm4j.projector.AdapterRegistry;
@@ -68,15 +66,12 @@ public final class Gemma3Family implements ModelFamily {
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), boiText, image);
     int hidden = ctx.text().hiddenSize();
     try (ParallelOpen opening = new ParallelOpen()) {
-      var visionPart = opening.start("vision", () -> checkedVision(ctx, preprocessor, hidden, tokens));
-      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
-          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
-      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
-          ctx.settings(), ctx.text()));
-      opening.await();
-      VisionEncoder vision = visionPart.get();
-      TokenEmbedder embedder = embedderPart.get();
-      CausalDecoder decoder = decoderPart.get();
+      var graphs = StandardGraphs.open(opening, ctx, () -> StandardGraphs.fusedVision(ctx,
+          preprocessor.frameHeight(), preprocessor.frameWidth(), tokens, "image",
+          "the processor expands each image to " + tokens + " (image_seq_length / mm_tokens_per_image)"));
+      VisionEncoder vision = graphs.vision();
+      TokenEmbedder embedder = graphs.embedder();
+      CausalDecoder decoder = graphs.decoder();
       if (!decoder.takesPositionIds()) {
         throw decoder.graph().mismatch("must take position_ids [batch, sequence]: Gemma 3 positions count from 1");
       }
@@ -85,29 +80,6 @@ public final class Gemma3Family implements ModelFamily {
           new AdapterRegistry(), expansion, embedder, decoder, List.of(), PositionScheme.startingAt(1));
       opening.release();
       return parts;
-    }
-  }
-
-  /** Opens the vision graph and checks its output against the config (closing it if the check fails). */
-  private static VisionEncoder checkedVision(LoadContext ctx, PanAndScanPreprocessor preprocessor, int hidden,
-      int tokens) throws ModelLoadException {
-    VisionEncoder vision = VisionEncoder.open(ctx.folder(), ctx.file(ModelModule.VISION_ENCODER), ctx.settings(),
-        preprocessor.frameHeight(), preprocessor.frameWidth());
-    try {
-      TensorSpec out = vision.outputSpec();
-      long w = out.dim(out.rank() - 1);
-      if (w >= 0 && w != hidden) {
-        throw vision.graph().mismatch("outputs " + out.describe() + " of width " + w
-            + " but text_config.hidden_size is " + hidden + " (the projector should be fused into this graph)");
-      }
-      if (out.rank() == 3 && out.dim(1) >= 0 && out.dim(1) != tokens) {
-        throw vision.graph().mismatch("outputs " + out.describe() + " with " + out.dim(1) + " tokens per image but"
-            + " the processor expands each image to " + tokens + " (image_seq_length / mm_tokens_per_image)");
-      }
-      return vision;
-    } catch (ModelLoadException | RuntimeException e) {
-      vision.close();
-      throw e;
     }
   }
 

@@ -1,13 +1,11 @@
 package io.github.vlm4j.family;
 
-import io.github.vlm4j.ModelModule;
 import io.github.vlm4j.core.ModelLoadException;
 import io.github.vlm4j.core.model.ConfigReader;
 import io.github.vlm4j.core.model.ModelLimits;
 import io.github.vlm4j.core.prompt.ChatTemplate;
 import io.github.vlm4j.core.prompt.PromptAssembler;
 import io.github.vlm4j.core.prompt.PromptPiece;
-import io.github.vlm4j.core.onnx.TensorSpec;
 import io.github.vlm4j.decoder.CausalDecoder;
 import io.github.vlm4j.decoder.TokenEmbedder;
 import io.github.vlm4j.projector.AdapterRegistry;
@@ -73,15 +71,11 @@ public final class Idefics3Family implements ModelFamily {
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), IMAGE, imageToken);
     int hidden = ctx.text().hiddenSize();
     try (ParallelOpen opening = new ParallelOpen()) {
-      var visionPart = opening.start("vision", () -> checkedVision(ctx, pre, hidden, seqLen));
-      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
-          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
-      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
-          ctx.settings(), ctx.text()));
-      opening.await();
-      VisionEncoder vision = visionPart.get();
-      TokenEmbedder embedder = embedderPart.get();
-      CausalDecoder decoder = decoderPart.get();
+      var graphs = StandardGraphs.open(opening, ctx, () -> StandardGraphs.fusedVision(ctx, pre.maxImageSize(),
+          pre.maxImageSize(), seqLen, "frame", "processor_config.json image_seq_len is " + seqLen));
+      VisionEncoder vision = graphs.vision();
+      TokenEmbedder embedder = graphs.embedder();
+      CausalDecoder decoder = graphs.decoder();
       ImageExpansion expansion = (k, img) -> {
         List<PromptPiece> p = new ArrayList<>();
         if (img.rows() == 0 && img.cols() == 0) {
@@ -114,29 +108,6 @@ public final class Idefics3Family implements ModelFamily {
           new FusedProjector(hidden), new AdapterRegistry(), expansion, embedder, decoder, List.of());
       opening.release();
       return parts;
-    }
-  }
-
-  /** Opens the vision graph and checks its output against the config (closing it if the check fails). */
-  private static VisionEncoder checkedVision(LoadContext ctx, PreprocessorConfig pre, int hidden, int seqLen)
-      throws ModelLoadException {
-    VisionEncoder vision = VisionEncoder.open(ctx.folder(), ctx.file(ModelModule.VISION_ENCODER), ctx.settings(),
-        pre.maxImageSize(), pre.maxImageSize());
-    try {
-      TensorSpec out = vision.outputSpec();
-      long w = out.dim(out.rank() - 1);
-      if (w >= 0 && w != hidden) {
-        throw vision.graph().mismatch("outputs " + out.describe() + " of width " + w
-            + " but text_config.hidden_size is " + hidden + " (the projector should be fused into this graph)");
-      }
-      if (out.rank() == 3 && out.dim(1) >= 0 && out.dim(1) != seqLen) {
-        throw vision.graph().mismatch("outputs " + out.describe() + " with " + out.dim(1)
-            + " tokens per frame but processor_config.json image_seq_len is " + seqLen);
-      }
-      return vision;
-    } catch (ModelLoadException | RuntimeException e) {
-      vision.close();
-      throw e;
     }
   }
 

@@ -72,16 +72,11 @@ public final class Lfm2VlFamily implements ModelFamily {
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), image, imageToken);
     int hidden = ctx.text().hiddenSize();
     try (ParallelOpen opening = new ParallelOpen()) {
-      var visionPart = opening.start("vision", () -> PaddedPatchEncoder.open(folder,
+      var graphs = StandardGraphs.open(opening, ctx, () -> PaddedPatchEncoder.open(folder,
           ctx.file(ModelModule.VISION_ENCODER), ctx.settings(), preprocessor, hidden));
-      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
-          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
-      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
-          ctx.settings(), ctx.text()));
-      opening.await();
-      PaddedPatchEncoder vision = visionPart.get();
-      TokenEmbedder embedder = embedderPart.get();
-      CausalDecoder decoder = decoderPart.get();
+      PaddedPatchEncoder vision = graphs.vision();
+      TokenEmbedder embedder = graphs.embedder();
+      CausalDecoder decoder = graphs.decoder();
       ImageExpansion expansion = (k, img) -> expand(k, img, preprocessor, start, end, thumbnail, tileTokens);
       ModelParts parts = new ModelParts(template, assembler, preprocessor, vision, new FusedProjector(hidden),
           new AdapterRegistry(), expansion, embedder, decoder, List.of());

@@ -69,16 +69,11 @@ public final class QwenVlFamily implements ModelFamily {
     PromptAssembler assembler = new PromptAssembler(ctx.tokenizer(), IMAGE_PAD, imageToken);
     int hidden = ctx.text().hiddenSize();
     try (ParallelOpen opening = new ParallelOpen()) {
-      var visionPart = opening.start("vision", () -> PatchGridEncoder.open(folder,
+      var graphs = StandardGraphs.open(opening, ctx, () -> PatchGridEncoder.open(folder,
           ctx.file(ModelModule.VISION_ENCODER), ctx.settings(), patch, temporal, merge, hidden));
-      var embedderPart = opening.start("embedder", () -> TokenEmbedder.open(folder,
-          ctx.file(ModelModule.EMBED_TOKENS), ctx.settings(), hidden));
-      var decoderPart = opening.start("decoder", () -> CausalDecoder.open(folder, ctx.file(ModelModule.DECODER),
-          ctx.settings(), ctx.text()));
-      opening.await();
-      PatchGridEncoder vision = visionPart.get();
-      TokenEmbedder embedder = embedderPart.get();
-      CausalDecoder decoder = decoderPart.get();
+      PatchGridEncoder vision = graphs.vision();
+      TokenEmbedder embedder = graphs.embedder();
+      CausalDecoder decoder = graphs.decoder();
       if (!decoder.takesPositionIds() || decoder.positionAxes() != 3) {
         throw decoder.graph().mismatch("must take M-RoPE position_ids [3, batch, sequence] (a " + ctx.config().modelType()
             + " decoder); it takes " + (decoder.takesPositionIds()
